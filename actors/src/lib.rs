@@ -1,0 +1,10 @@
+//! Buko's generation engine: a supervised tree of actix actors that plans and writes books through the
+//! ports in [`ports`]. It knows no HTTP and no SQL; `src/` adapts it to the world.
+
+pub mod model;
+pub mod ports;
+pub mod progress;
+
+pub use model::{Architecture, BookStatus, Language};
+pub use ports::*;
+pub use progress::{ProgressMessage, Topic};
