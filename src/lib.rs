@@ -1,1 +1,17 @@
+//! Buko: an AI book studio. This crate adapts the generation engine (`buko-actors`) to the world:
+//! HTTP and WebSocket, storage, LLM providers, the job queue, exports and operations.
+
+pub mod app;
+pub mod bus;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod i18n;
 pub mod secret;
+pub mod telemetry;
+pub mod tls;
+pub mod web;
+
+pub use app::Application;
+pub use config::Settings;

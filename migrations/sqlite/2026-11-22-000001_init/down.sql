@@ -1,0 +1,9 @@
+DROP TABLE audit_log;
+DROP TABLE llm_calls;
+DROP TABLE api_keys;
+DROP TABLE events;
+DROP TABLE jobs;
+DROP TABLE chunks;
+DROP TABLE chapters;
+DROP TABLE books;
+DROP TABLE users;

@@ -1,0 +1,138 @@
+//! The `buko` command line: serve, migrate, and operator tasks.
+
+use clap::{Parser, Subcommand};
+
+use crate::app::{migrate, Application};
+use crate::config::Settings;
+use crate::db::{self, models, repo};
+
+#[derive(Parser, Debug)]
+#[command(name = "buko", version, about = "Buko: an AI book studio")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the web server (and, later, the workers) on the configured storage.
+    Serve(ServeArgs),
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Operator tasks.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+}
+
+#[derive(clap::Args, Debug, Default)]
+pub struct ServeArgs {
+    /// Serve the web only; leave book writing to `buko worker` nodes.
+    #[arg(long)]
+    pub no_worker: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AdminCommand {
+    /// Create a user (an admin with --admin).
+    CreateUser {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        password: String,
+        #[arg(long)]
+        admin: bool,
+    },
+    /// Create an API key for a user and print it (it is shown only this once).
+    CreateApiKey {
+        #[arg(long)]
+        email: String,
+        #[arg(long, default_value = "cli")]
+        name: String,
+    },
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    crate::telemetry::init_logging();
+    let settings = Settings::from_env().map_err(anyhow::Error::msg)?;
+    match cli.command {
+        Command::Serve(_args) => {
+            let app = Application::build(settings).await?;
+            app.run_until_stopped().await?;
+        }
+        Command::Migrate => {
+            let pool = db::build_pool(settings.database_url.expose(), 1)?;
+            let applied = migrate(&pool).await?;
+            println!("migrations applied: {applied}");
+        }
+        Command::Admin(cmd) => admin(settings, cmd).await?,
+    }
+    Ok(())
+}
+
+async fn admin(settings: Settings, cmd: AdminCommand) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&settings.data_dir)?;
+    let pool = db::build_pool(settings.database_url.expose(), 2)?;
+    migrate(&pool).await?;
+    match cmd {
+        AdminCommand::CreateUser {
+            email,
+            password,
+            admin,
+        } => {
+            anyhow::ensure!(
+                crate::web::auth::valid_email(&email),
+                "not a valid e-mail address: {email}"
+            );
+            anyhow::ensure!(
+                crate::web::auth::strong_enough(&password, &email),
+                "the password needs at least 10 characters and must not be the e-mail"
+            );
+            let hash = crate::web::auth::hash_password(password)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let role = if admin {
+                models::ROLE_ADMIN
+            } else {
+                models::ROLE_USER
+            };
+            let user = db::run(&pool, move |c| {
+                repo::users::create(
+                    c,
+                    repo::users::NewUser {
+                        email: &email,
+                        password_hash: hash,
+                        role,
+                        locale: None,
+                    },
+                )
+            })
+            .await
+            .map_err(|e| {
+                if e.is_unique_violation() {
+                    anyhow::anyhow!("a user with this e-mail exists")
+                } else {
+                    e.into()
+                }
+            })?;
+            println!("created {} user {} ({})", user.role, user.email, user.id);
+        }
+        AdminCommand::CreateApiKey { email, name } => {
+            let (key, row) = db::run(&pool, move |c| {
+                let user = repo::users::find_by_email(c, &email)?
+                    .ok_or(crate::db::DbError::Query(diesel::result::Error::NotFound))?;
+                repo::api_keys::create(c, &user.id, &name)
+            })
+            .await
+            .map_err(|e| {
+                if e.is_not_found() {
+                    anyhow::anyhow!("no user with this e-mail")
+                } else {
+                    e.into()
+                }
+            })?;
+            println!("{}", key.expose());
+            eprintln!("API key {} created; it will not be shown again", row.prefix);
+        }
+    }
+    Ok(())
+}

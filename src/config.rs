@@ -1,0 +1,96 @@
+//! Typed settings read once from the environment at start. Every variable is documented in README.md;
+//! secrets are held in [`Secret`] so `Debug` and logs never show them.
+
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use crate::secret::Secret;
+
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// `DATABASE_URL`: `postgres://…` or a SQLite path; default `<data dir>/buko.db`.
+    pub database_url: Secret,
+    /// `REDIS_URL`: enables cross-node progress, shared rate limits and online users.
+    pub redis_url: Option<Secret>,
+    /// `BUKO_BIND`: address to listen on (default `127.0.0.1:8080`; port 0 picks a free port).
+    pub bind: String,
+    /// `BUKO_SECRET_KEY`: ≥ 32 bytes keying the session cookie; generated and kept in the data dir if unset.
+    pub secret_key: Option<Secret>,
+    /// `BUKO_DATA_DIR`: SQLite file, generated secret, exports cache, e-mail outbox (default `./data`).
+    pub data_dir: PathBuf,
+    /// `BUKO_DB_POOL_SIZE`: connections per node (default 16).
+    pub db_pool_size: u32,
+    /// `BUKO_HTTP_WORKERS`: HTTP worker threads (default: number of CPUs).
+    pub http_workers: usize,
+    /// `BUKO_COOKIE_SECURE`: mark cookies `Secure` (set behind HTTPS; default false).
+    pub cookie_secure: bool,
+    /// `BUKO_REGISTRATION`: allow self-registration (default true).
+    pub registration_open: bool,
+    /// `BUKO_LOGIN_MAX_FAILURES`: failed logins before a temporary lockout (default 5).
+    pub login_max_failures: i32,
+    /// `BUKO_LOGIN_LOCKOUT_SECS`: lockout duration (default 900).
+    pub login_lockout_secs: i64,
+}
+
+impl Settings {
+    pub fn from_env() -> Result<Settings, String> {
+        let data_dir = PathBuf::from(var("BUKO_DATA_DIR").unwrap_or_else(|| "./data".into()));
+        let database_url = var("DATABASE_URL")
+            .unwrap_or_else(|| data_dir.join("buko.db").to_string_lossy().into_owned());
+        Ok(Settings {
+            database_url: Secret::new(database_url),
+            redis_url: var("REDIS_URL").map(Secret::new),
+            bind: var("BUKO_BIND").unwrap_or_else(|| "127.0.0.1:8080".into()),
+            secret_key: var("BUKO_SECRET_KEY").map(Secret::new),
+            data_dir,
+            db_pool_size: parse("BUKO_DB_POOL_SIZE", 16)?,
+            http_workers: parse(
+                "BUKO_HTTP_WORKERS",
+                std::thread::available_parallelism().map_or(2, |n| n.get()),
+            )?,
+            cookie_secure: parse("BUKO_COOKIE_SECURE", false)?,
+            registration_open: parse("BUKO_REGISTRATION", true)?,
+            login_max_failures: parse("BUKO_LOGIN_MAX_FAILURES", 5)?,
+            login_lockout_secs: parse("BUKO_LOGIN_LOCKOUT_SECS", 900)?,
+        })
+    }
+}
+
+/// A set, non-empty variable.
+fn var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+fn parse<T: FromStr>(name: &str, default: T) -> Result<T, String> {
+    match var(name) {
+        None => Ok(default),
+        Some(v) => v
+            .trim()
+            .parse()
+            .map_err(|_| format!("{name}={v:?} is not a valid value")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_hides_secrets() {
+        let s = Settings {
+            database_url: Secret::new("postgres://u:hunter2@db/buko"),
+            redis_url: Some(Secret::new("redis://:pw@r")),
+            bind: "x".into(),
+            secret_key: Some(Secret::new("k".repeat(40))),
+            data_dir: "d".into(),
+            db_pool_size: 1,
+            http_workers: 1,
+            cookie_secure: false,
+            registration_open: true,
+            login_max_failures: 5,
+            login_lockout_secs: 1,
+        };
+        let shown = format!("{s:?}");
+        assert!(!shown.contains("hunter2") && !shown.contains("pw@") && !shown.contains("kkkk"));
+    }
+}

@@ -1,0 +1,5 @@
+//! Repositories: plain functions over `&mut DbConn`, one file per aggregate.
+
+pub mod api_keys;
+pub mod audit;
+pub mod users;

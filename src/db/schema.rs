@@ -1,0 +1,169 @@
+// One schema for both backends (see migrations/sqlite and migrations/postgres).
+
+diesel::table! {
+    users (id) {
+        id -> Text,
+        email -> Text,
+        password_hash -> Text,
+        display_name -> Text,
+        role -> Text,
+        plan -> Text,
+        locale -> Nullable<Text>,
+        disabled -> Bool,
+        failed_logins -> Integer,
+        locked_until -> Nullable<Timestamp>,
+        session_version -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    books (id) {
+        id -> Text,
+        user_id -> Text,
+        title -> Text,
+        idea -> Text,
+        genre -> Text,
+        audience -> Text,
+        tone -> Text,
+        language -> Text,
+        target_pages -> Integer,
+        status -> Text,
+        status_reason -> Nullable<Text>,
+        architecture -> Nullable<Text>,
+        is_demo -> Bool,
+        control -> Text,
+        fence -> BigInt,
+        version -> Integer,
+        chunks_total -> Integer,
+        chunks_done -> Integer,
+        words -> BigInt,
+        input_tokens -> BigInt,
+        output_tokens -> BigInt,
+        cost_usd -> Double,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        completed_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    chapters (id) {
+        id -> Text,
+        book_id -> Text,
+        position -> Integer,
+        title -> Text,
+        summary -> Text,
+        key_points -> Text,
+        target_words -> Integer,
+        rolling_summary -> Nullable<Text>,
+        status -> Text,
+        words -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    chunks (id) {
+        id -> Text,
+        book_id -> Text,
+        seq -> BigInt,
+        chapter_index -> Integer,
+        part_index -> Integer,
+        text -> Text,
+        words -> Integer,
+        input_tokens -> BigInt,
+        output_tokens -> BigInt,
+        fence -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    jobs (id) {
+        id -> Text,
+        queue -> Text,
+        priority -> Integer,
+        kind -> Text,
+        payload -> Text,
+        status -> Text,
+        attempts -> Integer,
+        max_attempts -> Integer,
+        run_at -> Timestamp,
+        locked_by -> Nullable<Text>,
+        lease_until -> Nullable<Timestamp>,
+        fence -> BigInt,
+        last_error -> Nullable<Text>,
+        unique_key -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    events (book_id, seq) {
+        book_id -> Text,
+        seq -> BigInt,
+        kind -> Text,
+        data -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    api_keys (id) {
+        id -> Text,
+        user_id -> Text,
+        name -> Text,
+        prefix -> Text,
+        key_hash -> Text,
+        rate_limit_per_minute -> Nullable<Integer>,
+        created_at -> Timestamp,
+        last_used_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    llm_calls (id) {
+        id -> Text,
+        book_id -> Nullable<Text>,
+        user_id -> Nullable<Text>,
+        purpose -> Text,
+        provider -> Text,
+        model -> Text,
+        input_tokens -> BigInt,
+        output_tokens -> BigInt,
+        cost_usd -> Double,
+        latency_ms -> BigInt,
+        status -> Text,
+        error_kind -> Nullable<Text>,
+        request_id -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    audit_log (id) {
+        id -> Text,
+        actor_id -> Nullable<Text>,
+        action -> Text,
+        target_type -> Text,
+        target_id -> Text,
+        detail -> Text,
+        ip -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(books -> users (user_id));
+diesel::joinable!(chapters -> books (book_id));
+diesel::joinable!(chunks -> books (book_id));
+diesel::joinable!(events -> books (book_id));
+diesel::joinable!(api_keys -> users (user_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    users, books, chapters, chunks, jobs, events, api_keys, llm_calls, audit_log,
+);

@@ -1,0 +1,27 @@
+//! The stylesheet and scripts, compiled into the binary so `buko serve` works from any directory.
+
+use actix_web::http::header;
+use actix_web::{web, HttpResponse};
+
+use crate::error::AppError;
+
+const FILES: &[(&str, &str, &str)] = &[(
+    "style.css",
+    "text/css; charset=utf-8",
+    include_str!("../../static/style.css"),
+)];
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/static/{file}", web::get().to(serve));
+}
+
+async fn serve(file: web::Path<String>) -> Result<HttpResponse, AppError> {
+    let (_, content_type, body) = FILES
+        .iter()
+        .find(|(name, _, _)| *name == file.as_str())
+        .ok_or(AppError::NotFound)?;
+    Ok(HttpResponse::Ok()
+        .content_type(*content_type)
+        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
+        .body(*body))
+}
