@@ -36,7 +36,13 @@ pub async fn render_error_pages(
     let machine = is_machine_path(req.path());
     let res = next.call(req).await?;
     let status = res.status();
-    if machine || !(status.is_client_error() || status.is_server_error()) {
+    let is_html = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    // Pages that render their own error (a form shown again with a message) are left as they are.
+    if machine || is_html || !(status.is_client_error() || status.is_server_error()) {
         return Ok(res.map_into_boxed_body().map_into_left_body());
     }
     let (http_req, res) = res.into_parts();

@@ -113,16 +113,17 @@ pub trait CsrfProtected {
 pub struct CsrfForm<T>(pub T);
 
 impl<T: DeserializeOwned + CsrfProtected + 'static> FromRequest for CsrfForm<T> {
-    type Error = AppError;
+    type Error = actix_web::Error;
     type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let req = req.clone();
         let form = web::Form::<T>::from_request(&req, payload);
         Box::pin(async move {
-            let form = form.await.map_err(|e| form_error(&e))?.into_inner();
+            // Extraction errors were already mapped by the app's `FormConfig`.
+            let form = form.await?.into_inner();
             if !csrf_matches(&req.get_session(), form.csrf_token()) {
-                return Err(AppError::Csrf);
+                return Err(AppError::Csrf.into());
             }
             Ok(CsrfForm(form))
         })

@@ -1,0 +1,284 @@
+//! `spawn_app()` and a small cookie-keeping HTTP client for the tests.
+// Shared by every test module; each uses only part of it.
+#![allow(dead_code)]
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::time::Duration;
+
+use buko::config::Settings;
+use buko::secret::Secret;
+use diesel::connection::SimpleConnection;
+use diesel::Connection;
+
+pub struct TestApp {
+    pub base: String,
+    pub port: u16,
+    pub database_url: String,
+    pub data_dir: tempfile::TempDir,
+    pg_database: Option<(String, String)>,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some((admin_url, name)) = self.pg_database.take() {
+            // Best effort: FORCE closes the app's pooled connections.
+            if let Ok(mut c) = diesel::PgConnection::establish(&admin_url) {
+                let _ =
+                    c.batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"));
+            }
+        }
+    }
+}
+
+impl TestApp {
+    /// A direct connection to the app's database, for assertions on what was stored.
+    pub fn db(&self) -> buko::db::DbConn {
+        let mgr = buko::db::ConnectionManager::new(&self.database_url);
+        r2d2::ManageConnection::connect(&mgr).expect("connect to the test database")
+    }
+}
+
+/// Settings for a test app: port 0, a temporary data dir, a fresh database.
+pub fn test_settings(data_dir: &std::path::Path) -> (Settings, Option<(String, String)>) {
+    let (database_url, pg) = match std::env::var("TEST_DATABASE_URL")
+        .ok()
+        .filter(|v| !v.is_empty())
+    {
+        Some(admin_url) => {
+            let name = format!("buko_test_{}", uuid::Uuid::new_v4().simple());
+            let mut c =
+                diesel::PgConnection::establish(&admin_url).expect("connect to TEST_DATABASE_URL");
+            c.batch_execute(&format!("CREATE DATABASE \"{name}\""))
+                .expect("create test database");
+            let (base, _) = admin_url.rsplit_once('/').expect("database URL has a path");
+            (format!("{base}/{name}"), Some((admin_url, name)))
+        }
+        None => (
+            data_dir.join("test.db").to_string_lossy().into_owned(),
+            None,
+        ),
+    };
+    let settings = Settings {
+        database_url: Secret::new(database_url),
+        redis_url: None,
+        bind: "127.0.0.1:0".into(),
+        secret_key: Some(Secret::new(
+            "test-secret-key-that-is-long-enough-0123456789",
+        )),
+        data_dir: data_dir.to_path_buf(),
+        db_pool_size: 8,
+        http_workers: 1,
+        cookie_secure: false,
+        registration_open: true,
+        login_max_failures: 5,
+        login_lockout_secs: 900,
+    };
+    (settings, pg)
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+pub async fn spawn_app_with(customize: impl FnOnce(&mut Settings)) -> TestApp {
+    let data_dir = tempfile::tempdir().expect("temp dir");
+    let (mut settings, pg_database) = test_settings(data_dir.path());
+    customize(&mut settings);
+    let database_url = settings.database_url.expose().to_string();
+    let app = buko::Application::build(settings)
+        .await
+        .expect("app builds");
+    let port = app.port();
+    actix_web::rt::spawn(app.run_until_stopped());
+    TestApp {
+        base: format!("http://127.0.0.1:{port}"),
+        port,
+        database_url,
+        data_dir,
+        pg_database,
+    }
+}
+
+pub struct Response {
+    pub status: u16,
+    pub headers: HashMap<String, String>,
+    pub body: String,
+}
+
+impl Response {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .get(&name.to_ascii_lowercase())
+            .map(String::as_str)
+    }
+}
+
+/// A browser-like client: keeps cookies, does not follow redirects.
+pub struct Client {
+    base: String,
+    http: awc::Client,
+    cookies: RefCell<HashMap<String, String>>,
+    pub default_headers: Vec<(String, String)>,
+}
+
+impl Client {
+    pub fn new(app: &TestApp) -> Client {
+        let http = awc::Client::builder()
+            .disable_redirects()
+            .timeout(Duration::from_secs(60))
+            .finish();
+        Client {
+            base: app.base.clone(),
+            http,
+            cookies: RefCell::new(HashMap::new()),
+            default_headers: vec![],
+        }
+    }
+
+    fn prepare(&self, method: awc::http::Method, path: &str) -> awc::ClientRequest {
+        let mut req = self.http.request(method, format!("{}{}", self.base, path));
+        let cookie: Vec<String> = self
+            .cookies
+            .borrow()
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        if !cookie.is_empty() {
+            req = req.insert_header(("cookie", cookie.join("; ")));
+        }
+        for (k, v) in &self.default_headers {
+            req = req.insert_header((k.as_str(), v.as_str()));
+        }
+        req
+    }
+
+    /// The `Cookie` header this client would send (for WebSocket handshakes).
+    pub fn cookie_header(&self) -> String {
+        self.cookies
+            .borrow()
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    async fn finish<S>(
+        &self,
+        res: Result<awc::ClientResponse<S>, awc::error::SendRequestError>,
+    ) -> Response
+    where
+        S: futures_util::Stream<Item = Result<bytes::Bytes, awc::error::PayloadError>> + Unpin,
+    {
+        let mut res = res.expect("request sent");
+        for v in res.headers().get_all("set-cookie") {
+            let v = v.to_str().unwrap_or("");
+            let pair = v.split(';').next().unwrap_or("");
+            if let Some((k, val)) = pair.split_once('=') {
+                if val.is_empty() || v.contains("Max-Age=0") {
+                    self.cookies.borrow_mut().remove(k.trim());
+                } else {
+                    self.cookies
+                        .borrow_mut()
+                        .insert(k.trim().to_string(), val.to_string());
+                }
+            }
+        }
+        let headers = res
+            .headers()
+            .iter()
+            .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string()))
+            .collect();
+        let body = res.body().limit(64 * 1024 * 1024).await.expect("body");
+        Response {
+            status: res.status().as_u16(),
+            headers,
+            body: String::from_utf8_lossy(&body).into_owned(),
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.finish(self.prepare(awc::http::Method::GET, path).send().await)
+            .await
+    }
+
+    pub async fn post_form(&self, path: &str, form: &[(&str, &str)]) -> Response {
+        self.finish(
+            self.prepare(awc::http::Method::POST, path)
+                .send_form(&form)
+                .await,
+        )
+        .await
+    }
+
+    pub async fn send_json(&self, method: &str, path: &str, body: &serde_json::Value) -> Response {
+        let m = awc::http::Method::from_bytes(method.as_bytes()).expect("method");
+        self.finish(self.prepare(m, path).send_json(body).await)
+            .await
+    }
+
+    pub async fn send_raw(
+        &self,
+        method: &str,
+        path: &str,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> Response {
+        let m = awc::http::Method::from_bytes(method.as_bytes()).expect("method");
+        self.finish(
+            self.prepare(m, path)
+                .insert_header(("content-type", content_type))
+                .send_body(body)
+                .await,
+        )
+        .await
+    }
+
+    /// The CSRF token of the session, read from a page's form.
+    pub async fn csrf(&self, page: &str) -> String {
+        let res = self.get(page).await;
+        csrf_in(&res.body).unwrap_or_else(|| panic!("no csrf token on {page} ({})", res.status))
+    }
+
+    pub async fn register(&self, email: &str, password: &str) -> Response {
+        let token = self.csrf("/register").await;
+        self.post_form(
+            "/register",
+            &[
+                ("csrf_token", &token),
+                ("email", email),
+                ("password", password),
+            ],
+        )
+        .await
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> Response {
+        let token = self.csrf("/login").await;
+        self.post_form(
+            "/login",
+            &[
+                ("csrf_token", &token),
+                ("email", email),
+                ("password", password),
+            ],
+        )
+        .await
+    }
+}
+
+pub fn csrf_in(html: &str) -> Option<String> {
+    let marker = "name=\"csrf_token\" value=\"";
+    let start = html.find(marker)? + marker.len();
+    let end = html[start..].find('"')?;
+    Some(html[start..start + end].to_string())
+}
+
+pub fn unique_email() -> String {
+    format!("u{}@example.com", uuid::Uuid::new_v4().simple())
+}
+
+pub const PASSWORD: &str = "correct horse battery";

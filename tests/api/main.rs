@@ -1,0 +1,6 @@
+//! The integration-test binary: the app over real HTTP on a random port with its own database
+//! (a temporary SQLite file, or a fresh PostgreSQL database when `TEST_DATABASE_URL` is set).
+
+mod auth;
+mod health;
+mod helpers;
