@@ -18,12 +18,14 @@ use rand::RngCore;
 use crate::bus::redis::Redis;
 use crate::config::Settings;
 use crate::db::{self, DbPool};
+use crate::limits::{MemoryLimiter, RateLimiter};
 
 /// Shared by every handler (cheap to clone; everything inside is a handle).
 pub struct AppState {
     pub settings: Arc<Settings>,
     pub db: DbPool,
     pub redis: Option<Redis>,
+    pub limiter: Arc<dyn RateLimiter>,
 }
 
 pub struct Application {
@@ -54,6 +56,7 @@ impl Application {
             settings: Arc::new(settings.clone()),
             db: pool,
             redis,
+            limiter: Arc::new(MemoryLimiter::new()),
         });
         let secure = settings.cookie_secure;
         let server = HttpServer::new(move || {

@@ -8,6 +8,8 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod i18n;
+pub mod limits;
+pub mod queue;
 pub mod secret;
 pub mod telemetry;
 pub mod tls;

@@ -2,4 +2,5 @@
 
 pub mod api_keys;
 pub mod audit;
+pub mod events;
 pub mod users;

@@ -1,0 +1,53 @@
+//! Rate limits: per user (by plan), per API key, per IP and per endpoint. The `RateLimiter` trait has an
+//! in-memory implementation (one node) and a Redis one (atomic across nodes); callers only see the trait.
+
+pub mod memory;
+
+use std::time::Duration;
+
+use futures_util::future::LocalBoxFuture;
+
+pub use memory::MemoryLimiter;
+
+/// The outcome of one attempt against a limit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Decision {
+    pub allowed: bool,
+    /// Attempts left in the window after this one (0 when refused).
+    pub remaining: u64,
+    /// When refused: seconds until an attempt can succeed (at least 1).
+    pub retry_after_secs: u64,
+}
+
+pub trait RateLimiter: Send + Sync {
+    /// Counts one attempt for `key` against `limit` per sliding `window`; a refused attempt is not counted.
+    fn hit(&self, key: String, limit: u64, window: Duration) -> LocalBoxFuture<'static, Decision>;
+    /// How many attempts `key` has made in the window (for "remaining quota" displays).
+    fn used(&self, key: String, window: Duration) -> LocalBoxFuture<'static, u64>;
+}
+
+/// Per-plan quotas (SPEC "Rules and limits").
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PlanLimits {
+    pub architectures_per_hour: u64,
+    pub books_per_hour: u64,
+}
+
+impl PlanLimits {
+    pub fn for_plan(plan: &str) -> PlanLimits {
+        match plan {
+            "pro" => PlanLimits {
+                architectures_per_hour: 30,
+                books_per_hour: 20,
+            },
+            "unlimited" => PlanLimits {
+                architectures_per_hour: 10_000,
+                books_per_hour: 10_000,
+            },
+            _ => PlanLimits {
+                architectures_per_hour: 3,
+                books_per_hour: 2,
+            },
+        }
+    }
+}

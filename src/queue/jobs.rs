@@ -1,0 +1,140 @@
+//! Job rows: what a job is (`JobPayload`), which queue it is on, and how it is enqueued.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::db::schema::jobs;
+use crate::db::{new_id, now, DbConn, DbError};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum QueueName {
+    Architecture,
+    Book,
+    Email,
+}
+
+impl QueueName {
+    pub const ALL: [QueueName; 3] = [QueueName::Architecture, QueueName::Book, QueueName::Email];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            QueueName::Architecture => "architecture",
+            QueueName::Book => "book",
+            QueueName::Email => "email",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<QueueName> {
+        QueueName::ALL.into_iter().find(|q| q.as_str() == s)
+    }
+
+    /// Lower runs first: an author waiting on an outline beats a book in progress beats an e-mail.
+    pub fn priority(self) -> i32 {
+        match self {
+            QueueName::Architecture => 0,
+            QueueName::Book => 10,
+            QueueName::Email => 20,
+        }
+    }
+}
+
+/// What a job does; stored as JSON in `jobs.payload`, its tag in `jobs.kind`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum JobPayload {
+    /// Draft the architecture of a book from its idea.
+    Architecture { book_id: String },
+    /// Write (or resume) a book; with `regenerate_chapter`, rewrite that chapter first.
+    Book {
+        book_id: String,
+        regenerate_chapter: Option<usize>,
+    },
+    /// Tell the author the book is finished.
+    BookCompletedEmail { book_id: String },
+}
+
+impl JobPayload {
+    pub fn queue(&self) -> QueueName {
+        match self {
+            JobPayload::Architecture { .. } => QueueName::Architecture,
+            JobPayload::Book { .. } => QueueName::Book,
+            JobPayload::BookCompletedEmail { .. } => QueueName::Email,
+        }
+    }
+
+    pub fn kind(&self) -> &'static str {
+        match self {
+            JobPayload::Architecture { .. } => "architecture",
+            JobPayload::Book { .. } => "book",
+            JobPayload::BookCompletedEmail { .. } => "book_completed_email",
+        }
+    }
+
+    /// At most one queued-or-running job per key: one architecture and one generation per book.
+    pub fn unique_key(&self) -> Option<String> {
+        match self {
+            JobPayload::Architecture { book_id } => Some(format!("architecture:{book_id}")),
+            JobPayload::Book { book_id, .. } => Some(format!("book:{book_id}")),
+            JobPayload::BookCompletedEmail { .. } => None,
+        }
+    }
+}
+
+pub struct NewJob {
+    pub payload: JobPayload,
+    pub run_at: Option<NaiveDateTime>,
+    pub max_attempts: i32,
+}
+
+impl NewJob {
+    pub fn now(payload: JobPayload) -> NewJob {
+        NewJob {
+            payload,
+            run_at: None,
+            max_attempts: 5,
+        }
+    }
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum Enqueued {
+    Created(String),
+    /// An active job with the same unique key exists; nothing was added.
+    AlreadyActive,
+}
+
+/// Adds a job; an active duplicate (same `unique_key`) is reported, not added. Call it inside the
+/// transaction that changes the book, so the state change and its job commit together.
+pub fn enqueue(conn: &mut DbConn, job: NewJob) -> Result<Enqueued, DbError> {
+    let t = now();
+    let id = new_id();
+    let payload = serde_json::to_string(&job.payload)
+        .map_err(|e| DbError::Query(diesel::result::Error::SerializationError(Box::new(e))))?;
+    let inserted = diesel::insert_into(jobs::table)
+        .values((
+            jobs::id.eq(&id),
+            jobs::queue.eq(job.payload.queue().as_str()),
+            jobs::priority.eq(job.payload.queue().priority()),
+            jobs::kind.eq(job.payload.kind()),
+            jobs::payload.eq(payload),
+            jobs::status.eq("queued"),
+            jobs::attempts.eq(0),
+            jobs::max_attempts.eq(job.max_attempts),
+            jobs::run_at.eq(job.run_at.unwrap_or(t)),
+            jobs::fence.eq(0i64),
+            jobs::unique_key.eq(job.payload.unique_key()),
+            jobs::created_at.eq(t),
+            jobs::updated_at.eq(t),
+        ))
+        .execute(conn);
+    match inserted {
+        Ok(_) => Ok(Enqueued::Created(id)),
+        Err(diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            _,
+        )) => Ok(Enqueued::AlreadyActive),
+        Err(e) => Err(e.into()),
+    }
+}
