@@ -1,0 +1,3 @@
+//! placeholder
+pub struct FakeLlmOptions;
+pub fn serve_fake_llm() {}
