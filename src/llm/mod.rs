@@ -6,6 +6,7 @@
 pub mod anthropic;
 pub mod anthropic_stream;
 pub mod errors;
+pub mod fake_script;
 pub mod fake_server;
 pub mod http;
 pub mod offline;

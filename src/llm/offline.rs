@@ -32,8 +32,26 @@ pub fn estimate_tokens(s: &str) -> u64 {
     chars.div_ceil(4).max(s.split_whitespace().count() as u64)
 }
 
+/// The pieces of `full` after the words of `prefill`. When the prefill was sent without its trailing
+/// whitespace (the Anthropic API requires that), the continuation starts with that whitespace.
+pub fn continuation<'a>(full: &'a str, prefill: &str) -> Vec<&'a str> {
+    let skip = prefill.split_whitespace().count();
+    let all = pieces(full);
+    let mut out: Vec<&'a str> = Vec::new();
+    if skip > 0 && !prefill.ends_with(char::is_whitespace) {
+        if let Some(prev) = all.get(skip - 1) {
+            let word_end = prev.trim_end().len();
+            if word_end < prev.len() && skip < all.len() {
+                out.push(&prev[word_end..]);
+            }
+        }
+    }
+    out.extend(all.into_iter().skip(skip));
+    out
+}
+
 /// Splits text after each run of whitespace so pieces concatenate back to the text.
-fn pieces(s: &str) -> Vec<&str> {
+pub fn pieces(s: &str) -> Vec<&str> {
     let mut out = Vec::new();
     let mut start = 0;
     let mut in_space = false;
@@ -282,9 +300,9 @@ impl LlmPort for OfflineWriter {
         request: CompletionRequest,
     ) -> LocalBoxStream<'static, Result<LlmEvent, LlmError>> {
         let full = Self::full_text(&request);
-        let prefill_words = match request.messages.last() {
-            Some(m) if m.role == Role::Assistant => m.content.split_whitespace().count(),
-            _ => 0,
+        let prefill = match request.messages.last() {
+            Some(m) if m.role == Role::Assistant => m.content.as_str(),
+            _ => "",
         };
         let limit = u64::from(
             request
@@ -301,7 +319,7 @@ impl LlmPort for OfflineWriter {
         let mut used = 0u64;
         let mut stop = StopReason::EndTurn;
         let mut current = (String::new(), 0u64);
-        for piece in pieces(&full).into_iter().skip(prefill_words) {
+        for piece in continuation(&full, prefill) {
             let t = estimate_tokens(piece).max(1);
             if used + t > limit {
                 stop = StopReason::MaxTokens;

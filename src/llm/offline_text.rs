@@ -195,13 +195,17 @@ fn lexicon(lang: Language) -> &'static Lexicon {
     }
 }
 
-/// Lower-cases a phrase's first letter unless it looks like a name or acronym ("The hero" → "the hero").
+/// Lower-cases a leading article or determiner so a key point reads well mid-sentence ("The storm" →
+/// "the storm", "Una carta" → "una carta"); names and acronyms keep their capitals.
 fn soften(p: &str) -> String {
+    const LEADING: &[&str] = &[
+        "The", "A", "An", "This", "That", "His", "Her", "Their", "Its", "Our", "One", "El", "La",
+        "Los", "Las", "Un", "Una", "Unos", "Unas", "Su", "Sus", "Este", "Esta", "Ese", "Esa",
+    ];
     let p = p.trim().trim_end_matches(['.', '!', '?']);
-    let mut chars = p.chars();
-    match (chars.next(), chars.next()) {
-        (Some(a), Some(b)) if a.is_uppercase() && b.is_lowercase() && p.contains(' ') => {
-            a.to_lowercase().chain(p.chars().skip(1)).collect()
+    match p.split_once(' ') {
+        Some((first, rest)) if LEADING.contains(&first) => {
+            format!("{} {rest}", first.to_lowercase())
         }
         _ => p.to_string(),
     }
@@ -221,7 +225,7 @@ pub fn cast(lang: Language, title: &str) -> Vec<String> {
     names
 }
 
-fn sentence(rng: &mut Rng, lang: Language, topic: &Topic) -> String {
+fn sentence(rng: &mut Rng, template: &str, lang: Language, topic: &Topic) -> String {
     let lex = lexicon(lang);
     let names: Vec<String> = if topic.names.is_empty() {
         cast(lang, &topic.title)
@@ -240,7 +244,7 @@ fn sentence(rng: &mut Rng, lang: Language, topic: &Topic) -> String {
         soften(rng.pick(&topic.points))
     };
     let hers = if rng.below(2) == 0 { "her" } else { "his" };
-    rng.pick(lex.templates)
+    template
         .replace("{M}", rng.pick(lex.times))
         .replace("{N2}", &names[n2])
         .replace("{N}", &names[n])
@@ -261,12 +265,12 @@ pub fn prose(seed: u64, lang: Language, topic: &Topic, words: usize) -> String {
     while total < words.max(1) {
         let mut rng = Rng::new(seed_of(&["paragraph"], &[seed, index]));
         let want = 4 + rng.below(3);
+        // Templates are drawn without replacement so a paragraph never repeats a sentence shape.
+        let mut templates: Vec<&str> = lexicon(lang).templates.to_vec();
         let mut sentences: Vec<String> = Vec::with_capacity(want);
-        while sentences.len() < want && total < words.max(1) {
-            let s = sentence(&mut rng, lang, topic);
-            if sentences.contains(&s) {
-                continue;
-            }
+        while sentences.len() < want && total < words.max(1) && !templates.is_empty() {
+            let template = templates.swap_remove(rng.below(templates.len()));
+            let s = sentence(&mut rng, template, lang, topic);
             total += s.split_whitespace().count();
             sentences.push(s);
         }

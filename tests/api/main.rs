@@ -1,0 +1,3 @@
+//! Buko's integration tests: one binary, one module per feature.
+
+mod llm;
