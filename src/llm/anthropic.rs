@@ -133,23 +133,25 @@ impl AnthropicProvider {
     }
 }
 
+/// The `anthropic-ratelimit-{kind}-remaining` headers as `(kind, remaining)`.
+pub fn rate_limits(headers: &awc::http::header::HeaderMap) -> Vec<(String, f64)> {
+    headers
+        .iter()
+        .filter_map(|(name, value)| {
+            let kind = name
+                .as_str()
+                .strip_prefix("anthropic-ratelimit-")?
+                .strip_suffix("-remaining")?;
+            let v = value.to_str().ok()?.trim().parse::<f64>().ok()?;
+            Some((kind.to_string(), v))
+        })
+        .collect()
+}
+
 fn record_rate_limits(headers: &awc::http::header::HeaderMap) {
-    for (name, value) in headers {
-        let name = name.as_str();
-        let Some(kind) = name
-            .strip_prefix("anthropic-ratelimit-")
-            .and_then(|k| k.strip_suffix("-remaining"))
-        else {
-            continue;
-        };
-        if let Some(v) = value
-            .to_str()
-            .ok()
-            .and_then(|v| v.trim().parse::<f64>().ok())
-        {
-            metrics::gauge!("buko_llm_ratelimit_remaining", "provider" => "anthropic", "kind" => kind.to_string())
-                .set(v);
-        }
+    for (kind, v) in rate_limits(headers) {
+        metrics::gauge!("buko_llm_ratelimit_remaining", "provider" => "anthropic", "kind" => kind)
+            .set(v);
     }
 }
 
@@ -247,6 +249,28 @@ mod tests {
             temperature: Some(0.7),
             context: RequestContext::default(),
         }
+    }
+
+    #[test]
+    fn reads_rate_limit_headers() {
+        let mut h = awc::http::header::HeaderMap::new();
+        for (k, v) in [
+            ("anthropic-ratelimit-requests-remaining", "49"),
+            ("anthropic-ratelimit-output-tokens-remaining", "7000"),
+            ("anthropic-ratelimit-requests-limit", "50"),
+            ("anthropic-ratelimit-tokens-reset", "2026-11-22T00:00:00Z"),
+        ] {
+            h.insert(k.parse().expect("name"), v.parse().expect("value"));
+        }
+        let mut got = rate_limits(&h);
+        got.sort_by(|a, b| a.0.cmp(&b.0));
+        assert_eq!(
+            got,
+            vec![
+                ("output-tokens".to_string(), 7000.0),
+                ("requests".to_string(), 49.0)
+            ]
+        );
     }
 
     #[test]

@@ -67,7 +67,7 @@ struct Lexicon {
 const EN: Lexicon = Lexicon {
     templates: &[
         "{M}, {N} walked to {L} with {P} still on {h} mind.",
-        "Nobody in {L} had expected {O} to matter so much.",
+        "Nobody near {L} had expected {O} to matter so much.",
         "{N} said nothing for a long moment, and the silence felt {F}.",
         "It was there, beside {O}, that the idea of {P} became impossible to ignore.",
         "{K} {N2} insisted that {P} deserved more than a passing thought.",
@@ -75,7 +75,7 @@ const EN: Lexicon = Lexicon {
         "{N} picked up {O} and turned it over, as if it could explain {P}.",
         "Some questions are answered slowly, and this was one of them.",
         "{M}, the whole of {L} seemed to hold its breath.",
-        "{N2} laughed, but the laugh sounded {F} even to {N2}.",
+        "{N2} laughed, but the laugh sounded {F} even to the people nearby.",
         "What had begun as a small doubt about {P} grew into a plan.",
         "{K} there was {O}, waiting where nobody would think to look.",
         "The story of {C} was not finished yet, and {N} knew it.",
@@ -160,15 +160,15 @@ const EN: Lexicon = Lexicon {
 const ES: Lexicon = Lexicon {
     templates: &[
         "{M}, {N} caminó hasta {L} sin dejar de pensar en {P}.",
-        "Nadie en {L} esperaba que {O} importara tanto.",
+        "Nadie cerca de {L} esperaba que {O} importara tanto.",
         "{N} guardó silencio un largo rato, y aquel silencio se volvió {F}.",
         "Fue allí, junto a {O}, donde la idea de {P} se hizo imposible de ignorar.",
         "{K} {N2} insistió en que {P} merecía algo más que una mirada rápida.",
         "El aire de {L} olía a lluvia y a papel antiguo.",
         "{N} tomó {O} y le dio la vuelta, como si pudiera explicar {P}.",
         "Algunas preguntas se responden despacio, y esta era una de ellas.",
-        "{M}, todo {L} pareció contener la respiración.",
-        "{N2} se rio, pero la risa le sonó {F} incluso a sí mismo.",
+        "{M}, en {L} todo pareció contener la respiración.",
+        "{N2} se rio, pero la risa sonó {F} incluso para quienes la oyeron.",
         "Lo que empezó como una pequeña duda sobre {P} acabó siendo un plan.",
         "{K} allí estaba {O}, esperando donde nadie pensaría en buscar.",
         "La historia de «{C}» aún no había terminado, y {N} lo sabía.",
@@ -244,7 +244,7 @@ fn sentence(rng: &mut Rng, template: &str, lang: Language, topic: &Topic) -> Str
         soften(rng.pick(&topic.points))
     };
     let hers = if rng.below(2) == 0 { "her" } else { "his" };
-    template
+    let filled = template
         .replace("{M}", rng.pick(lex.times))
         .replace("{N2}", &names[n2])
         .replace("{N}", &names[n])
@@ -254,7 +254,12 @@ fn sentence(rng: &mut Rng, template: &str, lang: Language, topic: &Topic) -> Str
         .replace("{K}", rng.pick(lex.links))
         .replace("{P}", &point)
         .replace("{C}", &topic.chapter)
-        .replace("{h}", hers)
+        .replace("{h}", hers);
+    match lang {
+        // Spanish contracts "a el" and "de el" when a filler starts with the article.
+        Language::Es => filled.replace(" a el ", " al ").replace(" de el ", " del "),
+        Language::En => filled,
+    }
 }
 
 /// Paragraphs (separated by a blank line) of at least `words` words, ending on a full sentence.
