@@ -14,7 +14,8 @@ use bytes::Bytes;
 use futures_util::stream;
 use serde_json::{json, Value};
 
-use super::fake_script::{error_answer, stream_steps, Ask, Fault, Pace, Step};
+use super::fake_faults::{error_answer, Fault};
+use super::fake_script::{stream_steps, Ask, Pace, Step};
 use super::offline_text::Rng;
 
 /// Options of the fake server (`buko fake-llm --port P ...`).

@@ -6,6 +6,7 @@
 pub mod anthropic;
 pub mod anthropic_stream;
 pub mod errors;
+pub mod fake_faults;
 pub mod fake_script;
 pub mod fake_server;
 pub mod http;
@@ -16,6 +17,7 @@ pub mod pricing;
 pub mod settings;
 pub mod sse;
 
+pub use fake_faults::Fault;
 pub use fake_server::{serve_fake_llm, FakeLlmOptions};
 pub use pricing::estimate_cost;
 pub use settings::{build_provider, LlmSettings, ProviderKind};

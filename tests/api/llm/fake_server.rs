@@ -214,3 +214,26 @@ async fn prefill_continues_without_repeating() {
         full.split_whitespace().collect::<Vec<_>>()
     );
 }
+
+#[actix_web::test]
+async fn one_byte_chunks_arrive_as_many_reads() {
+    use futures_util::StreamExt;
+    let base = spawn_fake(|_| {}).await;
+    script(&base, json!({"fault": "one_byte_chunks"})).await;
+    let body = json!({"model": "m", "max_tokens": 60, "messages": [{"role": "user", "content": "hi"}], "stream": true});
+    let mut r = awc::Client::new()
+        .post(format!("{base}/v1/messages"))
+        .insert_header(("x-api-key", "k"))
+        .insert_header(("anthropic-version", "2023-06-01"))
+        .send_json(&body)
+        .await
+        .expect("send");
+    let (mut reads, mut bytes) = (0usize, 0usize);
+    while let Some(chunk) = r.next().await {
+        reads += 1;
+        bytes += chunk.expect("chunk").len();
+    }
+    assert!(bytes > 500, "{bytes} bytes");
+    // Writes of one byte may be coalesced a little by the kernel, but most must arrive apart.
+    assert!(reads * 2 > bytes, "{reads} reads for {bytes} bytes");
+}
