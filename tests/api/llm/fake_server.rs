@@ -122,7 +122,8 @@ async fn http_faults_map_to_classes_and_retry_delays() {
 async fn stream_faults_map_to_temporary_errors_after_partial_text() {
     let base = spawn_fake(|_| {}).await;
     let cases = [
-        // actix ends the cut body like a finished one or aborts it; either way no message_stop arrives.
+        // actix drops the connection without the last chunk; awc reports that as the end of the body
+        // (seen on the wire: no `0\r\n\r\n`), so the client sees a stream without `message_stop`.
         (json!({"fault": "reset"}), LlmErrorKind::StreamError),
         (json!({"fault": "error_event"}), LlmErrorKind::Overloaded),
         (

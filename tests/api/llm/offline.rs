@@ -183,11 +183,3 @@ async fn summaries_are_short_and_name_the_chapter() {
     assert!(text.contains("«Chapter 1»"), "{text}");
     assert!(text.split_whitespace().count() < 80);
 }
-
-#[actix_web::test]
-#[ignore = "prints sample text for a human to read"]
-async fn print_sample() {
-    for lang in [Language::En, Language::Es] {
-        println!("{}\n", run(&writer(), chunk(7, lang, 250, 4000)).await.text);
-    }
-}
