@@ -93,12 +93,23 @@ pub async fn send_json(
         return Ok(response);
     }
     let hints = RetryHints::from_headers(response.headers());
+    let request_id = ["request-id", "x-request-id"].iter().find_map(|h| {
+        response
+            .headers()
+            .get(*h)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    });
     let raw = match tokio::time::timeout(timeouts.request, response.body().limit(64 * 1024)).await {
         Ok(Ok(b)) => b,
         _ => Bytes::new(),
     };
     let err = classify(Some(status.as_u16()), &ErrorBody::parse(&raw), hints);
-    log::warn!("{provider}: HTTP {} -> {err}", status.as_u16());
+    log::warn!(
+        "{provider}: HTTP {} (request-id {}) -> {err}",
+        status.as_u16(),
+        request_id.as_deref().unwrap_or("-")
+    );
     Err(err)
 }
 
