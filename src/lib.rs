@@ -9,10 +9,10 @@ pub mod db;
 pub mod error;
 pub mod i18n;
 pub mod limits;
+pub mod llm;
 pub mod queue;
 pub mod secret;
 pub mod telemetry;
-pub mod tls;
 pub mod web;
 
 pub use app::Application;

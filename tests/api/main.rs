@@ -4,3 +4,4 @@
 mod auth;
 mod health;
 mod helpers;
+mod llm;
