@@ -73,6 +73,13 @@ pub fn test_settings(data_dir: &std::path::Path) -> (Settings, Option<(String, S
         registration_open: true,
         login_max_failures: 5,
         login_lockout_secs: 900,
+        // The offline writer at full speed: books finish in seconds.
+        llm: buko::llm::LlmSettings::from_lookup(|k| match k {
+            "BUKO_LLM_PROVIDER" => Some("offline".into()),
+            "BUKO_OFFLINE_TOKENS_PER_SEC" => Some("0".into()),
+            _ => None,
+        })
+        .expect("offline llm settings"),
     };
     (settings, pg)
 }
