@@ -12,6 +12,7 @@ pub mod limits;
 pub mod llm;
 pub mod queue;
 pub mod secret;
+pub mod store;
 pub mod telemetry;
 pub mod web;
 
