@@ -51,7 +51,10 @@ impl BookStatus {
 
     /// No further writing happens in these states without an explicit user action.
     pub fn is_terminal(self) -> bool {
-        matches!(self, BookStatus::Completed | BookStatus::Failed | BookStatus::Cancelled)
+        matches!(
+            self,
+            BookStatus::Completed | BookStatus::Failed | BookStatus::Cancelled
+        )
     }
 }
 
@@ -162,7 +165,9 @@ impl Architecture {
             return err("the book has no title".into());
         }
         if self.title.chars().count() > MAX_TITLE_CHARS {
-            return err(format!("the title is longer than {MAX_TITLE_CHARS} characters"));
+            return err(format!(
+                "the title is longer than {MAX_TITLE_CHARS} characters"
+            ));
         }
         for (field, value) in [
             ("subtitle", &self.subtitle),
@@ -171,7 +176,9 @@ impl Architecture {
             ("tone", &self.tone),
         ] {
             if value.chars().count() > MAX_TEXT_CHARS {
-                return err(format!("the {field} is longer than {MAX_TEXT_CHARS} characters"));
+                return err(format!(
+                    "the {field} is longer than {MAX_TEXT_CHARS} characters"
+                ));
             }
         }
         if self.chapters.is_empty() {
@@ -205,7 +212,10 @@ impl Architecture {
     }
 
     pub fn total_target_words(&self) -> u64 {
-        self.chapters.iter().map(|c| u64::from(c.target_words)).sum()
+        self.chapters
+            .iter()
+            .map(|c| u64::from(c.target_words))
+            .sum()
     }
 }
 

@@ -189,10 +189,17 @@ pub enum LlmError {
 
 impl LlmError {
     pub fn temporary(kind: LlmErrorKind, message: impl Into<String>) -> Self {
-        LlmError::Temporary { kind, message: message.into(), retry_after: None }
+        LlmError::Temporary {
+            kind,
+            message: message.into(),
+            retry_after: None,
+        }
     }
     pub fn permanent(kind: LlmErrorKind, message: impl Into<String>) -> Self {
-        LlmError::Permanent { kind, message: message.into() }
+        LlmError::Permanent {
+            kind,
+            message: message.into(),
+        }
     }
     pub fn kind(&self) -> LlmErrorKind {
         match self {
@@ -219,7 +226,8 @@ pub struct Price {
 
 impl Price {
     pub fn cost(&self, usage: Usage) -> f64 {
-        (usage.input_tokens as f64 * self.input_per_mtok + usage.output_tokens as f64 * self.output_per_mtok)
+        (usage.input_tokens as f64 * self.input_per_mtok
+            + usage.output_tokens as f64 * self.output_per_mtok)
             / 1_000_000.0
     }
 }
@@ -237,7 +245,10 @@ pub trait LlmPort: Send + Sync {
     }
     /// Streams one completion. Errors before or during the stream arrive as `Err` items; after an `Err`
     /// or `Finished` the stream yields nothing more.
-    fn stream(&self, request: CompletionRequest) -> LocalBoxStream<'static, Result<LlmEvent, LlmError>>;
+    fn stream(
+        &self,
+        request: CompletionRequest,
+    ) -> LocalBoxStream<'static, Result<LlmEvent, LlmError>>;
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -343,10 +354,18 @@ pub enum Control {
 }
 
 pub trait BookStore: Send + Sync {
-    fn load_book(&self, book_id: &str) -> LocalBoxFuture<'static, Result<BookSnapshot, StoreError>>;
-    fn chunk_text(&self, book_id: &str, seq: i64) -> LocalBoxFuture<'static, Result<Option<String>, StoreError>>;
+    fn load_book(&self, book_id: &str)
+        -> LocalBoxFuture<'static, Result<BookSnapshot, StoreError>>;
+    fn chunk_text(
+        &self,
+        book_id: &str,
+        seq: i64,
+    ) -> LocalBoxFuture<'static, Result<Option<String>, StoreError>>;
     /// Idempotent by `(book_id, seq)`; refuses a stale fence with `Fenced`.
-    fn commit_chunk(&self, chunk: ChunkCommit) -> LocalBoxFuture<'static, Result<CommitOutcome, StoreError>>;
+    fn commit_chunk(
+        &self,
+        chunk: ChunkCommit,
+    ) -> LocalBoxFuture<'static, Result<CommitOutcome, StoreError>>;
     /// Removes a chapter's chunks and the summaries from that chapter on, so the chapter is rewritten.
     fn discard_chapter(
         &self,
@@ -362,7 +381,12 @@ pub trait BookStore: Send + Sync {
         fence: Fence,
     ) -> LocalBoxFuture<'static, Result<(), StoreError>>;
     /// Records the planned number of chunks (progress = committed / planned).
-    fn save_plan(&self, book_id: &str, chunks_total: u32, fence: Fence) -> LocalBoxFuture<'static, Result<(), StoreError>>;
+    fn save_plan(
+        &self,
+        book_id: &str,
+        chunks_total: u32,
+        fence: Fence,
+    ) -> LocalBoxFuture<'static, Result<(), StoreError>>;
     fn set_status(
         &self,
         book_id: &str,

@@ -27,9 +27,18 @@ pub enum ProgressMessage {
         at: chrono::DateTime<chrono::Utc>,
     },
     /// Streamed text of the chunk in progress; `offset` is in chars from the chunk's start.
-    Delta { book_id: String, chunk_seq: i64, offset: usize, text: String },
+    Delta {
+        book_id: String,
+        chunk_seq: i64,
+        offset: usize,
+        text: String,
+    },
     /// Text of the chunk in progress, sent on subscribe.
-    Snapshot { book_id: String, chunk_seq: i64, text: String },
+    Snapshot {
+        book_id: String,
+        chunk_seq: i64,
+        text: String,
+    },
     /// An operator's message to every session.
     Broadcast { message: String },
     /// Live figures for the admin dashboard.
@@ -38,7 +47,13 @@ pub enum ProgressMessage {
 
 impl ProgressMessage {
     pub fn from_event(e: BookEvent) -> Self {
-        ProgressMessage::Event { book_id: e.book_id, seq: e.seq, kind: e.kind, data: e.data, at: e.at }
+        ProgressMessage::Event {
+            book_id: e.book_id,
+            seq: e.seq,
+            kind: e.kind,
+            data: e.data,
+            at: e.at,
+        }
     }
 
     pub fn book_id(&self) -> Option<&str> {
