@@ -180,16 +180,45 @@ impl Breakers {
         f(breaker)
     }
 
-    pub fn acquire(&self, provider: &str) -> Result<Permit, Duration> {
-        self.with(provider, |b| b.acquire(Instant::now()))
-    }
-
-    pub fn report(&self, provider: &str, permit: Permit, outcome: CallOutcome) {
-        self.with(provider, |b| b.report(permit, outcome, Instant::now()))
+    /// A permit for one call to `provider`, or how long until asking again makes sense. A permit
+    /// dropped without a report (the call was cancelled) counts as nothing but frees its trial slot.
+    pub fn acquire(&self, provider: &str) -> Result<BreakerPermit, Duration> {
+        let permit = self.with(provider, |b| b.acquire(Instant::now()))?;
+        Ok(BreakerPermit {
+            breakers: self.clone(),
+            provider: provider.to_string(),
+            permit: Some(permit),
+        })
     }
 
     pub fn state(&self, provider: &str) -> BreakerState {
         self.with(provider, |b| b.state())
+    }
+}
+
+/// A [`Permit`] bound to its breaker; report the outcome with [`BreakerPermit::report`].
+pub struct BreakerPermit {
+    breakers: Breakers,
+    provider: String,
+    permit: Option<Permit>,
+}
+
+impl BreakerPermit {
+    pub fn report(mut self, outcome: CallOutcome) {
+        if let Some(p) = self.permit.take() {
+            self.breakers
+                .with(&self.provider, |b| b.report(p, outcome, Instant::now()));
+        }
+    }
+}
+
+impl Drop for BreakerPermit {
+    fn drop(&mut self) {
+        if let Some(p) = self.permit.take() {
+            self.breakers.with(&self.provider, |b| {
+                b.report(p, CallOutcome::NotCounted, Instant::now())
+            });
+        }
     }
 }
 
@@ -283,5 +312,28 @@ mod tests {
         // Closing forgets the old window: one failure does not reopen.
         call(&mut b, CallOutcome::TemporaryFailure, t2);
         assert_eq!(b.state(), BreakerState::Closed);
+    }
+
+    #[test]
+    fn cancelled_trial_frees_its_slot() {
+        let breakers = Breakers::new(BreakerConfig {
+            cool_down: Duration::ZERO,
+            half_open_trials: 1,
+            ..cfg()
+        });
+        for _ in 0..5 {
+            breakers
+                .acquire("p")
+                .expect("closed")
+                .report(CallOutcome::TemporaryFailure);
+        }
+        let trial = breakers.acquire("p").expect("half-open trial");
+        assert!(breakers.acquire("p").is_err());
+        drop(trial);
+        breakers
+            .acquire("p")
+            .expect("slot freed")
+            .report(CallOutcome::Success);
+        assert_eq!(breakers.state("p"), BreakerState::Closed);
     }
 }
