@@ -225,8 +225,7 @@ impl Actor for ProgressBroadcaster {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
-        // Our own mailbox must never refuse a writer's piece: writers use do_send.
-        ctx.set_mailbox_capacity(usize::MAX);
+        // Writers use do_send, which ignores the mailbox capacity: a piece of text is never refused.
         if !self.coalesce.is_zero() {
             ctx.run_interval(self.coalesce, |act, _| act.flush_all());
         }
