@@ -282,14 +282,14 @@ mod tests {
     #[test]
     fn rejects_what_cannot_be_repaired() {
         assert!(parse_architecture("I cannot help", &req())
-            .unwrap_err()
+            .expect_err("rejected")
             .contains("no JSON"));
         assert!(
             parse_architecture(r#"{"chapters":[{"title":"x"}]}"#, &req()).is_err(),
             "no title"
         );
         assert!(parse_architecture(r#"{"title":"T","chapters":[]}"#, &req())
-            .unwrap_err()
+            .expect_err("rejected")
             .contains("no chapters"));
     }
 }

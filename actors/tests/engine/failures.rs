@@ -86,7 +86,7 @@ async fn open_breaker_pauses_books_which_resume_when_the_provider_recovers() {
         .any(|e| e.kind == "status" && e.data["reason"] == "provider_unavailable"));
 
     *h.llm.failing.lock().unwrap() = None;
-    let mut outcomes = vec![
+    let mut outcomes = [
         h.outcome(Duration::from_secs(5)).await,
         h.outcome(Duration::from_secs(5)).await,
     ];
