@@ -32,12 +32,18 @@ pub(crate) enum Halt {
     Failed(String),
     Paused(String),
     Cancelled,
+    /// The store stayed unavailable through its retries: stop without an outcome, so the supervisor
+    /// restarts the run later (it resumes from what is committed).
+    StoreDown(String),
 }
 
 impl Halt {
     pub(crate) fn from_store(context: &str, e: StoreError) -> Halt {
         match e {
             StoreError::Fenced(_) => Halt::Fenced,
+            StoreError::Unavailable(m) => {
+                Halt::StoreDown(format!("{context}: store unavailable: {m}"))
+            }
             other => Halt::Failed(format!("{context}: {other}")),
         }
     }
@@ -47,7 +53,7 @@ impl From<Halt> for BookOutcome {
     fn from(h: Halt) -> Self {
         match h {
             Halt::Fenced => BookOutcome::Fenced,
-            Halt::Failed(r) => BookOutcome::Failed(r),
+            Halt::Failed(r) | Halt::StoreDown(r) => BookOutcome::Failed(r),
             Halt::Paused(r) => BookOutcome::Paused(r),
             Halt::Cancelled => BookOutcome::Cancelled,
         }

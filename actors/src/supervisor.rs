@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 
 use crate::architecture::{generate_architecture, ArchitectureRequest, ArchitectureResult};
 use crate::book::{BookOrchestrator, OrchestratorExited, StopRun};
+use crate::broadcast::SetBookOwner;
 use crate::deps::EngineDeps;
 use crate::outcome::{BookFinished, BookOutcome, Halt};
 use crate::ports::{Control, Fence};
@@ -113,6 +114,11 @@ impl GenerationSupervisor {
     fn finish(&mut self, book_id: &str, outcome: BookOutcome) {
         if let Some(run) = self.books.remove(book_id) {
             log::info!("book {book_id} finished on this node: {outcome:?}");
+            // Queued after the run's last events (same mailbox), so they still reached the owner.
+            self.deps.broadcaster.do_send(SetBookOwner {
+                book_id: book_id.to_string(),
+                user_id: None,
+            });
             if let Some(done) = run.done {
                 done.do_send(BookFinished {
                     book_id: book_id.to_string(),

@@ -115,6 +115,7 @@ impl BookCtx {
                     .await
             }
             Halt::Cancelled => self.set_status(BookStatus::Cancelled, None).await,
+            Halt::StoreDown(_) => Ok(()),
         };
         match written {
             Err(Halt::Fenced) => BookOutcome::Fenced,

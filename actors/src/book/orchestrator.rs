@@ -11,7 +11,7 @@ use crate::outcome::{BookOutcome, Halt};
 use crate::ports::{Control, Fence};
 
 /// Sent to the supervisor when an orchestrator is gone. `outcome: None` means it died without
-/// finishing (panic, or stopped from outside) and should be restarted.
+/// finishing (panic, stopped from outside, or the store stayed unavailable) and should be restarted.
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct OrchestratorExited {
@@ -99,7 +99,7 @@ impl Actor for BookOrchestrator {
         let run = run_book(self.book_ctx(), self.regenerate_chapter);
         self.run = Some(ctx.spawn(run.into_actor(self).map(|outcome, act, ctx| {
             act.run = None;
-            act.outcome = Some(outcome);
+            act.outcome = outcome;
             ctx.stop();
         })));
     }

@@ -17,10 +17,18 @@ use crate::ports::{BookSnapshot, StoreError};
 use crate::prompt::{head, summary_request};
 use crate::retry::store_call;
 
-pub(crate) async fn run_book(mut book: BookCtx, regenerate_chapter: Option<usize>) -> BookOutcome {
+/// The run's outcome; `None` when it must be restarted later (the store stayed unavailable).
+pub(crate) async fn run_book(
+    mut book: BookCtx,
+    regenerate_chapter: Option<usize>,
+) -> Option<BookOutcome> {
     match write_book(&mut book, regenerate_chapter).await {
-        Ok(()) => BookOutcome::Completed,
-        Err(halt) => book.finalize(halt).await,
+        Ok(()) => Some(BookOutcome::Completed),
+        Err(Halt::StoreDown(reason)) => {
+            log::warn!("book {}: {reason}; the run will be restarted", book.book_id);
+            None
+        }
+        Err(halt) => Some(book.finalize(halt).await),
     }
 }
 

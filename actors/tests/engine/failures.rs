@@ -234,4 +234,91 @@ async fn architecture_is_generated_repaired_and_accounted() {
     assert_eq!(result.architecture.chapters[0].target_words, 500);
     assert_eq!(result.calls.len(), 1);
     assert_eq!(result.usage.output_tokens, 50);
+
+    // An unusable answer is re-asked with the error fed back; a half-parsed one is never returned.
+    h.llm
+        .architecture_answers
+        .lock()
+        .unwrap()
+        .push_back(r#"Here you go: {"subtitle":"no title"}"#.into());
+    let req = ArchitectureRequest {
+        idea: "Another".into(),
+        target_pages: 50,
+        ..ArchitectureRequest::default()
+    };
+    let result = h
+        .engine
+        .supervisor
+        .send(GenerateArchitecture(req.clone()))
+        .await
+        .unwrap()
+        .expect("repaired");
+    assert_eq!(result.calls.len(), 2);
+    let last = h.llm.requests.lock().unwrap().last().unwrap().1.clone();
+    let feedback = &last.messages.last().unwrap().content;
+    assert!(
+        feedback.contains("not usable") && feedback.contains("title"),
+        "{feedback}"
+    );
+
+    let bad = || r#"{"title":"","chapters":[]}"#.to_string();
+    h.llm
+        .architecture_answers
+        .lock()
+        .unwrap()
+        .extend([bad(), bad(), bad()]);
+    let failure = h
+        .engine
+        .supervisor
+        .send(GenerateArchitecture(req))
+        .await
+        .unwrap()
+        .expect_err("never valid");
+    assert!(
+        matches!(failure, ArchitectureFailure::Invalid(_)),
+        "{failure:?}"
+    );
+}
+
+#[actix::test]
+async fn store_down_longer_than_its_retries_restarts_the_run() {
+    let mut h = Harness::new(ScriptLlm::default(), fast_config());
+    h.store.add_book("u2", architecture(2, 500));
+    // More failures in a row than one call's retries (10): the run stops and is restarted.
+    h.store
+        .unavailable
+        .store(15, std::sync::atomic::Ordering::SeqCst);
+    h.start("u2", None).await;
+    assert_eq!(
+        h.outcome(Duration::from_secs(5)).await.outcome,
+        BookOutcome::Completed
+    );
+    assert_eq!(h.store.book("u2").commit_log, vec![1, 2]);
+}
+
+#[actix::test]
+async fn chunk_hard_timeout_aborts_a_slow_but_steady_stream() {
+    let mut config = fast_config();
+    config.chunk_timeout = Duration::from_millis(100);
+    config.retry.max_attempts = 2;
+    // 20 deltas 20 ms apart: never stalls, but takes 400 ms.
+    let llm = ScriptLlm {
+        delta_every: Duration::from_millis(20),
+        deltas_per_chunk: 20,
+        ..ScriptLlm::default()
+    };
+    let mut h = Harness::new(llm, config);
+    h.store.add_book("t1", architecture(1, 500));
+    h.start("t1", None).await;
+    let done = h.outcome(Duration::from_secs(5)).await;
+    let BookOutcome::Paused(reason) = done.outcome else {
+        panic!("expected a pause, got {:?}", done.outcome)
+    };
+    assert!(reason.contains("timeout"), "{reason}");
+    assert_eq!(
+        h.llm.chunk_requests(1).len(),
+        2,
+        "the timed-out chunk was retried"
+    );
+    assert!(h.store.book("t1").commit_log.is_empty());
 }

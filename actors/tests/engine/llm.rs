@@ -33,6 +33,8 @@ pub struct ScriptLlm {
     /// While set, every call fails with it.
     pub failing: Mutex<Option<LlmError>>,
     pub requests: Mutex<Vec<(Instant, CompletionRequest)>>,
+    /// Answers to architecture calls, in order (then a default valid one).
+    pub architecture_answers: Mutex<VecDeque<String>>,
 }
 
 impl Default for ScriptLlm {
@@ -45,6 +47,7 @@ impl Default for ScriptLlm {
             scripts: Mutex::new(HashMap::new()),
             failing: Mutex::new(None),
             requests: Mutex::new(Vec::new()),
+            architecture_answers: Mutex::new(VecDeque::new()),
         }
     }
 }
@@ -153,22 +156,31 @@ impl LlmPort for ScriptLlm {
             Some(Step::MaxTokens(t)) => self.paced(vec![t], Some(StopReason::MaxTokens)),
             Some(Step::Text(t)) => self.paced(vec![t], Some(StopReason::EndTurn)),
             Some(Step::Panic) => stream::iter(vec![Ok(LlmEvent::TextDelta("x".into()))])
-                .chain(stream::poll_fn(|_| panic!("injected panic inside the LLM stream")))
+                .chain(stream::poll_fn(|_| {
+                    panic!("injected panic inside the LLM stream")
+                }))
                 .boxed_local(),
             None => match request.purpose {
                 CallPurpose::Chunk => {
                     let seq = request.context.seq.unwrap_or_default();
-                    self.paced(chunk_text(seq, self.deltas_per_chunk), Some(StopReason::EndTurn))
+                    self.paced(
+                        chunk_text(seq, self.deltas_per_chunk),
+                        Some(StopReason::EndTurn),
+                    )
                 }
                 CallPurpose::Summary => {
                     let ch = request.context.chapter_index.unwrap_or_default();
-                    let text = format!("Summary up to chapter {}. ", ch + 1).repeat(self.summary_chars / 24 + 1);
+                    let text = format!("Summary up to chapter {}. ", ch + 1)
+                        .repeat(self.summary_chars / 24 + 1);
                     self.paced(vec![text], Some(StopReason::EndTurn))
                 }
-                CallPurpose::Architecture => self.paced(
-                    vec![r#"```json {"title":"T","chapters":[{"title":"A","target_words":500}]} ```"#.into()],
-                    Some(StopReason::EndTurn),
-                ),
+                CallPurpose::Architecture => {
+                    let scripted = self.architecture_answers.lock().unwrap().pop_front();
+                    let answer = scripted.unwrap_or_else(|| {
+                        r#"```json {"title":"T","chapters":[{"title":"A","target_words":500}]} ```"#.into()
+                    });
+                    self.paced(vec![answer], Some(StopReason::EndTurn))
+                }
             },
         }
     }
