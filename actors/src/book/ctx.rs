@@ -7,6 +7,7 @@ use std::time::Duration;
 use futures_util::future::LocalBoxFuture;
 use serde_json::{json, Value};
 
+use crate::breaker::BreakerState;
 use crate::broadcast::Publish;
 use crate::caller::CallHooks;
 use crate::deps::EngineDeps;
@@ -81,6 +82,15 @@ impl BookCtx {
             Control::Pause => Err(Halt::Paused(PAUSED_BY_AUTHOR.to_string())),
             Control::Cancel => Err(Halt::Cancelled),
         }
+    }
+
+    /// Back to `generating` after waiting for the provider (the breaker closed, or a call succeeded).
+    pub async fn resume_if_paused(&mut self) -> Result<(), Halt> {
+        if self.paused_for_provider {
+            self.set_status(BookStatus::Generating, None).await?;
+            self.paused_for_provider = false;
+        }
+        Ok(())
     }
 
     pub fn account(&mut self, calls: &[CallRecord]) {
@@ -158,10 +168,10 @@ impl CallHooks for BookCtx {
     }
 
     fn attempt_start(&mut self, _attempt: u32) -> LocalBoxFuture<'_, Result<(), Halt>> {
+        // A half-open trial is not a recovery yet: stay paused until the breaker closes or it succeeds.
         Box::pin(async move {
-            if self.paused_for_provider {
-                self.set_status(BookStatus::Generating, None).await?;
-                self.paused_for_provider = false;
+            if self.deps.breakers.state(self.deps.llm.provider()) == BreakerState::Closed {
+                self.resume_if_paused().await?;
             }
             Ok(())
         })

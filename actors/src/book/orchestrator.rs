@@ -68,7 +68,8 @@ impl BookOrchestrator {
     }
 
     fn stop_with(&mut self, halt: Halt, ctx: &mut Context<Self>) {
-        if self.stopping {
+        // Already stopping, or the run just ended (its outcome stands; a late stop must not undo it).
+        if self.stopping || self.outcome.is_some() {
             return;
         }
         self.stopping = true;

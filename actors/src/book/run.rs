@@ -176,6 +176,7 @@ async fn summarize_chapter(
         )),
         CallError::Halt(h) => h,
     })?;
+    book.resume_if_paused().await?;
     let summary = head(completion.text.trim(), deps.config.summary_chars);
     store_call(&deps.config.store_retry, || {
         deps.store

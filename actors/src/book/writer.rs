@@ -113,6 +113,7 @@ impl ChunkWriter<'_> {
             }
             CallError::Halt(h) => h,
         })?;
+        book.resume_if_paused().await?;
         let words = u32::try_from(completion.text.split_whitespace().count()).unwrap_or(u32::MAX);
         let commit = ChunkCommit {
             book_id: book.book_id.clone(),

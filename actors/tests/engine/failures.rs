@@ -99,6 +99,15 @@ async fn open_breaker_pauses_books_which_resume_when_the_provider_recovers() {
             .windows(2)
             .any(|w| w == [BookStatus::Paused, BookStatus::Generating]);
         assert!(resumed, "{b} went back to generating: {statuses:?}");
+        let pauses = book
+            .statuses
+            .iter()
+            .filter(|(s, _)| *s == BookStatus::Paused)
+            .count();
+        assert_eq!(
+            pauses, 1,
+            "failed half-open trials do not flap the status: {statuses:?}"
+        );
         assert_eq!(book.commit_log, vec![1, 2, 3]);
         assert_strictly_increasing(&book.events);
     }
