@@ -65,6 +65,8 @@ struct Running {
     restarts: u32,
     generation: u64,
     since: DateTime<Utc>,
+    /// A pause / cancel was asked: a restart only records it, it never writes again.
+    stop_requested: Option<Control>,
 }
 
 pub struct GenerationSupervisor {
@@ -147,6 +149,7 @@ impl Handler<StartBook> for GenerationSupervisor {
             restarts: 0,
             generation: 0,
             since: self.deps.clock.now(),
+            stop_requested: None,
         };
         self.books.insert(msg.book_id.clone(), running);
         self.spawn(&msg.book_id, None, ctx);
@@ -230,12 +233,12 @@ impl Handler<OrchestratorExited> for GenerationSupervisor {
         let book_id = msg.book_id;
         ctx.run_later(delay, move |act, ctx| {
             // Still waiting for this restart (not stopped or finished meanwhile)?
-            if act
+            let pending = act
                 .books
                 .get(&book_id)
-                .is_some_and(|r| r.addr.is_none() && r.generation == generation)
-            {
-                act.spawn(&book_id, None, ctx);
+                .filter(|r| r.addr.is_none() && r.generation == generation);
+            if let Some(stop) = pending.map(|r| r.stop_requested) {
+                act.spawn(&book_id, stop, ctx);
             }
         });
     }

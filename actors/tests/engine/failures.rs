@@ -77,7 +77,7 @@ async fn open_breaker_pauses_books_which_resume_when_the_provider_recovers() {
     let calls_when_open = h.llm.requests.lock().unwrap().len();
     tokio::time::sleep(Duration::from_millis(400)).await;
     let trials = h.llm.requests.lock().unwrap().len() - calls_when_open;
-    assert!(trials <= 6, "{trials} calls while the breaker was open");
+    assert!(trials <= 10, "{trials} calls while the breaker was open");
     assert!(h
         .store
         .book("p1")

@@ -323,3 +323,46 @@ async fn prompt_stays_bounded_for_a_sixty_chapter_book() {
         .values()
         .all(|s| s.chars().count() <= cfg.summary_chars + 1));
 }
+
+#[actix::test]
+async fn cancel_while_a_restart_is_pending_is_recorded_without_writing() {
+    let mut config = fast_config();
+    config.restart_backoff = Duration::from_millis(300);
+    let mut h = Harness::new(ScriptLlm::default(), config);
+    h.store.add_book("b8", architecture(2, 500));
+    h.store
+        .panic_on_commit
+        .lock()
+        .unwrap()
+        .insert(("b8".into(), 1));
+    h.start("b8", None).await;
+    let sup = h.engine.supervisor.clone();
+    let mut restarting = false;
+    for _ in 0..100 {
+        restarting = sup
+            .send(RunningBooks)
+            .await
+            .unwrap()
+            .first()
+            .is_some_and(|r| r.restarts == 1);
+        if restarting {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert!(restarting, "the crash was noticed");
+    assert!(h.stop("b8", Control::Cancel).await);
+    assert_eq!(
+        h.outcome(Duration::from_secs(2)).await.outcome,
+        BookOutcome::Cancelled
+    );
+    tokio::time::sleep(Duration::from_millis(400)).await; // past the pending restart
+    let book = h.store.book("b8");
+    assert!(book.commit_log.is_empty());
+    assert_eq!(book.status, Some(BookStatus::Cancelled));
+    assert_eq!(
+        h.llm.chunk_requests(1).len(),
+        1,
+        "nothing written after the cancel"
+    );
+}
