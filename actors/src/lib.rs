@@ -14,7 +14,14 @@
 //!   Cancelled | Paused(reason) | Fenced`: complete the job on it (a `Paused` run frees the worker; a
 //!   later resume starts a new job; `Fenced` means another node owns the book: drop the job quietly).
 //! - `supervisor.send(StopBook { book_id, control })` pauses / cancels at once when the book runs here
-//!   (also set the control flag in the store: it is read between chunks on whatever node runs it).
+//!   (also set the control flag in the store: it is read between chunks on whatever node runs it, and
+//!   while a book waits for an open breaker).
+//! - Durable events (`BookStore::append_event`, then published): `status` {status, reason},
+//!   `chunk_started` {seq, chapter_index, part_index, parts_in_chapter, attempt} — sent again for each
+//!   retry of a chunk, so a client restarts that chunk's text —, `chunk_completed` {seq, chapter_index,
+//!   part_index, words}, `chapter_completed` {chapter_index, title}, `book_completed` {chunks, usage},
+//!   `error` {message}. While the provider's breaker is open the book is `paused` with reason
+//!   `provider_unavailable` and goes back to `generating` by itself.
 //! - `supervisor.send(RunningBooks)` lists what runs; `GenerateArchitecture(ArchitectureRequest)`
 //!   returns an [`architecture::ArchitectureResult`] (or call [`architecture::generate_architecture`]).
 //!
@@ -26,7 +33,8 @@
 //!   once for everyone); `Dropped { reason }` → your mailbox was full, you are unsubscribed: close.
 //! - On `stopping`: `Unregister { id }`. Keep the mailbox small (it is the outbound bound).
 //! - Messages from other nodes: `broadcaster.do_send(Relay(msg))`; local ones go out through the
-//!   `ProgressSink` given at start. Metrics: `GetCounts`.
+//!   `ProgressSink` given at start. Metrics: `GetCounts`. Replay after a reconnect (`after_seq`) is the
+//!   session's job (read the stored events); events carry the store's seq, so duplicates are dropped by seq.
 
 pub mod architecture;
 pub mod book;
