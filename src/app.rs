@@ -19,6 +19,8 @@ use crate::bus::redis::Redis;
 use crate::config::Settings;
 use crate::db::{self, DbPool};
 use crate::limits::{MemoryLimiter, RateLimiter};
+use crate::runner::Runner;
+use crate::store::DbBookStore;
 
 /// Shared by every handler (cheap to clone; everything inside is a handle).
 pub struct AppState {
@@ -26,6 +28,8 @@ pub struct AppState {
     pub db: DbPool,
     pub redis: Option<Redis>,
     pub limiter: Arc<dyn RateLimiter>,
+    /// The node's generation engine (supervisor + progress broadcaster) and the job runner over it.
+    pub runner: Runner,
 }
 
 pub struct Application {
@@ -48,6 +52,16 @@ impl Application {
             Some(url) => Some(Redis::connect_lazy(url.expose()).map_err(anyhow::Error::msg)?),
             None => None,
         };
+        let llm = crate::llm::build_provider(&settings.llm);
+        log::info!(target: "buko", provider = llm.provider(), model = llm.model(); "LLM provider");
+        let engine = buko_actors::Engine::start(
+            llm,
+            Arc::new(DbBookStore::new(pool.clone())),
+            Arc::new(buko_actors::NoRemote),
+            Arc::new(buko_actors::SystemClock),
+            buko_actors::EngineConfig::default(),
+        );
+        let runner = Runner::new(engine, pool.clone());
         let key = session_key(&settings)?;
         let listener = TcpListener::bind(&settings.bind)
             .with_context(|| format!("binding {}", settings.bind))?;
@@ -57,6 +71,7 @@ impl Application {
             db: pool,
             redis,
             limiter: Arc::new(MemoryLimiter::new()),
+            runner,
         });
         let secure = settings.cookie_secure;
         let server = HttpServer::new(move || {

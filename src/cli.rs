@@ -66,7 +66,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     crate::telemetry::init_logging();
     // The fake provider needs none of the app's settings (no database, no key).
     let command = match cli.command {
-        Command::FakeLlm { port, host, options } => {
+        Command::FakeLlm {
+            port,
+            host,
+            options,
+        } => {
             let listener = std::net::TcpListener::bind((host.as_str(), port))?;
             log::info!(target: "buko::fake_llm", port = listener.local_addr()?.port(); "fake Anthropic server listening");
             crate::llm::serve_fake_llm(options, listener).await?.await?;

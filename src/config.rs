@@ -93,8 +93,10 @@ mod tests {
             registration_open: true,
             login_max_failures: 5,
             login_lockout_secs: 1,
-            llm: LlmSettings::from_lookup(|k| (k == "ANTHROPIC_API_KEY").then(|| "sk-ant-hidden".to_string()))
-                .expect("llm settings"),
+            llm: LlmSettings::from_lookup(|k| {
+                (k == "ANTHROPIC_API_KEY").then(|| "sk-ant-hidden".to_string())
+            })
+            .expect("llm settings"),
         };
         let shown = format!("{s:?}");
         assert!(!shown.contains("hunter2") && !shown.contains("pw@") && !shown.contains("kkkk"));

@@ -11,6 +11,7 @@ pub mod i18n;
 pub mod limits;
 pub mod llm;
 pub mod queue;
+pub mod runner;
 pub mod secret;
 pub mod store;
 pub mod telemetry;

@@ -4,7 +4,8 @@
 pub mod queries;
 
 use buko_actors::{
-    BookEvent, BookSnapshot, BookStatus, BookStore, CallRecord, ChunkCommit, CommitOutcome, Control, Fence, StoreError,
+    BookEvent, BookSnapshot, BookStatus, BookStore, CallRecord, ChunkCommit, CommitOutcome,
+    Control, Fence, StoreError,
 };
 use futures_util::future::LocalBoxFuture;
 
@@ -28,7 +29,9 @@ impl DbBookStore {
     {
         let pool = self.pool.clone();
         Box::pin(async move {
-            let result = db::run(&pool, move |c| Ok(f(c))).await.map_err(store_error)?;
+            let result = db::run(&pool, move |c| Ok(f(c)))
+                .await
+                .map_err(store_error)?;
             result.map_err(|e| match e {
                 QueryError::NotFound(id) => StoreError::NotFound(id),
                 QueryError::Fenced(id) => StoreError::Fenced(id),
@@ -46,8 +49,10 @@ fn store_error(e: DbError) -> StoreError {
         DbError::Pool(_) | DbError::Cancelled => StoreError::Unavailable(e.to_string()),
         DbError::Query(Error::DatabaseError(kind, info)) => {
             let msg = info.message();
-            let transient = matches!(kind, DatabaseErrorKind::SerializationFailure | DatabaseErrorKind::ClosedConnection)
-                || msg.contains("locked")
+            let transient = matches!(
+                kind,
+                DatabaseErrorKind::SerializationFailure | DatabaseErrorKind::ClosedConnection
+            ) || msg.contains("locked")
                 || msg.contains("busy");
             if transient {
                 StoreError::Unavailable(e.to_string())
@@ -61,17 +66,27 @@ fn store_error(e: DbError) -> StoreError {
 }
 
 impl BookStore for DbBookStore {
-    fn load_book(&self, book_id: &str) -> LocalBoxFuture<'static, Result<BookSnapshot, StoreError>> {
+    fn load_book(
+        &self,
+        book_id: &str,
+    ) -> LocalBoxFuture<'static, Result<BookSnapshot, StoreError>> {
         let id = book_id.to_string();
         self.call(move |c| queries::load_book(c, &id))
     }
 
-    fn chunk_text(&self, book_id: &str, seq: i64) -> LocalBoxFuture<'static, Result<Option<String>, StoreError>> {
+    fn chunk_text(
+        &self,
+        book_id: &str,
+        seq: i64,
+    ) -> LocalBoxFuture<'static, Result<Option<String>, StoreError>> {
         let id = book_id.to_string();
         self.call(move |c| queries::chunk_text(c, &id, seq))
     }
 
-    fn commit_chunk(&self, chunk: ChunkCommit) -> LocalBoxFuture<'static, Result<CommitOutcome, StoreError>> {
+    fn commit_chunk(
+        &self,
+        chunk: ChunkCommit,
+    ) -> LocalBoxFuture<'static, Result<CommitOutcome, StoreError>> {
         self.call(move |c| queries::commit_chunk(c, &chunk))
     }
 
@@ -96,7 +111,12 @@ impl BookStore for DbBookStore {
         self.call(move |c| queries::save_chapter_summary(c, &id, chapter_index, &summary, fence))
     }
 
-    fn save_plan(&self, book_id: &str, chunks_total: u32, fence: Fence) -> LocalBoxFuture<'static, Result<(), StoreError>> {
+    fn save_plan(
+        &self,
+        book_id: &str,
+        chunks_total: u32,
+        fence: Fence,
+    ) -> LocalBoxFuture<'static, Result<(), StoreError>> {
         let id = book_id.to_string();
         self.call(move |c| queries::save_plan(c, &id, chunks_total, fence))
     }
@@ -120,7 +140,9 @@ impl BookStore for DbBookStore {
         fence: Fence,
     ) -> LocalBoxFuture<'static, Result<BookEvent, StoreError>> {
         let (id, kind) = (book_id.to_string(), kind.to_string());
-        self.call(move |c| queries::append_event(c, &id, &kind, &data, fence).map(|row| row.to_book_event()))
+        self.call(move |c| {
+            queries::append_event(c, &id, &kind, &data, fence).map(|row| row.to_book_event())
+        })
     }
 
     fn record_call(&self, call: CallRecord) -> LocalBoxFuture<'static, Result<(), StoreError>> {

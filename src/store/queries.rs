@@ -5,7 +5,8 @@
 //! lock up front so a busy database waits instead of failing a read-then-write upgrade.
 
 use buko_actors::{
-    Architecture, BookSnapshot, BookStatus, CallRecord, ChunkCommit, CommitOutcome, CommittedChunk, Control, Fence,
+    Architecture, BookSnapshot, BookStatus, CallRecord, ChunkCommit, CommitOutcome, CommittedChunk,
+    Control, Fence,
 };
 use diesel::prelude::*;
 
@@ -44,7 +45,11 @@ pub fn take_ownership(conn: &mut DbConn, book_id: &str, fence: Fence) -> Result<
 
 fn missing_or_fenced(conn: &mut DbConn, book_id: &str) -> Result<QueryError, QueryError> {
     let exists: i64 = books::table.find(book_id).count().get_result(conn)?;
-    Ok(if exists == 0 { QueryError::NotFound(book_id.into()) } else { QueryError::Fenced(book_id.into()) })
+    Ok(if exists == 0 {
+        QueryError::NotFound(book_id.into())
+    } else {
+        QueryError::Fenced(book_id.into())
+    })
 }
 
 /// Runs `body` in a transaction that first proves ownership (see the module comment).
@@ -77,7 +82,12 @@ pub fn load_book(conn: &mut DbConn, book_id: &str) -> Result<BookSnapshot, Query
     let committed = chunks::table
         .filter(chunks::book_id.eq(book_id))
         .order(chunks::seq.asc())
-        .select((chunks::seq, chunks::chapter_index, chunks::part_index, chunks::words))
+        .select((
+            chunks::seq,
+            chunks::chapter_index,
+            chunks::part_index,
+            chunks::words,
+        ))
         .load::<(i64, i32, i32, i32)>(conn)?
         .into_iter()
         .map(|(seq, ch, part, words)| CommittedChunk {
@@ -107,7 +117,11 @@ pub fn load_book(conn: &mut DbConn, book_id: &str) -> Result<BookSnapshot, Query
     })
 }
 
-pub fn chunk_text(conn: &mut DbConn, book_id: &str, seq: i64) -> Result<Option<String>, QueryError> {
+pub fn chunk_text(
+    conn: &mut DbConn,
+    book_id: &str,
+    seq: i64,
+) -> Result<Option<String>, QueryError> {
     Ok(chunks::table
         .filter(chunks::book_id.eq(book_id))
         .filter(chunks::seq.eq(seq))
@@ -119,8 +133,11 @@ pub fn chunk_text(conn: &mut DbConn, book_id: &str, seq: i64) -> Result<Option<S
 /// Inserts the chunk once; a repeat of the same `(book_id, seq)` changes nothing.
 pub fn commit_chunk(conn: &mut DbConn, c: &ChunkCommit) -> Result<CommitOutcome, QueryError> {
     fenced(conn, &c.book_id, c.fence, |conn| {
-        let exists: i64 =
-            chunks::table.filter(chunks::book_id.eq(&c.book_id)).filter(chunks::seq.eq(c.seq)).count().get_result(conn)?;
+        let exists: i64 = chunks::table
+            .filter(chunks::book_id.eq(&c.book_id))
+            .filter(chunks::seq.eq(c.seq))
+            .count()
+            .get_result(conn)?;
         if exists > 0 {
             return Ok(CommitOutcome::AlreadyPresent);
         }
@@ -148,25 +165,49 @@ pub fn commit_chunk(conn: &mut DbConn, c: &ChunkCommit) -> Result<CommitOutcome,
                 books::version.eq(books::version + 1),
             ))
             .execute(conn)?;
-        diesel::update(chapters::table.filter(chapters::book_id.eq(&c.book_id)).filter(chapters::position.eq(chapter)))
-            .set((chapters::words.eq(chapters::words + words), chapters::updated_at.eq(now())))
-            .execute(conn)?;
+        diesel::update(
+            chapters::table
+                .filter(chapters::book_id.eq(&c.book_id))
+                .filter(chapters::position.eq(chapter)),
+        )
+        .set((
+            chapters::words.eq(chapters::words + words),
+            chapters::updated_at.eq(now()),
+        ))
+        .execute(conn)?;
         Ok(CommitOutcome::Inserted)
     })
 }
 
 /// Forgets a chapter's text and every rolling summary from it on, so the engine rewrites it.
-pub fn discard_chapter(conn: &mut DbConn, book_id: &str, chapter: usize, fence: Fence) -> Result<(), QueryError> {
+pub fn discard_chapter(
+    conn: &mut DbConn,
+    book_id: &str,
+    chapter: usize,
+    fence: Fence,
+) -> Result<(), QueryError> {
     let chapter = i32::try_from(chapter).unwrap_or(i32::MAX);
     fenced(conn, book_id, fence, |conn| {
-        diesel::delete(chunks::table.filter(chunks::book_id.eq(book_id)).filter(chunks::chapter_index.eq(chapter)))
-            .execute(conn)?;
-        diesel::update(chapters::table.filter(chapters::book_id.eq(book_id)).filter(chapters::position.ge(chapter)))
-            .set(chapters::rolling_summary.eq(None::<String>))
-            .execute(conn)?;
-        diesel::update(chapters::table.filter(chapters::book_id.eq(book_id)).filter(chapters::position.eq(chapter)))
-            .set((chapters::words.eq(0), chapters::status.eq("pending")))
-            .execute(conn)?;
+        diesel::delete(
+            chunks::table
+                .filter(chunks::book_id.eq(book_id))
+                .filter(chunks::chapter_index.eq(chapter)),
+        )
+        .execute(conn)?;
+        diesel::update(
+            chapters::table
+                .filter(chapters::book_id.eq(book_id))
+                .filter(chapters::position.ge(chapter)),
+        )
+        .set(chapters::rolling_summary.eq(None::<String>))
+        .execute(conn)?;
+        diesel::update(
+            chapters::table
+                .filter(chapters::book_id.eq(book_id))
+                .filter(chapters::position.eq(chapter)),
+        )
+        .set((chapters::words.eq(0), chapters::status.eq("pending")))
+        .execute(conn)?;
         recount(conn, book_id)
     })
 }
@@ -196,14 +237,27 @@ pub fn save_chapter_summary(
 ) -> Result<(), QueryError> {
     let chapter = i32::try_from(chapter).unwrap_or(i32::MAX);
     fenced(conn, book_id, fence, |conn| {
-        diesel::update(chapters::table.filter(chapters::book_id.eq(book_id)).filter(chapters::position.eq(chapter)))
-            .set((chapters::rolling_summary.eq(Some(summary)), chapters::status.eq("done"), chapters::updated_at.eq(now())))
-            .execute(conn)?;
+        diesel::update(
+            chapters::table
+                .filter(chapters::book_id.eq(book_id))
+                .filter(chapters::position.eq(chapter)),
+        )
+        .set((
+            chapters::rolling_summary.eq(Some(summary)),
+            chapters::status.eq("done"),
+            chapters::updated_at.eq(now()),
+        ))
+        .execute(conn)?;
         Ok(())
     })
 }
 
-pub fn save_plan(conn: &mut DbConn, book_id: &str, chunks_total: u32, fence: Fence) -> Result<(), QueryError> {
+pub fn save_plan(
+    conn: &mut DbConn,
+    book_id: &str,
+    chunks_total: u32,
+    fence: Fence,
+) -> Result<(), QueryError> {
     fenced(conn, book_id, fence, |conn| {
         diesel::update(books::table.find(book_id))
             .set(books::chunks_total.eq(i32::try_from(chunks_total).unwrap_or(i32::MAX)))
@@ -223,10 +277,19 @@ pub fn set_status(
     fenced(conn, book_id, fence, |conn| {
         let completed_at = (status == BookStatus::Completed).then(now);
         diesel::update(books::table.find(book_id))
-            .set((books::status.eq(status.as_str()), books::status_reason.eq(reason), books::completed_at.eq(completed_at)))
+            .set((
+                books::status.eq(status.as_str()),
+                books::status_reason.eq(reason),
+                books::completed_at.eq(completed_at),
+            ))
             .execute(conn)?;
         if status == BookStatus::Completed {
-            enqueue(conn, NewJob::now(JobPayload::BookCompletedEmail { book_id: book_id.to_string() }))?;
+            enqueue(
+                conn,
+                NewJob::now(JobPayload::BookCompletedEmail {
+                    book_id: book_id.to_string(),
+                }),
+            )?;
         }
         Ok(())
     })
@@ -239,7 +302,9 @@ pub fn append_event(
     data: &serde_json::Value,
     fence: Fence,
 ) -> Result<repo::events::EventRow, QueryError> {
-    fenced(conn, book_id, fence, |conn| Ok(repo::events::append(conn, book_id, kind, data)?))
+    fenced(conn, book_id, fence, |conn| {
+        Ok(repo::events::append(conn, book_id, kind, data)?)
+    })
 }
 
 /// Records a call's usage and adds it to the book's totals. Not fenced: a call a stale node made still
@@ -247,7 +312,11 @@ pub fn append_event(
 pub fn record_call(conn: &mut DbConn, call: &CallRecord) -> Result<(), QueryError> {
     conn.transaction(|conn| {
         let user_id: Option<String> = match &call.book_id {
-            Some(id) => books::table.find(id).select(books::user_id).first(conn).optional()?,
+            Some(id) => books::table
+                .find(id)
+                .select(books::user_id)
+                .first(conn)
+                .optional()?,
             None => None,
         };
         diesel::insert_into(llm_calls::table)
@@ -272,7 +341,8 @@ pub fn record_call(conn: &mut DbConn, call: &CallRecord) -> Result<(), QueryErro
             diesel::update(books::table.find(book_id))
                 .set((
                     books::input_tokens.eq(books::input_tokens + to_i64(call.usage.input_tokens)),
-                    books::output_tokens.eq(books::output_tokens + to_i64(call.usage.output_tokens)),
+                    books::output_tokens
+                        .eq(books::output_tokens + to_i64(call.usage.output_tokens)),
                     books::cost_usd.eq(books::cost_usd + call.cost_usd),
                 ))
                 .execute(conn)?;

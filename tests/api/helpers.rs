@@ -31,6 +31,18 @@ impl Drop for TestApp {
     }
 }
 
+/// Drops a test PostgreSQL database when the test ends (for tests that build their own pool).
+pub struct PgGuard(pub (String, String));
+
+impl Drop for PgGuard {
+    fn drop(&mut self) {
+        let (admin_url, name) = &self.0;
+        if let Ok(mut c) = diesel::PgConnection::establish(admin_url) {
+            let _ = c.batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"));
+        }
+    }
+}
+
 impl TestApp {
     /// A direct connection to the app's database, for assertions on what was stored.
     pub fn db(&self) -> buko::db::DbConn {
