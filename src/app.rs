@@ -40,6 +40,7 @@ pub struct Application {
 impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Application> {
         crate::llm::init_tls();
+        crate::metrics::handle();
         std::fs::create_dir_all(&settings.data_dir).with_context(|| {
             format!(
                 "creating the data directory {}",
@@ -92,6 +93,7 @@ impl Application {
                 .wrap(from_fn(crate::web::error_pages::render_error_pages))
                 .wrap(session)
                 .wrap(security_headers())
+                .wrap(from_fn(crate::metrics::http_metrics))
                 .wrap(from_fn(crate::telemetry::log_requests))
         })
         .workers(settings.http_workers)

@@ -10,6 +10,7 @@ pub mod error;
 pub mod i18n;
 pub mod limits;
 pub mod llm;
+pub mod metrics;
 pub mod queue;
 pub mod runner;
 pub mod secret;

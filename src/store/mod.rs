@@ -146,6 +146,7 @@ impl BookStore for DbBookStore {
     }
 
     fn record_call(&self, call: CallRecord) -> LocalBoxFuture<'static, Result<(), StoreError>> {
+        crate::metrics::record_llm_call(&call);
         self.call(move |c| queries::record_call(c, &call))
     }
 
