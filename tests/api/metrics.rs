@@ -5,7 +5,7 @@ fn parse(text: &str) -> Vec<(String, f64)> {
     let mut samples = vec![];
     for line in text.lines().filter(|l| !l.is_empty()) {
         if let Some(comment) = line.strip_prefix('#') {
-            let kind = comment.trim_start().split_whitespace().next().unwrap_or("");
+            let kind = comment.split_whitespace().next().unwrap_or("");
             assert!(kind == "HELP" || kind == "TYPE", "bad comment line: {line}");
             continue;
         }
