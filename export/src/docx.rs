@@ -1,0 +1,6 @@
+//! DOCX export (in progress).
+use crate::model::Book;
+use crate::ExportError;
+pub fn render(_book: &Book) -> Result<Vec<u8>, ExportError> {
+    Err(ExportError::Docx("not yet".into()))
+}

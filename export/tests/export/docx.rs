@@ -1,0 +1,1 @@
+//! docx tests (in progress)

@@ -1,0 +1,1 @@
+//! markdown tests (in progress)

@@ -1,0 +1,1 @@
+//! names tests (in progress)
