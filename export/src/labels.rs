@@ -13,9 +13,6 @@ pub struct Labels {
     pub first_edition: &'static str,
     pub about: &'static str,
     pub identifier: &'static str,
-    pub cover: &'static str,
-    pub title_page: &'static str,
-    pub copyright: &'static str,
     pub demo_notice: &'static str,
     pub made_with: &'static str,
 }
@@ -30,9 +27,6 @@ const EN: Labels = Labels {
     first_edition: "First edition",
     about: "About this book",
     identifier: "Identifier",
-    cover: "Cover",
-    title_page: "Title page",
-    copyright: "Copyright",
     demo_notice: "Offline demo text. This book was written by Buko’s offline demo \
                   generator, without a language model, to show how the studio works. \
                   It is sample text, not a real book.",
@@ -49,9 +43,6 @@ const ES: Labels = Labels {
     first_edition: "Primera edición",
     about: "Sobre este libro",
     identifier: "Identificador",
-    cover: "Cubierta",
-    title_page: "Portada",
-    copyright: "Créditos",
     demo_notice: "Texto de demostración sin conexión. Este libro lo escribió el \
                   generador de demostración de Buko, sin un modelo de lenguaje, para \
                   mostrar cómo funciona el estudio. Es un texto de muestra, no un libro real.",

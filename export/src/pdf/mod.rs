@@ -1,0 +1,54 @@
+//! PDF export through typst used as a library. The layout lives in the fixed
+//! template `book.typ`; the book itself is handed over as JSON data
+//! (`/book.json`) and placed only as strings, so no title or chapter text can
+//! ever be interpreted as typst markup or code. Any typst warning fails the
+//! export: a missing font, for one, only warns and yields a PDF without text.
+
+mod data;
+mod world;
+
+use typst::diag::{SourceDiagnostic, Warned};
+use typst::foundations::Smart;
+use typst_layout::PagedDocument;
+use typst_pdf::{PdfOptions, Timestamp};
+
+use crate::model::Book;
+use crate::ExportError;
+
+pub fn render(book: &Book) -> Result<Vec<u8>, ExportError> {
+    let data = data::book_json(book).map_err(|e| ExportError::Pdf(format!("book data: {e}")))?;
+    let world = world::BookWorld::new(data, book.date)?;
+    let Warned { output, warnings } = typst::compile::<PagedDocument>(&world);
+    // Layouts are memoized globally by comemo; books rarely share them, so
+    // drop what the previous compilations left to keep a server's memory flat.
+    typst::comemo::evict(2);
+    let document = output.map_err(|errors| ExportError::Pdf(describe(&errors)))?;
+    if !warnings.is_empty() {
+        return Err(ExportError::Pdf(format!(
+            "typst warned: {}",
+            describe(&warnings)
+        )));
+    }
+    let options = PdfOptions {
+        ident: Smart::Custom(book.id.clone()),
+        creator: Smart::Custom(Some("Buko".to_owned())),
+        timestamp: world::typst_date(book.date).map(Timestamp::new_utc),
+        ..PdfOptions::default()
+    };
+    typst_pdf::pdf(&document, &options).map_err(|errors| ExportError::Pdf(describe(&errors)))
+}
+
+fn describe(diags: &[SourceDiagnostic]) -> String {
+    diags
+        .iter()
+        .map(|d| {
+            let hints: Vec<&str> = d.hints.iter().map(|h| h.v.as_str()).collect();
+            if hints.is_empty() {
+                d.message.to_string()
+            } else {
+                format!("{} (hint: {})", d.message, hints.join("; "))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" | ")
+}
