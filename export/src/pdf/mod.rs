@@ -7,6 +7,8 @@
 mod data;
 mod world;
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use typst::diag::{SourceDiagnostic, Warned};
 use typst::foundations::Smart;
 use typst_layout::PagedDocument;
@@ -18,10 +20,8 @@ use crate::ExportError;
 pub fn render(book: &Book) -> Result<Vec<u8>, ExportError> {
     let data = data::book_json(book).map_err(|e| ExportError::Pdf(format!("book data: {e}")))?;
     let world = world::BookWorld::new(data, book.date)?;
+    let _in_flight = InFlight::enter();
     let Warned { output, warnings } = typst::compile::<PagedDocument>(&world);
-    // Layouts are memoized globally by comemo; books rarely share them, so
-    // drop what the previous compilations left to keep a server's memory flat.
-    typst::comemo::evict(2);
     let document = output.map_err(|errors| ExportError::Pdf(describe(&errors)))?;
     if !warnings.is_empty() {
         return Err(ExportError::Pdf(format!(
@@ -36,6 +36,29 @@ pub fn render(book: &Book) -> Result<Vec<u8>, ExportError> {
         ..PdfOptions::default()
     };
     typst_pdf::pdf(&document, &options).map_err(|errors| ExportError::Pdf(describe(&errors)))
+}
+
+/// Counts PDF compilations running in this process. typst memoizes layout
+/// in a global comemo cache that would otherwise keep every exported book's
+/// pages alive; books rarely share work, so the last compilation to finish
+/// clears it. Clearing while another one runs would only slow that one down.
+static IN_FLIGHT: AtomicUsize = AtomicUsize::new(0);
+
+struct InFlight;
+
+impl InFlight {
+    fn enter() -> InFlight {
+        IN_FLIGHT.fetch_add(1, Ordering::SeqCst);
+        InFlight
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        if IN_FLIGHT.fetch_sub(1, Ordering::SeqCst) == 1 {
+            typst::comemo::evict(0);
+        }
+    }
 }
 
 fn describe(diags: &[SourceDiagnostic]) -> String {
