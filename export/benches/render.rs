@@ -23,26 +23,40 @@ const RUNS: usize = 7;
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if let Some(i) = args.iter().position(|a| a == "--child") {
-        let format = args.get(i + 1).and_then(|f| Format::from_ext(f)).expect("--child FORMAT");
+        let format = args
+            .get(i + 1)
+            .and_then(|f| Format::from_ext(f))
+            .expect("--child FORMAT");
         child(format);
         return;
     }
     let exe = std::env::current_exe().expect("current exe");
     println!("buko-export render benchmark: 60 chapters, Spanish, {RUNS} runs per format");
-    println!("{:<9} {:>10} {:>12} {:>12} {:>12} {:>10}", "format", "cold", "median", "peak RSS", "RSS growth", "size");
+    println!(
+        "{:<9} {:>10} {:>12} {:>12} {:>12} {:>10}",
+        "format", "cold", "median", "peak RSS", "RSS growth", "size"
+    );
     for format in Format::ALL {
         let out = Command::new(&exe)
             .args(["--child", format.extension()])
             .output()
             .expect("spawn child");
-        assert!(out.status.success(), "child failed: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "child failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         print!("{}", String::from_utf8_lossy(&out.stdout));
     }
 }
 
 fn child(format: Format) {
     let doc = fixtures::long_book(Language::Es);
-    let words: usize = doc.chapters.iter().map(|c| c.text.split_whitespace().count()).sum();
+    let words: usize = doc
+        .chapters
+        .iter()
+        .map(|c| c.text.split_whitespace().count())
+        .sum();
     let baseline = vm_kib("VmHWM");
     let mut times: Vec<Duration> = Vec::with_capacity(RUNS);
     let mut size = 0;

@@ -67,7 +67,7 @@ pub fn render(book: &Book) -> Result<Vec<u8>, ExportError> {
     docx.build()
         .pack(&mut out)
         .map_err(|e| ExportError::Docx(e.to_string()))?;
-    Ok(out.into_inner())
+    crate::docx_package::finish(out.into_inner(), book.language)
 }
 
 fn styles(fonts: &RunFonts) -> Vec<Style> {

@@ -22,6 +22,7 @@
 //! ```
 
 mod docx;
+mod docx_package;
 mod epub;
 mod error;
 mod format;

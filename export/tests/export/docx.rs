@@ -9,13 +9,19 @@ use buko_export::{Format, Language};
 use crate::fixtures::chapter_title;
 use crate::helpers::{docx_to_pdf, pdf_pages, pdf_text, rendered, squash, Sample};
 
-fn document_xml(path: &std::path::Path) -> String {
+fn part(path: &std::path::Path, name: &str) -> (String, zip::CompressionMethod) {
     let file = std::fs::File::open(path).expect("open docx");
     let mut zip = zip::ZipArchive::new(file).expect("docx is a zip");
-    let mut entry = zip.by_name("word/document.xml").expect("word/document.xml");
+    let mut entry = zip
+        .by_name(name)
+        .unwrap_or_else(|_| panic!("{name} in docx"));
     let mut s = String::new();
-    entry.read_to_string(&mut s).expect("utf-8 document.xml");
-    s
+    entry.read_to_string(&mut s).expect("utf-8 part");
+    (s, entry.compression())
+}
+
+fn document_xml(path: &std::path::Path) -> String {
+    part(path, "word/document.xml").0
 }
 
 #[test]
@@ -81,4 +87,20 @@ fn hostile_text_is_escaped_xml() {
     let xml = document_xml(&rendered(Sample::Hostile, Format::Docx));
     assert!(xml.contains("&lt;script&gt;&amp;"), "title not escaped");
     assert!(!xml.contains("<script>"));
+}
+
+#[test]
+fn package_is_compressed_and_declares_language_and_hyphenation() {
+    let path = rendered(Sample::Long(Language::Es), Format::Docx);
+    let (_, method) = part(&path, "word/document.xml");
+    assert_eq!(method, zip::CompressionMethod::Deflated);
+    let (styles, _) = part(&path, "word/styles.xml");
+    assert!(styles.contains("<w:lang w:val=\"es-ES\""), "{styles}");
+    let (settings, _) = part(&path, "word/settings.xml");
+    assert!(settings.contains("<w:autoHyphenation />"), "{settings}");
+    let (styles_en, _) = part(
+        &rendered(Sample::Short(Language::En), Format::Docx),
+        "word/styles.xml",
+    );
+    assert!(styles_en.contains("<w:lang w:val=\"en-US\""));
 }
