@@ -38,6 +38,11 @@ fn build(book: &Book) -> epub_builder::Result<Vec<u8>> {
     epub.set_publication_date(stamp);
     epub.set_modified_date(stamp);
     epub.stylesheet(CSS.as_bytes())?;
+    epub.add_cover_image(
+        "cover.svg",
+        crate::epub_cover::svg(book).as_bytes(),
+        "image/svg+xml",
+    )?;
 
     // Front matter pages get no TOC title: the reader's contents list only
     // the chapters; they still carry their landmark type.
@@ -100,30 +105,15 @@ fn xhtml_page(book: &Book, title: &str, body: &str) -> String {
     )
 }
 
-fn cover_body(book: &Book, _labels: &Labels) -> String {
-    let mut s = String::from(
-        "<body class=\"cover\" epub:type=\"cover\">\n<section class=\"cover-page\">\n",
-    );
-    let _ = writeln!(
-        s,
-        "<h1 class=\"cover-title\">{}</h1>",
-        xml_escape(&book.title)
-    );
-    if let Some(subtitle) = &book.subtitle {
-        let _ = writeln!(
-            s,
-            "<p class=\"cover-subtitle\">{}</p>",
-            xml_escape(subtitle)
-        );
-    }
-    s.push_str("<hr class=\"cover-rule\"/>\n");
-    let _ = writeln!(
-        s,
-        "<p class=\"cover-author\">{}</p>",
-        xml_escape(&book.author)
-    );
-    s.push_str("</section>\n</body>\n");
-    s
+/// The cover page shows the cover image; its `alt` carries the title and
+/// author for screen readers.
+fn cover_body(book: &Book, labels: &Labels) -> String {
+    let alt = format!("{} — {} {}", book.title, labels.by, book.author);
+    format!(
+        "<body class=\"cover\" epub:type=\"cover\">\n<section class=\"cover-page\">\n\
+         <img class=\"cover-image\" src=\"cover.svg\" alt=\"{}\"/>\n</section>\n</body>\n",
+        xml_escape(&alt)
+    )
 }
 
 fn title_body(book: &Book, labels: &Labels) -> String {

@@ -24,6 +24,7 @@
 mod docx;
 mod docx_package;
 mod epub;
+mod epub_cover;
 mod error;
 mod format;
 mod inline;
