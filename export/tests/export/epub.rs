@@ -52,7 +52,10 @@ fn package_has_language_toc_and_spanish_text() {
         opf.contains("urn:uuid:7b0f5a3e-2c1d-4e8f-9a6b-3d2c1b0a9f8e"),
         "{opf}"
     );
-    assert!(opf.contains("properties=\"cover-image\""), "readers need a cover image:\n{opf}");
+    assert!(
+        opf.contains("properties=\"cover-image\""),
+        "readers need a cover image:\n{opf}"
+    );
     assert!(zip_entry(&path, "OEBPS/cover.svg").contains("Añón"));
     let nav = zip_entry(&path, "OEBPS/nav.xhtml");
     for n in 1..=60 {

@@ -50,6 +50,15 @@ fn long_spanish_book_is_a_plausible_book() {
             >= 2
     );
     assert!(text.contains("Índice"));
+    // Bookmarks: one outline item per chapter, and the document language.
+    let bytes = std::fs::read(&path).expect("read pdf");
+    let raw = String::from_utf8_lossy(&bytes);
+    assert!(raw.contains("/Outlines"), "no PDF outline");
+    assert!(
+        raw.matches("/Title<FEFF").count() >= 60,
+        "fewer bookmarks than chapters"
+    );
+    assert!(raw.contains("/Lang(es)"), "no document language");
 }
 
 #[test]
@@ -82,4 +91,16 @@ fn hostile_title_is_printed_not_interpreted() {
         text.contains(&squash("#import “x.typ”: * \\ `raw` $x$ <tag> @ref")),
         "markup in prose not literal"
     );
+}
+
+#[test]
+fn characters_outside_the_fonts_do_not_fail_the_export() {
+    // Models sometimes emit emoji or CJK; the bundled fonts lack them. That
+    // must degrade to a missing glyph, not a failed download.
+    let mut doc = crate::fixtures::book(Language::En, 1, 50);
+    doc.chapters[0]
+        .text
+        .push_str("\n\nShe smiled 😊 and wrote 東京 → ∞.");
+    let pdf = buko_export::render(&doc, Format::Pdf).expect("render with emoji");
+    assert!(pdf.starts_with(b"%PDF-"));
 }
