@@ -32,9 +32,12 @@ fn main() {
     }
     let exe = std::env::current_exe().expect("current exe");
     println!("buko-export render benchmark: 60 chapters, Spanish, {RUNS} runs per format");
+    // Other work on the machine moves these figures a lot: say how busy it was.
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    println!("cores: {}, load average at start: {}", cores(), load.trim());
     println!(
-        "{:<9} {:>10} {:>12} {:>12} {:>12} {:>10}",
-        "format", "cold", "median", "peak RSS", "RSS growth", "size"
+        "{:<9} {:>10} {:>12} {:>12} {:>13} {:>13} {:>11}",
+        "format", "cold", "median", "other book", "peak RSS", "RSS growth", "size"
     );
     for format in Format::ALL {
         let out = Command::new(&exe)
@@ -50,6 +53,10 @@ fn main() {
     }
 }
 
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
 fn child(format: Format) {
     let doc = fixtures::long_book(Language::Es);
     let words: usize = doc
@@ -57,6 +64,9 @@ fn child(format: Format) {
         .iter()
         .map(|c| c.text.split_whitespace().count())
         .sum();
+    if std::env::var_os("BUKO_BENCH_WARM_UP").is_some() {
+        buko_export::warm_up().expect("warm up");
+    }
     let baseline = vm_kib("VmHWM");
     let mut times: Vec<Duration> = Vec::with_capacity(RUNS);
     let mut size = 0;
@@ -67,14 +77,21 @@ fn child(format: Format) {
         size = bytes.len();
     }
     let peak = vm_kib("VmHWM");
+    // A different book after the warm runs: shows whether the median owes
+    // anything to caches kept from rendering the same book again.
+    let other = fixtures::long_book(Language::En);
+    let start = Instant::now();
+    render(&other, format).expect("render other book");
+    let other_time = start.elapsed();
     let cold = times.remove(0);
     times.sort();
     let median = times[times.len() / 2];
     println!(
-        "{:<9} {:>8.0}ms {:>10.0}ms {:>9.1} MiB {:>9.1} MiB {:>7.0} KiB   ({words} words)",
+        "{:<9} {:>8.0}ms {:>10.0}ms {:>10.0}ms {:>9.1} MiB {:>9.1} MiB {:>7.0} KiB   ({words} words)",
         format.extension(),
         cold.as_secs_f64() * 1e3,
         median.as_secs_f64() * 1e3,
+        other_time.as_secs_f64() * 1e3,
         peak as f64 / 1024.0,
         peak.saturating_sub(baseline) as f64 / 1024.0,
         size as f64 / 1024.0,

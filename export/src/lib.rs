@@ -38,6 +38,28 @@ pub use error::ExportError;
 pub use format::{file_name, Format};
 pub use model::{Book, BookDoc, ChapterDoc, Language};
 
+/// Pays the PDF engine's one-time start-up (font parsing, hyphenation and
+/// line-breaking data) by rendering a tiny book, so the first real export
+/// after the server starts does not carry it. Call it once on a blocking
+/// thread at start-up; optional.
+pub fn warm_up() -> Result<(), ExportError> {
+    let doc = BookDoc {
+        id: "warm-up".into(),
+        title: "Calentamiento".into(),
+        subtitle: String::new(),
+        author: "Buko".into(),
+        language: Language::Es,
+        synopsis: String::new(),
+        is_demo: true,
+        date: chrono::NaiveDate::default(),
+        chapters: vec![ChapterDoc {
+            title: "Uno".into(),
+            text: "¿Qué tal? ¡Muy *bien*, gracias! «Sí» — “no”.\n\n* * *\n\nFin.".into(),
+        }],
+    };
+    render(&doc, Format::Pdf).map(drop)
+}
+
 /// Renders a book to one format, returning the file's bytes.
 pub fn render(doc: &BookDoc, format: Format) -> Result<Vec<u8>, ExportError> {
     render_book(&Book::parse(doc), format)

@@ -104,3 +104,8 @@ fn characters_outside_the_fonts_do_not_fail_the_export() {
     let pdf = buko_export::render(&doc, Format::Pdf).expect("render with emoji");
     assert!(pdf.starts_with(b"%PDF-"));
 }
+
+#[test]
+fn warm_up_renders() {
+    buko_export::warm_up().expect("warm-up render");
+}
