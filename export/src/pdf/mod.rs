@@ -19,16 +19,9 @@ use crate::ExportError;
 
 pub fn render(book: &Book) -> Result<Vec<u8>, ExportError> {
     let data = data::book_json(book).map_err(|e| ExportError::Pdf(format!("book data: {e}")))?;
-    let world = world::BookWorld::new(data, book.date)?;
+    let world = world::BookWorld::new(world::TEMPLATE, data, book.date)?;
     let _in_flight = InFlight::enter();
-    let Warned { output, warnings } = typst::compile::<PagedDocument>(&world);
-    let document = output.map_err(|errors| ExportError::Pdf(describe(&errors)))?;
-    if !warnings.is_empty() {
-        return Err(ExportError::Pdf(format!(
-            "typst warned: {}",
-            describe(&warnings)
-        )));
-    }
+    let document = compile(&world)?;
     let options = PdfOptions {
         ident: Smart::Custom(book.id.clone()),
         creator: Smart::Custom(Some("Buko".to_owned())),
@@ -36,6 +29,20 @@ pub fn render(book: &Book) -> Result<Vec<u8>, ExportError> {
         ..PdfOptions::default()
     };
     typst_pdf::pdf(&document, &options).map_err(|errors| ExportError::Pdf(describe(&errors)))
+}
+
+/// Lays the document out; errors and warnings alike fail the export.
+fn compile(world: &world::BookWorld) -> Result<PagedDocument, ExportError> {
+    let Warned { output, warnings } = typst::compile::<PagedDocument>(world);
+    let document = output.map_err(|errors| ExportError::Pdf(describe(&errors)))?;
+    if warnings.is_empty() {
+        Ok(document)
+    } else {
+        Err(ExportError::Pdf(format!(
+            "typst warned: {}",
+            describe(&warnings)
+        )))
+    }
 }
 
 /// Counts PDF compilations running in this process. typst memoizes layout
@@ -74,4 +81,29 @@ fn describe(diags: &[SourceDiagnostic]) -> String {
         })
         .collect::<Vec<_>>()
         .join(" | ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn compile_template(template: &str) -> Result<PagedDocument, ExportError> {
+        let date = chrono::NaiveDate::default();
+        compile(&world::BookWorld::new(template, b"{}".to_vec(), date)?)
+    }
+
+    #[test]
+    fn a_missing_font_fails_instead_of_dropping_the_text() {
+        let err = compile_template("#set text(font: \"No Such Font\", fallback: false)\nHola")
+            .err()
+            .expect("unknown font must fail");
+        assert!(err.to_string().contains("unknown font family"), "{err}");
+    }
+
+    #[test]
+    fn the_bundled_serif_is_found() {
+        let doc = compile_template("#set text(font: \"Libertinus Serif\")\n¿Año? ¡Sí! «Ñu»")
+            .expect("bundled font");
+        assert_eq!(doc.pages().len(), 1);
+    }
 }

@@ -15,7 +15,8 @@ use typst::{Library, LibraryExt, World};
 
 use crate::ExportError;
 
-const TEMPLATE: &str = include_str!("book.typ");
+/// The book layout; fixed, data comes from `/book.json`.
+pub const TEMPLATE: &str = include_str!("book.typ");
 
 /// Fonts are parsed once per process: Libertinus Serif (text, with the full
 /// Latin-1 and typographic punctuation set Spanish needs) plus typst's other
@@ -58,9 +59,10 @@ pub fn typst_date(date: NaiveDate) -> Option<Datetime> {
 }
 
 impl BookWorld {
-    pub fn new(data: Vec<u8>, date: NaiveDate) -> Result<BookWorld, ExportError> {
+    /// A world whose main file is `template` and whose `/book.json` is `data`.
+    pub fn new(template: &str, data: Vec<u8>, date: NaiveDate) -> Result<BookWorld, ExportError> {
         Ok(BookWorld {
-            main: Source::new(file_id("/main.typ")?, TEMPLATE.to_owned()),
+            main: Source::new(file_id("/main.typ")?, template.to_owned()),
             data_id: file_id("/book.json")?,
             data: Bytes::new(data),
             today: typst_date(date),
