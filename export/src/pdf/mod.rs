@@ -95,8 +95,7 @@ mod tests {
     #[test]
     fn a_missing_font_fails_instead_of_dropping_the_text() {
         let err = compile_template("#set text(font: \"No Such Font\", fallback: false)\nHola")
-            .err()
-            .expect("unknown font must fail");
+            .expect_err("unknown font must fail");
         assert!(err.to_string().contains("unknown font family"), "{err}");
     }
 
