@@ -4,3 +4,5 @@
 mod auth;
 mod health;
 mod helpers;
+mod queue;
+mod queue_db;
