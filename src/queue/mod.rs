@@ -5,8 +5,16 @@
 
 pub mod claim;
 pub mod jobs;
+pub mod listener;
+pub mod pool;
+pub mod settings;
 
 pub use claim::{
     backoff, claim, complete, fail, renew, retry_later, sweep, ClaimedJob, Failed, JobLease, Swept,
 };
 pub use jobs::{enqueue, Enqueued, JobPayload, NewJob, QueueName};
+pub use listener::Wakeup;
+pub use pool::{
+    handler_fn, JobHandler, JobHandlers, JobOutcome, LeaseHandle, SlotGroup, WorkerPool,
+};
+pub use settings::{QueueLimits, QueueSettings};

@@ -6,3 +6,4 @@ mod health;
 mod helpers;
 mod queue;
 mod queue_db;
+mod queue_pool;
