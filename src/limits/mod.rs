@@ -2,12 +2,14 @@
 //! in-memory implementation (one node) and a Redis one (atomic across nodes); callers only see the trait.
 
 pub mod memory;
+pub mod redis;
 
 use std::time::Duration;
 
 use futures_util::future::LocalBoxFuture;
 
 pub use memory::MemoryLimiter;
+pub use self::redis::RedisLimiter;
 
 /// The outcome of one attempt against a limit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
