@@ -132,8 +132,7 @@ impl Redis {
     where
         F: for<'c> FnOnce(
             &'c mut redis::aio::MultiplexedConnection,
-        )
-            -> futures_util::future::BoxFuture<'c, redis::RedisResult<T>>,
+        ) -> futures_util::future::BoxFuture<'c, redis::RedisResult<T>>,
     {
         if self.is_down() {
             return Err(self

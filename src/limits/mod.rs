@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use futures_util::future::LocalBoxFuture;
 
-pub use memory::MemoryLimiter;
 pub use self::redis::RedisLimiter;
+pub use memory::MemoryLimiter;
 
 /// The outcome of one attempt against a limit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -67,7 +67,8 @@ fn millis(d: Duration) -> u64 {
 
 impl RateLimiter for RedisLimiter {
     fn hit(&self, key: String, limit: u64, window: Duration) -> LocalBoxFuture<'static, Decision> {
-        let (redis, script, fallback) = (self.redis.clone(), self.hit.clone(), self.fallback.clone());
+        let (redis, script, fallback) =
+            (self.redis.clone(), self.hit.clone(), self.fallback.clone());
         let full = format!("{}{key}", self.prefix);
         async move {
             let member = uuid::Uuid::new_v4().simple().to_string();

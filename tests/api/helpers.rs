@@ -73,6 +73,9 @@ pub fn test_settings(data_dir: &std::path::Path) -> (Settings, Option<(String, S
         registration_open: true,
         login_max_failures: 5,
         login_lockout_secs: 900,
+        node_id: format!("test-{}", uuid::Uuid::new_v4().simple()),
+        queue: Default::default(),
+        mail: Default::default(),
     };
     (settings, pg)
 }

@@ -7,3 +7,5 @@ mod helpers;
 mod queue;
 mod queue_db;
 mod queue_pool;
+mod redis;
+mod redis_support;
