@@ -5,6 +5,7 @@ mod auth;
 mod health;
 mod helpers;
 mod queue;
+mod queue_app;
 mod queue_db;
 mod queue_pool;
 mod redis;
