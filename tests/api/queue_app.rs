@@ -22,7 +22,7 @@ fn add_book(app: &crate::helpers::TestApp, title: &str, language: &str) -> Strin
             locale: None,
         },
     )
-    .unwrap();
+    .expect("insert test rows");
     let id = buko::db::new_id();
     let t = buko::db::now();
     diesel::insert_into(books::table)
@@ -37,7 +37,7 @@ fn add_book(app: &crate::helpers::TestApp, title: &str, language: &str) -> Strin
             books::updated_at.eq(t),
         ))
         .execute(&mut c)
-        .unwrap();
+        .expect("insert test rows");
     id
 }
 
@@ -72,7 +72,7 @@ fn send_mail_job(app: &crate::helpers::TestApp, book_id: &str) {
             book_id: book_id.into(),
         }),
     )
-    .unwrap();
+    .expect("enqueue");
     assert!(matches!(r, Enqueued::Created(_)));
 }
 

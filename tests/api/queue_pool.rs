@@ -15,12 +15,13 @@ use futures_util::FutureExt;
 use crate::queue_db::{arch, book, QueueDb};
 
 fn fast_settings() -> QueueSettings {
-    let mut s = QueueSettings::default();
-    s.lease = Duration::from_millis(1500);
-    s.heartbeat = Duration::from_millis(300);
-    s.sweep_every = Duration::from_millis(300);
-    s.poll = Duration::from_millis(100);
-    s
+    QueueSettings {
+        lease: Duration::from_millis(1500),
+        heartbeat: Duration::from_millis(300),
+        sweep_every: Duration::from_millis(300),
+        poll: Duration::from_millis(100),
+        ..Default::default()
+    }
 }
 
 fn book_id(p: &buko::queue::JobPayload) -> String {

@@ -75,19 +75,19 @@ type Inbox = Arc<Mutex<Vec<ProgressMessage>>>;
 fn inbox() -> (Inbox, impl Fn(ProgressMessage) + 'static) {
     let inbox: Inbox = Arc::default();
     let i = inbox.clone();
-    (inbox, move |m| i.lock().unwrap().push(m))
+    (inbox, move |m| i.lock().expect("inbox").push(m))
 }
 
 async fn wait_for_subscribers(redis: &Redis, channel: &str, n: i64) {
     let start = Instant::now();
     loop {
-        let mut c = redis.pool.get().await.unwrap();
+        let mut c = redis.pool.get().await.expect("redis connection");
         let (_, count): (String, i64) = redis::cmd("PUBSUB")
             .arg("NUMSUB")
             .arg(channel)
             .query_async(&mut *c)
             .await
-            .unwrap();
+            .expect("PUBSUB NUMSUB");
         if count >= n {
             return;
         }
