@@ -7,6 +7,7 @@ mod helpers;
 mod queue;
 mod queue_app;
 mod queue_db;
+mod queue_nodes;
 mod queue_pool;
 mod redis;
 mod redis_support;

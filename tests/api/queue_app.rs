@@ -12,9 +12,13 @@ use crate::helpers::{spawn_app_with, Client};
 use crate::redis_support::PrivateRedis;
 
 fn add_book(app: &crate::helpers::TestApp, title: &str, language: &str) -> String {
-    let mut c = app.db();
+    add_book_in(&mut app.db(), title, language)
+}
+
+/// A user and a completed book of theirs, written directly.
+pub fn add_book_in(c: &mut buko::db::DbConn, title: &str, language: &str) -> String {
     let user = buko::db::repo::users::create(
-        &mut c,
+        c,
         buko::db::repo::users::NewUser {
             email: &crate::helpers::unique_email(),
             password_hash: "x".into(),
@@ -36,7 +40,7 @@ fn add_book(app: &crate::helpers::TestApp, title: &str, language: &str) -> Strin
             books::created_at.eq(t),
             books::updated_at.eq(t),
         ))
-        .execute(&mut c)
+        .execute(c)
         .expect("insert test rows");
     id
 }
