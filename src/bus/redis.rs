@@ -24,6 +24,8 @@ struct Health {
     last_error: Mutex<Option<String>>,
     /// Milliseconds since `epoch` of the last "Redis is down" warning (warnings are rate-limited).
     last_warning_ms: AtomicU64,
+    /// Milliseconds since `epoch` of the last attempt made while down (one retry per [`RETRY_DOWN`]).
+    last_probe_ms: AtomicU64,
     epoch: Instant,
 }
 
@@ -33,6 +35,7 @@ impl Default for Health {
             down: AtomicBool::new(false),
             last_error: Mutex::new(None),
             last_warning_ms: AtomicU64::new(0),
+            last_probe_ms: AtomicU64::new(0),
             epoch: Instant::now(),
         }
     }
@@ -40,6 +43,8 @@ impl Default for Health {
 
 /// How long a whole Redis round trip may take before it counts as down.
 pub const OP_TIMEOUT: Duration = Duration::from_millis(1500);
+/// While down, one caller per this period tries Redis again (besides the monitor's probes).
+const RETRY_DOWN: Duration = Duration::from_secs(2);
 
 impl Redis {
     pub fn connect_lazy(url: &str) -> Result<Redis, String> {
@@ -98,7 +103,12 @@ impl Redis {
             .last_error
             .lock()
             .unwrap_or_else(|p| p.into_inner()) = Some(error.to_string());
-        let now_ms = self.health.epoch.elapsed().as_millis() as u64 + 30_001;
+        let elapsed = self.health.epoch.elapsed().as_millis() as u64;
+        // The next retry by a caller waits a full RETRY_DOWN from this failure.
+        self.health
+            .last_probe_ms
+            .store(elapsed + RETRY_DOWN.as_millis() as u64, Ordering::Relaxed);
+        let now_ms = elapsed + 30_001;
         let last = self.health.last_warning_ms.load(Ordering::Relaxed);
         if now_ms.saturating_sub(last) > 30_000
             && self
@@ -115,6 +125,19 @@ impl Redis {
         if self.health.down.swap(false, Ordering::Relaxed) {
             log::info!(target: "buko::redis", "Redis is back; shared limits, presence and progress resume");
         }
+    }
+
+    /// While down: true for one caller per [`RETRY_DOWN`], so recovery is noticed even without the
+    /// monitor, and the others go straight to their fallback.
+    fn may_probe(&self) -> bool {
+        let now = self.health.epoch.elapsed().as_millis() as u64 + RETRY_DOWN.as_millis() as u64;
+        let last = self.health.last_probe_ms.load(Ordering::Relaxed);
+        now.saturating_sub(last) >= RETRY_DOWN.as_millis() as u64
+            && self
+                .health
+                .last_probe_ms
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
     }
 
     /// Probes Redis every `every` for as long as the node runs, so a recovery is noticed even when no
@@ -134,7 +157,7 @@ impl Redis {
             &'c mut redis::aio::MultiplexedConnection,
         ) -> futures_util::future::BoxFuture<'c, redis::RedisResult<T>>,
     {
-        if self.is_down() {
+        if self.is_down() && !self.may_probe() {
             return Err(self
                 .last_error()
                 .unwrap_or_else(|| "Redis is down".to_string()));

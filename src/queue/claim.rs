@@ -96,7 +96,10 @@ pub fn claim(
         let until = t + lease_delta(lease);
         let names: Vec<String> = queues.iter().map(|q| q.as_str().to_string()).collect();
         let row = match conn {
-            DbConn::Pg(c) => claim_pg(c, &names, worker_id, t, until)?,
+            DbConn::Pg(c) => {
+                let priorities: Vec<i32> = queues.iter().map(|q| q.priority()).collect();
+                claim_pg(c, &names, &priorities, worker_id, t, until)?
+            }
             DbConn::Sqlite(c) => claim_sqlite(c, &names, worker_id, t, until)?,
         };
         let Some(row) = row else { return Ok(None) };
@@ -130,16 +133,18 @@ pub fn claim(
 fn claim_pg(
     c: &mut PgConnection,
     queues: &[String],
+    priorities: &[i32],
     worker_id: &str,
     t: NaiveDateTime,
     until: NaiveDateTime,
 ) -> Result<Option<ClaimedRow>, DbError> {
     // SKIP LOCKED: concurrent claimers pass over rows another transaction is taking, so each job goes
-    // to exactly one of them without waiting.
+    // to exactly one of them without waiting. The priority condition (a job's priority is its queue's,
+    // set by `enqueue`) lets the partial index `jobs_queued_order` serve the ORDER BY without a sort.
     let rows: Vec<ClaimedRow> = diesel::sql_query(
         "WITH next AS ( \
            SELECT id FROM jobs \
-           WHERE status = 'queued' AND run_at <= $1 AND queue = ANY($2) \
+           WHERE status = 'queued' AND run_at <= $1 AND queue = ANY($2) AND priority = ANY($5) \
            ORDER BY priority, run_at, created_at \
            LIMIT 1 FOR UPDATE SKIP LOCKED) \
          UPDATE jobs SET status = 'running', locked_by = $3, lease_until = $4, \
@@ -151,6 +156,7 @@ fn claim_pg(
     .bind::<Array<Text>, _>(queues)
     .bind::<Text, _>(worker_id)
     .bind::<Timestamp, _>(until)
+    .bind::<Array<Integer>, _>(priorities)
     .load(c)?;
     Ok(rows.into_iter().next())
 }

@@ -307,3 +307,38 @@ async fn many_slots_run_every_job_exactly_once() {
         .unwrap();
     assert_eq!(done, n as i64);
 }
+
+#[actix_web::test]
+async fn idle_workers_wake_on_enqueue_without_waiting_for_the_poll() {
+    let q = QueueDb::new();
+    let ran = Arc::new(Mutex::new(0u32));
+    let r = ran.clone();
+    let handler = handler_fn(move |_, _| {
+        *r.lock().unwrap() += 1;
+        async { JobOutcome::Done }.boxed_local()
+    });
+    // A poll far longer than the test: only a wake-up can start the job in time.
+    let settings = QueueSettings {
+        poll: Duration::from_secs(60),
+        ..fast_settings()
+    };
+    let pool = WorkerPool::start(
+        q.pool.clone(),
+        &q.url,
+        settings,
+        JobHandlers::new().with(QueueName::Book, handler),
+        "node",
+    );
+    // Let the slots go idle (and the PostgreSQL listener connect).
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    q.add(book("b1"));
+    if !q.is_pg() {
+        // SQLite has no NOTIFY: a local enqueuer wakes its own node.
+        pool.wake();
+    }
+    wait_until("the wake-up", Duration::from_secs(3), || {
+        *ran.lock().unwrap() == 1
+    })
+    .await;
+    pool.stop();
+}
