@@ -1,6 +1,6 @@
 //! Claiming and settling jobs: `claim` (PostgreSQL `FOR UPDATE SKIP LOCKED`, SQLite immediate
-//! transaction), lease renewal, `complete` / `fail` / `retry_later`, and the sweeper that returns expired
-//! leases to the queue. Every write after the claim is conditioned on `(id, locked_by, fence, running)`,
+//! transaction), lease renewal, and `complete` / `fail` / `retry_later` (the sweeper of expired leases
+//! is in `sweep`). Every write after the claim is conditioned on `(id, locked_by, fence, running)`,
 //! so an owner whose lease was swept or taken over changes nothing and learns it lost the job.
 //!
 //! Fences come from one global, strictly increasing counter (a sequence on PostgreSQL, a one-row table
@@ -345,64 +345,13 @@ fn requeue(
     Ok(n)
 }
 
-/// What one sweep did.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Swept {
-    pub requeued: usize,
-    pub failed: usize,
-}
-
-/// Returns running jobs whose lease expired (their node died or stalled) to the queue, due now; a job
-/// that already used all its attempts is failed instead, so a job that kills its node cannot loop.
-pub fn sweep(conn: &mut DbConn) -> Result<Swept, DbError> {
-    let t = now();
-    let expired = || {
-        jobs::table
-            .filter(jobs::status.eq(STATUS_RUNNING))
-            .filter(jobs::lease_until.lt(t))
-    };
-    let failed = diesel::update(expired().filter(jobs::attempts.ge(jobs::max_attempts)))
-        .set((
-            jobs::status.eq(STATUS_FAILED),
-            jobs::locked_by.eq(None::<String>),
-            jobs::lease_until.eq(None::<NaiveDateTime>),
-            jobs::last_error.eq("lease expired on the last attempt"),
-            jobs::updated_at.eq(t),
-        ))
-        .execute(conn)?;
-    let requeued = diesel::update(expired())
-        .set((
-            jobs::status.eq(STATUS_QUEUED),
-            jobs::locked_by.eq(None::<String>),
-            jobs::lease_until.eq(None::<NaiveDateTime>),
-            jobs::run_at.eq(t),
-            jobs::last_error.eq("lease expired"),
-            jobs::updated_at.eq(t),
-        ))
-        .execute(conn)?;
-    if requeued + failed > 0 {
-        log::warn!(target: "buko::queue", requeued = requeued, failed = failed; "expired leases swept");
-    }
-    Ok(Swept { requeued, failed })
-}
-
-/// Counts of jobs per (queue, status), for readiness and the admin dashboard.
-pub fn counts(conn: &mut DbConn) -> Result<Vec<(String, String, i64)>, DbError> {
-    use diesel::dsl::count_star;
-    Ok(jobs::table
-        .filter(jobs::status.eq_any([STATUS_QUEUED, STATUS_RUNNING]))
-        .group_by((jobs::queue, jobs::status))
-        .select((jobs::queue, jobs::status, count_star()))
-        .load(conn)?)
-}
-
 /// Delay before retrying after `attempts` failed attempts: 5 s, 10 s, 20 s, … capped at 10 minutes.
 pub fn backoff(attempts: i32) -> Duration {
     let exp = attempts.clamp(1, 16) as u32 - 1;
     Duration::from_secs((5u64 << exp).min(600))
 }
 
-fn lease_delta(d: Duration) -> chrono::TimeDelta {
+pub(super) fn lease_delta(d: Duration) -> chrono::TimeDelta {
     chrono::TimeDelta::from_std(d).unwrap_or(chrono::TimeDelta::MAX)
 }
 

@@ -4,17 +4,17 @@
 //! what a job *does* is a [`JobHandler`] registered by the application.
 
 pub mod claim;
+pub mod handler;
 pub mod jobs;
 pub mod listener;
 pub mod pool;
 pub mod settings;
+pub mod sweep;
 
-pub use claim::{
-    backoff, claim, complete, fail, renew, retry_later, sweep, ClaimedJob, Failed, JobLease, Swept,
-};
+pub use claim::{backoff, claim, complete, fail, renew, retry_later, ClaimedJob, Failed, JobLease};
+pub use handler::{handler_fn, JobHandler, JobHandlers, JobOutcome, LeaseHandle};
 pub use jobs::{enqueue, Enqueued, JobPayload, NewJob, QueueName};
 pub use listener::Wakeup;
-pub use pool::{
-    handler_fn, JobHandler, JobHandlers, JobOutcome, LeaseHandle, SlotGroup, WorkerPool,
-};
+pub use pool::{SlotGroup, WorkerPool};
 pub use settings::{QueueLimits, QueueSettings};
+pub use sweep::{sweep, Swept};

@@ -77,7 +77,7 @@ async fn check_database(state: &AppState) -> Result<(), String> {
 
 /// `{"workers": bool, "architecture": {"queued": n, "running": n}, …}`.
 async fn queue(state: &AppState) -> serde_json::Value {
-    let counts = db::run(&state.db, crate::queue::claim::counts);
+    let counts = db::run(&state.db, crate::queue::sweep::counts);
     let mut out = serde_json::Map::new();
     out.insert("workers".into(), json!(state.runs_workers));
     for q in crate::queue::QueueName::ALL {
