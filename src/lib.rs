@@ -6,6 +6,7 @@ pub mod bus;
 pub mod cli;
 pub mod config;
 pub mod db;
+pub mod email;
 pub mod error;
 pub mod export;
 pub mod i18n;

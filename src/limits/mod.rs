@@ -2,11 +2,13 @@
 //! in-memory implementation (one node) and a Redis one (atomic across nodes); callers only see the trait.
 
 pub mod memory;
+pub mod redis;
 
 use std::time::Duration;
 
 use futures_util::future::LocalBoxFuture;
 
+pub use self::redis::RedisLimiter;
 pub use memory::MemoryLimiter;
 
 /// The outcome of one attempt against a limit.

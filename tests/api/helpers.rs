@@ -92,6 +92,9 @@ pub fn test_settings(data_dir: &std::path::Path) -> (Settings, Option<(String, S
             _ => None,
         })
         .expect("offline llm settings"),
+        node_id: format!("test-{}", uuid::Uuid::new_v4().simple()),
+        queue: Default::default(),
+        mail: Default::default(),
     };
     (settings, pg)
 }
@@ -146,12 +149,17 @@ pub struct Client {
 
 impl Client {
     pub fn new(app: &TestApp) -> Client {
+        Client::for_base(&app.base)
+    }
+
+    /// A client for any base URL (e.g. a node started as a child process).
+    pub fn for_base(base: &str) -> Client {
         let http = awc::Client::builder()
             .disable_redirects()
             .timeout(Duration::from_secs(60))
             .finish();
         Client {
-            base: app.base.clone(),
+            base: base.to_string(),
             http,
             cookies: RefCell::new(HashMap::new()),
             default_headers: vec![],
