@@ -228,7 +228,11 @@ mod tests {
         let mut a = Architecture::default();
         assert!(a.validate().is_err());
         a.title = "T".into();
-        assert!(a.validate().unwrap_err().0.contains("no chapters"));
+        assert!(a
+            .validate()
+            .expect_err("no chapters")
+            .0
+            .contains("no chapters"));
     }
 
     #[test]

@@ -1,0 +1,179 @@
+//! A running book's handle on the world: durable events (store first, then the broadcaster), status
+//! changes, the author's control flag, usage totals, and the breaker waits that pause the book with
+//! reason `provider_unavailable` and resume it when calls are let through again.
+
+use std::time::Duration;
+
+use futures_util::future::LocalBoxFuture;
+use serde_json::{json, Value};
+
+use crate::breaker::BreakerState;
+use crate::broadcast::Publish;
+use crate::caller::CallHooks;
+use crate::deps::EngineDeps;
+use crate::model::BookStatus;
+use crate::outcome::{BookOutcome, Halt};
+use crate::ports::{CallRecord, Control, Fence, Usage};
+use crate::progress::ProgressMessage;
+use crate::retry::store_call;
+
+pub(crate) const PROVIDER_UNAVAILABLE: &str = "provider_unavailable";
+
+pub(crate) struct BookCtx {
+    pub deps: EngineDeps,
+    pub book_id: String,
+    pub fence: Fence,
+    /// Set while the book waits for an open breaker (its status says `paused`).
+    pub paused_for_provider: bool,
+    pub usage: Usage,
+    pub cost_usd: f64,
+}
+
+impl BookCtx {
+    pub fn new(deps: EngineDeps, book_id: String, fence: Fence) -> Self {
+        BookCtx {
+            deps,
+            book_id,
+            fence,
+            paused_for_provider: false,
+            usage: Usage::default(),
+            cost_usd: 0.0,
+        }
+    }
+
+    /// Appends a durable event (the store assigns its seq) and publishes it as stored.
+    pub async fn emit(&self, kind: &str, data: Value) -> Result<(), Halt> {
+        let store = &self.deps.store;
+        let event = store_call(&self.deps.config.store_retry, || {
+            store.append_event(&self.book_id, kind, data.clone(), self.fence)
+        })
+        .await
+        .map_err(|e| Halt::from_store("could not record an event", e))?;
+        self.deps
+            .broadcaster
+            .do_send(Publish(ProgressMessage::from_event(event)));
+        Ok(())
+    }
+
+    pub async fn set_status(&self, status: BookStatus, reason: Option<String>) -> Result<(), Halt> {
+        let store = &self.deps.store;
+        store_call(&self.deps.config.store_retry, || {
+            store.set_status(&self.book_id, status, reason.clone(), self.fence)
+        })
+        .await
+        .map_err(|e| Halt::from_store("could not update the status", e))?;
+        self.emit(
+            "status",
+            json!({ "status": status.as_str(), "reason": reason }),
+        )
+        .await
+    }
+
+    /// The author's wish, read between chunks (it may have been set on another node).
+    pub async fn check_control(&self) -> Result<(), Halt> {
+        let store = &self.deps.store;
+        let control = store_call(&self.deps.config.store_retry, || {
+            store.control(&self.book_id)
+        })
+        .await
+        .map_err(|e| Halt::from_store("could not read the book's controls", e))?;
+        match control {
+            Control::Run => Ok(()),
+            Control::Pause => Err(Halt::Paused(PAUSED_BY_AUTHOR.to_string())),
+            Control::Cancel => Err(Halt::Cancelled),
+        }
+    }
+
+    /// Back to `generating` after waiting for the provider (the breaker closed, or a call succeeded).
+    pub async fn resume_if_paused(&mut self) -> Result<(), Halt> {
+        if self.paused_for_provider {
+            self.set_status(BookStatus::Generating, None).await?;
+            self.paused_for_provider = false;
+        }
+        Ok(())
+    }
+
+    pub fn account(&mut self, calls: &[CallRecord]) {
+        for c in calls {
+            self.usage.add(c.usage);
+            self.cost_usd += c.cost_usd;
+        }
+    }
+
+    pub fn usage_json(&self) -> Value {
+        json!({
+            "input_tokens": self.usage.input_tokens,
+            "output_tokens": self.usage.output_tokens,
+            "cost_usd": self.cost_usd,
+        })
+    }
+
+    /// Writes what a stop means (status and event) and turns it into the run's outcome. Fenced writes
+    /// nothing: another node owns the book.
+    pub async fn finalize(&self, halt: Halt) -> BookOutcome {
+        let written = match &halt {
+            Halt::Fenced => return BookOutcome::Fenced,
+            Halt::Failed(reason) => match self.emit("error", json!({ "message": reason })).await {
+                Ok(()) => {
+                    self.set_status(BookStatus::Failed, Some(reason.clone()))
+                        .await
+                }
+                Err(e) => Err(e),
+            },
+            Halt::Paused(reason) => {
+                self.set_status(BookStatus::Paused, Some(reason.clone()))
+                    .await
+            }
+            Halt::Cancelled => self.set_status(BookStatus::Cancelled, None).await,
+            Halt::StoreDown(_) => Ok(()),
+        };
+        match written {
+            Err(Halt::Fenced) => BookOutcome::Fenced,
+            Err(e) => {
+                log::error!(
+                    "book {}: could not record how it stopped ({e:?})",
+                    self.book_id
+                );
+                halt.into()
+            }
+            Ok(()) => halt.into(),
+        }
+    }
+}
+
+pub(crate) const PAUSED_BY_AUTHOR: &str = "paused by the author";
+
+impl Halt {
+    pub(crate) fn from_control(control: Control) -> Option<Halt> {
+        match control {
+            Control::Run => None,
+            Control::Pause => Some(Halt::Paused(PAUSED_BY_AUTHOR.to_string())),
+            Control::Cancel => Some(Halt::Cancelled),
+        }
+    }
+}
+
+impl CallHooks for BookCtx {
+    fn breaker_open(&mut self, _retry_in: Duration) -> LocalBoxFuture<'_, Result<bool, Halt>> {
+        Box::pin(async move {
+            // The author may cancel or pause a book that waits for the provider.
+            self.check_control().await?;
+            if !self.paused_for_provider {
+                self.set_status(BookStatus::Paused, Some(PROVIDER_UNAVAILABLE.to_string()))
+                    .await?;
+                self.paused_for_provider = true;
+            }
+            Ok(true)
+        })
+    }
+
+    fn attempt_start(&mut self, _attempt: u32) -> LocalBoxFuture<'_, Result<(), Halt>> {
+        // A half-open trial is not a recovery yet: stay paused until the breaker closes or it succeeds.
+        Box::pin(async move {
+            if self.deps.breakers.state(self.deps.llm.provider()) == BreakerState::Closed {
+                self.resume_if_paused().await?;
+            }
+            Ok(())
+        })
+    }
+}

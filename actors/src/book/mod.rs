@@ -1,0 +1,9 @@
+//! Writing one book: the orchestrator actor, its run, the chunk writer and the book's context.
+
+pub(crate) mod ctx;
+pub mod orchestrator;
+mod run;
+mod writer;
+
+pub(crate) use ctx::BookCtx;
+pub use orchestrator::{BookOrchestrator, OrchestratorExited, StopRun};

@@ -1,0 +1,188 @@
+//! One run of a book, start to end: load, (discard a chapter to regenerate), plan, write every planned
+//! chunk that is not committed yet in order, refresh the rolling summary after each chapter, complete.
+//! The committed chunks in the store are the truth, so a run after any crash simply continues.
+
+use std::collections::{BTreeMap, HashSet};
+
+use serde_json::json;
+
+use super::ctx::BookCtx;
+use super::writer::ChunkWriter;
+use crate::broadcast::SetBookOwner;
+use crate::caller::{call_with_retry, CallError};
+use crate::model::{Architecture, BookStatus};
+use crate::outcome::{BookOutcome, Halt};
+use crate::plan::{plan_chunks, PlannedChunk};
+use crate::ports::{BookSnapshot, StoreError};
+use crate::prompt::{head, summary_request};
+use crate::retry::store_call;
+
+/// The run's outcome; `None` when it must be restarted later (the store stayed unavailable).
+pub(crate) async fn run_book(
+    mut book: BookCtx,
+    regenerate_chapter: Option<usize>,
+) -> Option<BookOutcome> {
+    match write_book(&mut book, regenerate_chapter).await {
+        Ok(()) => Some(BookOutcome::Completed),
+        Err(Halt::StoreDown(reason)) => {
+            log::warn!("book {}: {reason}; the run will be restarted", book.book_id);
+            None
+        }
+        Err(halt) => Some(book.finalize(halt).await),
+    }
+}
+
+async fn load(book: &BookCtx) -> Result<BookSnapshot, Halt> {
+    let store = &book.deps.store;
+    store_call(&book.deps.config.store_retry, || {
+        store.load_book(&book.book_id)
+    })
+    .await
+    .map_err(|e| match e {
+        StoreError::NotFound(id) => Halt::Failed(format!("book {id} not found")),
+        e => Halt::from_store("could not load the book", e),
+    })
+}
+
+async fn write_book(book: &mut BookCtx, regenerate_chapter: Option<usize>) -> Result<(), Halt> {
+    let deps = book.deps.clone();
+    let retry = &deps.config.store_retry;
+    let mut snapshot = load(book).await?;
+    deps.broadcaster.do_send(SetBookOwner {
+        book_id: book.book_id.clone(),
+        user_id: Some(snapshot.user_id.clone()),
+    });
+    book.check_control().await?;
+    if let Some(chapter) = regenerate_chapter {
+        if chapter >= snapshot.architecture.chapters.len() {
+            return Err(Halt::Failed(format!(
+                "the book has no chapter {}",
+                chapter + 1
+            )));
+        }
+        store_call(retry, || {
+            deps.store
+                .discard_chapter(&book.book_id, chapter, book.fence)
+        })
+        .await
+        .map_err(|e| Halt::from_store("could not discard the chapter", e))?;
+        snapshot = load(book).await?;
+    }
+    let architecture = snapshot.architecture;
+    let plan = plan_chunks(&architecture, deps.llm.max_output_tokens(), &deps.config);
+    let total = u32::try_from(plan.len()).unwrap_or(u32::MAX);
+    store_call(retry, || {
+        deps.store.save_plan(&book.book_id, total, book.fence)
+    })
+    .await
+    .map_err(|e| Halt::from_store("could not save the plan", e))?;
+    book.set_status(BookStatus::Generating, None).await?;
+
+    let committed: HashSet<i64> = snapshot.committed.iter().map(|c| c.seq).collect();
+    let mut summaries: BTreeMap<usize, String> = snapshot.chapter_summaries.into_iter().collect();
+    let last_chapter = architecture.chapters.len().saturating_sub(1);
+    for chapter in plan.chunk_by(|a, b| a.chapter_index == b.chapter_index) {
+        let chapter_index = chapter[0].chapter_index;
+        for chunk in chapter {
+            if committed.contains(&chunk.seq) {
+                continue;
+            }
+            book.check_control().await?;
+            let rolling = summaries
+                .range(..chapter_index)
+                .next_back()
+                .map(|(_, s)| s.as_str());
+            let writer = ChunkWriter {
+                book: &mut *book,
+                architecture: &architecture,
+                chunk,
+                rolling_summary: rolling,
+            };
+            let words = writer.write().await?;
+            book.emit(
+                "chunk_completed",
+                json!({ "seq": chunk.seq, "chapter_index": chunk.chapter_index,
+                        "part_index": chunk.part_index, "words": words }),
+            )
+            .await?;
+        }
+        if summaries.contains_key(&chapter_index) {
+            continue;
+        }
+        // The last chapter needs no summary: nothing is written after it.
+        if chapter_index < last_chapter {
+            let summary = summarize_chapter(book, &architecture, chapter, &summaries).await?;
+            summaries.insert(chapter_index, summary);
+        }
+        let title = &architecture.chapters[chapter_index].title;
+        book.emit(
+            "chapter_completed",
+            json!({ "chapter_index": chapter_index, "title": title }),
+        )
+        .await?;
+    }
+
+    book.set_status(BookStatus::Completed, None).await?;
+    book.emit(
+        "book_completed",
+        json!({ "chunks": plan.len(), "usage": book.usage_json() }),
+    )
+    .await
+}
+
+/// Refreshes the rolling summary with the finished chapter and saves it.
+async fn summarize_chapter(
+    book: &mut BookCtx,
+    architecture: &Architecture,
+    parts: &[PlannedChunk],
+    summaries: &BTreeMap<usize, String>,
+) -> Result<String, Halt> {
+    let deps = book.deps.clone();
+    let chapter_index = parts[0].chapter_index;
+    let mut text = String::new();
+    for part in parts {
+        let t = store_call(&deps.config.store_retry, || {
+            deps.store.chunk_text(&book.book_id, part.seq)
+        })
+        .await
+        .map_err(|e| Halt::from_store("could not read the chapter", e))?;
+        text.push_str(t.as_deref().unwrap_or_default());
+        text.push('\n');
+    }
+    let previous = summaries
+        .range(..chapter_index)
+        .next_back()
+        .map(|(_, s)| s.as_str());
+    let request = summary_request(
+        architecture,
+        chapter_index,
+        previous,
+        &text,
+        &book.book_id,
+        deps.llm.max_output_tokens(),
+        &deps.config,
+    );
+    let mut calls = Vec::new();
+    let result = call_with_retry(&deps, &request, &mut *book, &mut |_| {}, &mut calls).await;
+    book.account(&calls);
+    let completion = result.map_err(|e| match e {
+        CallError::Exhausted(e) => Halt::Paused(format!(
+            "could not summarise chapter {}: {e}",
+            chapter_index + 1
+        )),
+        CallError::Permanent(e) => Halt::Failed(format!(
+            "the AI provider rejected the summary of chapter {}: {e}",
+            chapter_index + 1
+        )),
+        CallError::Halt(h) => h,
+    })?;
+    book.resume_if_paused().await?;
+    let summary = head(completion.text.trim(), deps.config.summary_chars);
+    store_call(&deps.config.store_retry, || {
+        deps.store
+            .save_chapter_summary(&book.book_id, chapter_index, summary.clone(), book.fence)
+    })
+    .await
+    .map_err(|e| Halt::from_store("could not save the chapter summary", e))?;
+    Ok(summary)
+}

@@ -1,0 +1,272 @@
+//! Prompts for chunks and rolling summaries. Every section is cut to a configured size, so a chunk's
+//! prompt is bounded whatever the book's length: bible + outline window + rolling summary + tail of the
+//! previous chunk + this chunk's goal. The `RequestContext` carries the same facts in structured form.
+
+use std::fmt::Write as _;
+
+use crate::config::EngineConfig;
+use crate::model::{Architecture, Language};
+use crate::plan::PlannedChunk;
+use crate::ports::{CallPurpose, CompletionRequest, Message, RequestContext, Role};
+
+const TITLE_CHARS: usize = 80;
+const SYNOPSIS_CHARS: usize = 800;
+const CHAPTER_SUMMARY_CHARS: usize = 800;
+const KEY_POINTS: usize = 12;
+const KEY_POINT_CHARS: usize = 200;
+
+/// The first `max` chars of `s` (with an ellipsis when cut).
+pub fn head(s: &str, max: usize) -> String {
+    match s.char_indices().nth(max) {
+        Some((i, _)) => format!("{}…", &s[..i]),
+        None => s.to_string(),
+    }
+}
+
+/// The last `max` chars of `s`.
+pub fn tail(s: &str, max: usize) -> &str {
+    let n = s.chars().count();
+    if n <= max {
+        return s;
+    }
+    let start = s.char_indices().nth(n - max).map_or(0, |(i, _)| i);
+    &s[start..]
+}
+
+fn language_name(l: Language) -> &'static str {
+    match l {
+        Language::En => "English",
+        Language::Es => "Spanish",
+    }
+}
+
+fn bible_text(a: &Architecture, max: usize) -> String {
+    let mut s = String::new();
+    for c in &a.bible.characters {
+        let _ = write!(
+            s,
+            "- {} ({})",
+            head(&c.name, TITLE_CHARS),
+            head(&c.role, TITLE_CHARS)
+        );
+        if let Some(d) = &c.description {
+            let _ = write!(s, ": {}", head(d, 300));
+        }
+        s.push('\n');
+    }
+    for f in &a.bible.facts {
+        let _ = writeln!(s, "- Fact: {}", head(f, 300));
+    }
+    for r in &a.bible.style {
+        let _ = writeln!(s, "- Style: {}", head(r, 300));
+    }
+    head(&s, max)
+}
+
+fn outline_text(a: &Architecture, current: usize, window: usize) -> String {
+    let first = current.saturating_sub(window);
+    let last = (current + window).min(a.chapters.len().saturating_sub(1));
+    let mut s = String::new();
+    if first > 0 {
+        let _ = writeln!(s, "(chapters 1–{first} written before)");
+    }
+    for (i, ch) in a.chapters.iter().enumerate().take(last + 1).skip(first) {
+        let mark = if i == current {
+            " ← this chapter"
+        } else {
+            ""
+        };
+        let _ = writeln!(s, "{}. {}{mark}", i + 1, head(&ch.title, TITLE_CHARS));
+    }
+    if last + 1 < a.chapters.len() {
+        let _ = writeln!(s, "(chapters {}–{} follow)", last + 2, a.chapters.len());
+    }
+    s
+}
+
+fn system_prompt(a: &Architecture) -> String {
+    format!(
+        "You are a professional author writing the book \"{}\" in {}. Tone: {}. Audience: {}. \
+         Write only the book's prose for the requested part: no headings, notes or commentary.",
+        head(&a.title, TITLE_CHARS),
+        language_name(a.language),
+        head(&a.tone, 200),
+        head(&a.audience, 200),
+    )
+}
+
+/// The request for one chunk. `rolling_summary` is the story so far, `previous_tail` the end of the
+/// previous chunk's text; both are cut here whatever their size.
+pub fn chunk_request(
+    a: &Architecture,
+    chunk: &PlannedChunk,
+    rolling_summary: Option<&str>,
+    previous_tail: Option<&str>,
+    book_id: &str,
+    max_tokens: u32,
+    config: &EngineConfig,
+) -> CompletionRequest {
+    let chapter = &a.chapters[chunk.chapter_index.min(a.chapters.len().saturating_sub(1))];
+    let mut u = String::new();
+    let _ = writeln!(u, "## Book\n{}", head(&a.title, TITLE_CHARS));
+    if !a.synopsis.is_empty() {
+        let _ = writeln!(u, "Synopsis: {}", head(&a.synopsis, SYNOPSIS_CHARS));
+    }
+    let bible = bible_text(a, config.bible_chars);
+    if !bible.is_empty() {
+        let _ = writeln!(u, "\n## Bible\n{bible}");
+    }
+    let _ = writeln!(
+        u,
+        "\n## Outline\n{}",
+        outline_text(a, chunk.chapter_index, config.outline_window)
+    );
+    if let Some(summary) = rolling_summary.filter(|s| !s.is_empty()) {
+        let _ = writeln!(
+            u,
+            "## Story so far\n{}\n",
+            head(summary, config.summary_chars)
+        );
+    }
+    if let Some(prev) = previous_tail.filter(|s| !s.is_empty()) {
+        let _ = writeln!(
+            u,
+            "## The previous text ends with\n…{}\n",
+            tail(prev, config.tail_chars)
+        );
+    }
+    let key_points: Vec<String> = chapter
+        .key_points
+        .iter()
+        .take(KEY_POINTS)
+        .map(|k| head(k, KEY_POINT_CHARS))
+        .collect();
+    let _ = writeln!(
+        u,
+        "## Your task\nWrite chapter {} \"{}\", part {} of {}, about {} words.",
+        chunk.chapter_index + 1,
+        head(&chapter.title, TITLE_CHARS),
+        chunk.part_index + 1,
+        chunk.parts_in_chapter,
+        chunk.word_budget
+    );
+    if !chapter.summary.is_empty() {
+        let _ = writeln!(
+            u,
+            "The chapter: {}",
+            head(&chapter.summary, CHAPTER_SUMMARY_CHARS)
+        );
+    }
+    for k in &key_points {
+        let _ = writeln!(u, "- {k}");
+    }
+    u.push_str(if previous_tail.is_some() {
+        "Continue seamlessly from the previous text."
+    } else {
+        "This is the opening of the book."
+    });
+    CompletionRequest {
+        purpose: CallPurpose::Chunk,
+        system: system_prompt(a),
+        messages: vec![Message {
+            role: Role::User,
+            content: u,
+        }],
+        max_tokens,
+        temperature: Some(0.8),
+        context: RequestContext {
+            book_id: Some(book_id.to_string()),
+            language: a.language,
+            book_title: Some(a.title.clone()),
+            chapter_index: Some(chunk.chapter_index),
+            chapter_title: Some(chapter.title.clone()),
+            key_points,
+            seq: Some(chunk.seq),
+            part_index: Some(chunk.part_index),
+            parts_in_chapter: Some(chunk.parts_in_chapter),
+            word_budget: Some(chunk.word_budget),
+            ..RequestContext::default()
+        },
+    }
+}
+
+/// The request refreshing the rolling summary after `chapter_index` is finished. Only the start and
+/// end of a long chapter are quoted.
+pub fn summary_request(
+    a: &Architecture,
+    chapter_index: usize,
+    previous_summary: Option<&str>,
+    chapter_text: &str,
+    book_id: &str,
+    max_output_tokens: u32,
+    config: &EngineConfig,
+) -> CompletionRequest {
+    let half = config.summary_source_chars / 2;
+    let excerpt = if chapter_text.chars().count() > config.summary_source_chars {
+        format!(
+            "{}\n[…]\n{}",
+            head(chapter_text, half),
+            tail(chapter_text, half)
+        )
+    } else {
+        chapter_text.to_string()
+    };
+    let title = a
+        .chapters
+        .get(chapter_index)
+        .map(|c| c.title.as_str())
+        .unwrap_or_default();
+    let words = (config.summary_chars / 7).max(30);
+    let mut u = String::new();
+    if let Some(prev) = previous_summary.filter(|s| !s.is_empty()) {
+        let _ = writeln!(u, "## Story so far\n{}\n", head(prev, config.summary_chars));
+    }
+    let _ = writeln!(
+        u,
+        "## Chapter {} \"{}\"\n{excerpt}\n",
+        chapter_index + 1,
+        head(title, TITLE_CHARS)
+    );
+    let _ = write!(
+        u,
+        "Rewrite the story-so-far summary so it includes this chapter: plot, characters' states, open \
+         threads. At most {words} words, in {}. Answer with the summary only.",
+        language_name(a.language)
+    );
+    // ~4 chars per token, with room to finish the last sentence.
+    let max_tokens = u32::try_from(config.summary_chars / 3)
+        .unwrap_or(u32::MAX)
+        .clamp(64, max_output_tokens.max(64));
+    CompletionRequest {
+        purpose: CallPurpose::Summary,
+        system: "You keep a concise running summary of a book as it is written.".to_string(),
+        messages: vec![Message {
+            role: Role::User,
+            content: u,
+        }],
+        max_tokens,
+        temperature: Some(0.2),
+        context: RequestContext {
+            book_id: Some(book_id.to_string()),
+            language: a.language,
+            book_title: Some(a.title.clone()),
+            chapter_index: Some(chapter_index),
+            chapter_title: Some(title.to_string()),
+            word_budget: Some(u32::try_from(words).unwrap_or(u32::MAX)),
+            ..RequestContext::default()
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn head_and_tail_cut_on_char_boundaries() {
+        assert_eq!(head("añoñe", 3), "año…");
+        assert_eq!(head("ab", 3), "ab");
+        assert_eq!(tail("añoñe", 2), "ñe");
+        assert_eq!(tail("ab", 5), "ab");
+    }
+}

@@ -1,0 +1,187 @@
+//! A scripted LLM: per-chunk-seq scripts of steps (fail, stall, max_tokens, text, panic), a global
+//! "failing" switch, and a default writer that streams deterministic text at a configurable pace.
+//! It records every request and when it started.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use buko_actors::*;
+use futures_util::stream::{self, LocalBoxStream, StreamExt};
+use tokio::time::Instant;
+
+#[derive(Clone, Debug)]
+pub enum Step {
+    Fail(LlmError),
+    /// Streams this text, then nothing more, ever.
+    Stall(String),
+    /// Streams the text and stops on max_tokens.
+    MaxTokens(String),
+    Text(String),
+    /// Panics while streaming (after one delta).
+    Panic,
+}
+
+pub struct ScriptLlm {
+    pub max_output: u32,
+    /// Pause between deltas of the default writer.
+    pub delta_every: Duration,
+    /// Deltas the default writer splits a chunk into.
+    pub deltas_per_chunk: usize,
+    pub summary_chars: usize,
+    pub scripts: Mutex<HashMap<i64, VecDeque<Step>>>,
+    /// While set, every call fails with it.
+    pub failing: Mutex<Option<LlmError>>,
+    pub requests: Mutex<Vec<(Instant, CompletionRequest)>>,
+    /// Answers to architecture calls, in order (then a default valid one).
+    pub architecture_answers: Mutex<VecDeque<String>>,
+}
+
+impl Default for ScriptLlm {
+    fn default() -> Self {
+        ScriptLlm {
+            max_output: 8000,
+            delta_every: Duration::ZERO,
+            deltas_per_chunk: 5,
+            summary_chars: 200,
+            scripts: Mutex::new(HashMap::new()),
+            failing: Mutex::new(None),
+            requests: Mutex::new(Vec::new()),
+            architecture_answers: Mutex::new(VecDeque::new()),
+        }
+    }
+}
+
+/// The default text of chunk `seq`, split into `n` deltas.
+pub fn chunk_text(seq: i64, n: usize) -> Vec<String> {
+    (0..n)
+        .map(|i| format!("[{seq}.{i}] words of chunk {seq}. "))
+        .collect()
+}
+
+impl ScriptLlm {
+    pub fn script(&self, seq: i64, steps: Vec<Step>) {
+        self.scripts.lock().unwrap().insert(seq, steps.into());
+    }
+
+    pub fn chunk_requests(&self, seq: i64) -> Vec<(Instant, CompletionRequest)> {
+        self.requests
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(_, r)| r.purpose == CallPurpose::Chunk && r.context.seq == Some(seq))
+            .cloned()
+            .collect()
+    }
+
+    fn finished(stop: StopReason) -> Result<LlmEvent, LlmError> {
+        Ok(LlmEvent::Finished {
+            stop_reason: stop,
+            usage: Usage {
+                input_tokens: 100,
+                output_tokens: 50,
+            },
+            request_id: None,
+        })
+    }
+
+    fn paced(
+        &self,
+        pieces: Vec<String>,
+        stop: Option<StopReason>,
+    ) -> LocalBoxStream<'static, Result<LlmEvent, LlmError>> {
+        let every = self.delta_every;
+        let mut items: Vec<Result<LlmEvent, LlmError>> = pieces
+            .into_iter()
+            .map(|p| Ok(LlmEvent::TextDelta(p)))
+            .collect();
+        let hang = stop.is_none();
+        if let Some(stop) = stop {
+            items.push(Self::finished(stop));
+        }
+        let s = stream::unfold(items.into_iter(), move |mut it| async move {
+            let item = it.next()?;
+            if !every.is_zero() && matches!(item, Ok(LlmEvent::TextDelta(_))) {
+                tokio::time::sleep(every).await;
+            }
+            Some((item, it))
+        });
+        if hang {
+            s.chain(stream::pending()).boxed_local()
+        } else {
+            s.boxed_local()
+        }
+    }
+}
+
+impl LlmPort for ScriptLlm {
+    fn provider(&self) -> &str {
+        "scripted"
+    }
+    fn model(&self) -> &str {
+        "script-1"
+    }
+    fn max_output_tokens(&self) -> u32 {
+        self.max_output
+    }
+    fn price(&self) -> Price {
+        Price {
+            input_per_mtok: 3.0,
+            output_per_mtok: 15.0,
+        }
+    }
+    fn stream(
+        &self,
+        request: CompletionRequest,
+    ) -> LocalBoxStream<'static, Result<LlmEvent, LlmError>> {
+        self.requests
+            .lock()
+            .unwrap()
+            .push((Instant::now(), request.clone()));
+        if let Some(e) = self.failing.lock().unwrap().clone() {
+            return stream::iter(vec![Err(e)]).boxed_local();
+        }
+        let step = match (request.purpose, request.context.seq) {
+            (CallPurpose::Chunk, Some(seq)) => self
+                .scripts
+                .lock()
+                .unwrap()
+                .get_mut(&seq)
+                .and_then(VecDeque::pop_front),
+            _ => None,
+        };
+        match step {
+            Some(Step::Fail(e)) => stream::iter(vec![Err(e)]).boxed_local(),
+            Some(Step::Stall(t)) => self.paced(vec![t], None),
+            Some(Step::MaxTokens(t)) => self.paced(vec![t], Some(StopReason::MaxTokens)),
+            Some(Step::Text(t)) => self.paced(vec![t], Some(StopReason::EndTurn)),
+            Some(Step::Panic) => stream::iter(vec![Ok(LlmEvent::TextDelta("x".into()))])
+                .chain(stream::poll_fn(|_| {
+                    panic!("injected panic inside the LLM stream")
+                }))
+                .boxed_local(),
+            None => match request.purpose {
+                CallPurpose::Chunk => {
+                    let seq = request.context.seq.unwrap_or_default();
+                    self.paced(
+                        chunk_text(seq, self.deltas_per_chunk),
+                        Some(StopReason::EndTurn),
+                    )
+                }
+                CallPurpose::Summary => {
+                    let ch = request.context.chapter_index.unwrap_or_default();
+                    let text = format!("Summary up to chapter {}. ", ch + 1)
+                        .repeat(self.summary_chars / 24 + 1);
+                    self.paced(vec![text], Some(StopReason::EndTurn))
+                }
+                CallPurpose::Architecture => {
+                    let scripted = self.architecture_answers.lock().unwrap().pop_front();
+                    let answer = scripted.unwrap_or_else(|| {
+                        r#"```json {"title":"T","chapters":[{"title":"A","target_words":500}]} ```"#.into()
+                    });
+                    self.paced(vec![answer], Some(StopReason::EndTurn))
+                }
+            },
+        }
+    }
+}

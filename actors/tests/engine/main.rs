@@ -1,0 +1,10 @@
+//! The engine's integration tests: one binary, in-memory fakes of every port, a scripted LLM.
+
+#![allow(clippy::unwrap_used)] // a failed lock or lookup in a test is a failed test
+
+mod broadcaster;
+mod failures;
+mod helpers;
+mod lifecycle;
+mod llm;
+mod store;

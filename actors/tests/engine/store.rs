@@ -1,0 +1,229 @@
+//! In-memory BookStore with fault injection (panics, unavailability) and a full history of writes.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+
+use buko_actors::*;
+use chrono::Utc;
+use futures_util::future::{FutureExt, LocalBoxFuture};
+
+#[derive(Default, Clone)]
+pub struct BookState {
+    pub user_id: String,
+    pub status: Option<BookStatus>,
+    pub reason: Option<String>,
+    pub statuses: Vec<(BookStatus, Option<String>)>,
+    pub architecture: Architecture,
+    pub chunks: BTreeMap<i64, (CommittedChunk, String)>,
+    /// Seqs in the order they were inserted (a duplicate insert would show twice).
+    pub commit_log: Vec<i64>,
+    pub summaries: BTreeMap<usize, String>,
+    pub events: Vec<BookEvent>,
+    pub fence: Fence,
+    pub plan_total: Option<u32>,
+    pub control: Option<Control>,
+}
+
+#[derive(Default)]
+pub struct MemStore {
+    pub books: Mutex<HashMap<String, BookState>>,
+    pub calls: Mutex<Vec<CallRecord>>,
+    /// `(book, seq)` whose next commit panics (once each).
+    pub panic_on_commit: Mutex<HashSet<(String, i64)>>,
+    /// The next N store calls answer `Unavailable`.
+    pub unavailable: AtomicU32,
+}
+
+impl MemStore {
+    pub fn add_book(&self, book_id: &str, architecture: Architecture) {
+        let state = BookState {
+            user_id: format!("user-of-{book_id}"),
+            status: Some(BookStatus::Queued),
+            architecture,
+            ..BookState::default()
+        };
+        self.books
+            .lock()
+            .unwrap()
+            .insert(book_id.to_string(), state);
+    }
+
+    pub fn book(&self, book_id: &str) -> BookState {
+        self.books
+            .lock()
+            .unwrap()
+            .get(book_id)
+            .cloned()
+            .expect("book")
+    }
+
+    pub fn set_control(&self, book_id: &str, control: Control) {
+        self.books
+            .lock()
+            .unwrap()
+            .get_mut(book_id)
+            .expect("book")
+            .control = Some(control);
+    }
+
+    fn unavailable(&self) -> bool {
+        self.unavailable
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok()
+    }
+
+    fn with<T: 'static>(
+        &self,
+        book_id: &str,
+        fence: Option<Fence>,
+        f: impl FnOnce(&mut BookState) -> T,
+    ) -> LocalBoxFuture<'static, Result<T, StoreError>> {
+        if self.unavailable() {
+            return async { Err(StoreError::Unavailable("injected".into())) }.boxed_local();
+        }
+        let mut books = self.books.lock().unwrap();
+        let r = match books.get_mut(book_id) {
+            None => Err(StoreError::NotFound(book_id.to_string())),
+            Some(b) if fence.is_some_and(|f| f.0 < b.fence.0) => {
+                Err(StoreError::Fenced(book_id.to_string()))
+            }
+            Some(b) => Ok(f(b)),
+        };
+        async move { r }.boxed_local()
+    }
+}
+
+pub struct SharedStore(pub Arc<MemStore>);
+
+impl BookStore for SharedStore {
+    fn load_book(
+        &self,
+        book_id: &str,
+    ) -> LocalBoxFuture<'static, Result<BookSnapshot, StoreError>> {
+        let id = book_id.to_string();
+        self.0.with(book_id, None, move |b| BookSnapshot {
+            book_id: id,
+            user_id: b.user_id.clone(),
+            status: b.status.unwrap_or(BookStatus::Queued),
+            architecture: b.architecture.clone(),
+            committed: b.chunks.values().map(|(c, _)| c.clone()).collect(),
+            chapter_summaries: b.summaries.iter().map(|(k, v)| (*k, v.clone())).collect(),
+            last_event_seq: b.events.last().map_or(0, |e| e.seq),
+        })
+    }
+
+    fn chunk_text(
+        &self,
+        book_id: &str,
+        seq: i64,
+    ) -> LocalBoxFuture<'static, Result<Option<String>, StoreError>> {
+        self.0.with(book_id, None, move |b| {
+            b.chunks.get(&seq).map(|(_, t)| t.clone())
+        })
+    }
+
+    fn commit_chunk(
+        &self,
+        chunk: ChunkCommit,
+    ) -> LocalBoxFuture<'static, Result<CommitOutcome, StoreError>> {
+        let key = (chunk.book_id.clone(), chunk.seq);
+        if self.0.panic_on_commit.lock().unwrap().remove(&key) {
+            panic!("injected crash while committing chunk {}", chunk.seq);
+        }
+        self.0
+            .with(&chunk.book_id.clone(), Some(chunk.fence), move |b| {
+                if b.chunks.contains_key(&chunk.seq) {
+                    return CommitOutcome::AlreadyPresent;
+                }
+                b.commit_log.push(chunk.seq);
+                let meta = CommittedChunk {
+                    seq: chunk.seq,
+                    chapter_index: chunk.chapter_index,
+                    part_index: chunk.part_index,
+                    words: chunk.words,
+                };
+                b.chunks.insert(chunk.seq, (meta, chunk.text));
+                CommitOutcome::Inserted
+            })
+    }
+
+    fn discard_chapter(
+        &self,
+        book_id: &str,
+        chapter: usize,
+        fence: Fence,
+    ) -> LocalBoxFuture<'static, Result<(), StoreError>> {
+        self.0.with(book_id, Some(fence), move |b| {
+            b.chunks.retain(|_, (c, _)| c.chapter_index != chapter);
+            b.summaries.retain(|k, _| *k < chapter);
+        })
+    }
+
+    fn save_chapter_summary(
+        &self,
+        book_id: &str,
+        chapter: usize,
+        summary: String,
+        fence: Fence,
+    ) -> LocalBoxFuture<'static, Result<(), StoreError>> {
+        self.0.with(book_id, Some(fence), move |b| {
+            b.summaries.insert(chapter, summary);
+        })
+    }
+
+    fn save_plan(
+        &self,
+        book_id: &str,
+        total: u32,
+        fence: Fence,
+    ) -> LocalBoxFuture<'static, Result<(), StoreError>> {
+        self.0
+            .with(book_id, Some(fence), move |b| b.plan_total = Some(total))
+    }
+
+    fn set_status(
+        &self,
+        book_id: &str,
+        status: BookStatus,
+        reason: Option<String>,
+        fence: Fence,
+    ) -> LocalBoxFuture<'static, Result<(), StoreError>> {
+        self.0.with(book_id, Some(fence), move |b| {
+            b.status = Some(status);
+            b.reason = reason.clone();
+            b.statuses.push((status, reason));
+        })
+    }
+
+    fn append_event(
+        &self,
+        book_id: &str,
+        kind: &str,
+        data: serde_json::Value,
+        fence: Fence,
+    ) -> LocalBoxFuture<'static, Result<BookEvent, StoreError>> {
+        let (id, kind) = (book_id.to_string(), kind.to_string());
+        self.0.with(book_id, Some(fence), move |b| {
+            let e = BookEvent {
+                book_id: id,
+                seq: b.events.last().map_or(0, |e| e.seq) + 1,
+                kind,
+                data,
+                at: Utc::now(),
+            };
+            b.events.push(e.clone());
+            e
+        })
+    }
+
+    fn record_call(&self, call: CallRecord) -> LocalBoxFuture<'static, Result<(), StoreError>> {
+        self.0.calls.lock().unwrap().push(call);
+        async { Ok(()) }.boxed_local()
+    }
+
+    fn control(&self, book_id: &str) -> LocalBoxFuture<'static, Result<Control, StoreError>> {
+        self.0
+            .with(book_id, None, |b| b.control.unwrap_or(Control::Run))
+    }
+}
