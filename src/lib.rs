@@ -14,6 +14,7 @@ pub mod secret;
 pub mod telemetry;
 pub mod tls;
 pub mod web;
+pub mod ws;
 
 pub use app::Application;
 pub use config::Settings;
