@@ -18,9 +18,13 @@ use rand::RngCore;
 use crate::bus::redis::Redis;
 use crate::config::Settings;
 use crate::db::{self, DbPool};
+use crate::limits::http::HttpLimits;
 use crate::limits::{MemoryLimiter, RateLimiter};
 use crate::runner::Runner;
 use crate::store::DbBookStore;
+use crate::ws::registry::SessionRegistry;
+use actix::Addr;
+use buko_actors::ProgressBroadcaster;
 
 /// Shared by every handler (cheap to clone; everything inside is a handle).
 pub struct AppState {
@@ -30,11 +34,19 @@ pub struct AppState {
     pub limiter: Arc<dyn RateLimiter>,
     /// The node's generation engine (supervisor + progress broadcaster) and the job runner over it.
     pub runner: Runner,
+    /// Per-IP and per-endpoint request limits (the `limits::http` middleware).
+    pub http_limits: HttpLimits,
+    /// This node's progress fan-out: the engine's broadcaster, so books written on this node reach its
+    /// WebSocket sessions.
+    pub broadcaster: Addr<ProgressBroadcaster>,
+    /// This node's WebSocket sessions by user.
+    pub ws_registry: Arc<SessionRegistry>,
 }
 
 pub struct Application {
     port: u16,
     server: Server,
+    broadcaster: Addr<ProgressBroadcaster>,
 }
 
 impl Application {
@@ -72,8 +84,12 @@ impl Application {
             db: pool,
             redis,
             limiter: Arc::new(MemoryLimiter::new()),
+            http_limits: HttpLimits::from_env(),
+            broadcaster: runner.engine.broadcaster.clone(),
+            ws_registry: Arc::new(SessionRegistry::new()),
             runner,
         });
+        let broadcaster = state.broadcaster.clone();
         let secure = settings.cookie_secure;
         let server = HttpServer::new(move || {
             let session = SessionMiddleware::builder(CookieSessionStore::default(), key.clone())
@@ -90,6 +106,7 @@ impl Application {
                 .app_data(state.clone())
                 .configure(crate::web::extractor_config)
                 .configure(crate::web::routes)
+                .wrap(from_fn(crate::limits::http::enforce))
                 .wrap(from_fn(crate::web::error_pages::render_error_pages))
                 .wrap(session)
                 .wrap(security_headers())
@@ -100,11 +117,20 @@ impl Application {
         .listen(listener)?
         .run();
         log::info!(target: "buko", port = port; "listening");
-        Ok(Application { port, server })
+        Ok(Application {
+            port,
+            server,
+            broadcaster,
+        })
     }
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The node's progress broadcaster (tests publish through it).
+    pub fn broadcaster(&self) -> Addr<ProgressBroadcaster> {
+        self.broadcaster.clone()
     }
 
     pub async fn run_until_stopped(self) -> std::io::Result<()> {

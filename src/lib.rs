@@ -17,6 +17,7 @@ pub mod secret;
 pub mod store;
 pub mod telemetry;
 pub mod web;
+pub mod ws;
 
 pub use app::Application;
 pub use config::Settings;

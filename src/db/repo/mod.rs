@@ -2,5 +2,7 @@
 
 pub mod api_keys;
 pub mod audit;
+pub mod books;
+pub mod chapters;
 pub mod events;
 pub mod users;
