@@ -41,6 +41,8 @@ pub struct AppState {
     pub broadcaster: Addr<ProgressBroadcaster>,
     /// This node's WebSocket sessions by user.
     pub ws_registry: Arc<SessionRegistry>,
+    /// The admin panel's per-node state (node name, peak of online users, CPU meter).
+    pub admin: Arc<crate::admin::AdminState>,
 }
 
 pub struct Application {
@@ -87,8 +89,17 @@ impl Application {
             http_limits: HttpLimits::from_env(),
             broadcaster: runner.engine.broadcaster.clone(),
             ws_registry: Arc::new(SessionRegistry::new()),
+            admin: Arc::new(crate::admin::AdminState::new()),
             runner,
         });
+        // The dashboard's live figures, and the cross-node admin commands when Redis is configured.
+        actix_web::rt::spawn(crate::admin::stats::run(state.clone()));
+        if let Some(url) = &settings.redis_url {
+            actix_web::rt::spawn(crate::admin::control::listen(
+                state.clone(),
+                url.expose().to_string(),
+            ));
+        }
         let broadcaster = state.broadcaster.clone();
         let secure = settings.cookie_secure;
         let server = HttpServer::new(move || {

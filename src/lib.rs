@@ -1,6 +1,7 @@
 //! Buko: an AI book studio. This crate adapts the generation engine (`buko-actors`) to the world:
 //! HTTP and WebSocket, storage, LLM providers, the job queue, exports and operations.
 
+pub mod admin;
 pub mod app;
 pub mod bus;
 pub mod cli;

@@ -1,5 +1,6 @@
 //! HTTP routes by area, one handler family per file, and the middleware every request passes.
 
+pub mod admin;
 pub mod api_v1;
 pub mod auth;
 pub mod books;
@@ -25,6 +26,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(auth::routes)
         .configure(books::routes)
         .configure(settings::routes)
+        .configure(admin::routes)
         .configure(api_v1::routes)
         .configure(crate::ws::routes)
         .default_service(web::to(not_found));

@@ -111,7 +111,11 @@ impl WsSession {
             return Self::send_error(ctx, "unavailable", "progress is not available right now");
         };
         if !self.books.contains_key(&book_id) && self.books.len() >= MAX_BOOKS_PER_SESSION {
-            return Self::send_error(ctx, "too_many_subscriptions", "too many books on one connection");
+            return Self::send_error(
+                ctx,
+                "too_many_subscriptions",
+                "too many books on one connection",
+            );
         }
         let pool = self.state.db.clone();
         let broadcaster = self.broadcaster.clone();
@@ -173,7 +177,11 @@ impl WsSession {
                 if code == "unavailable" {
                     log::warn!(target: "buko::ws", "subscribe failed: {message}");
                 }
-                let shown = if code == "not_found" { "no such book" } else { "try again later" };
+                let shown = if code == "not_found" {
+                    "no such book"
+                } else {
+                    "try again later"
+                };
                 Self::send_error(ctx, code, shown);
             }
         }));
@@ -196,6 +204,8 @@ impl WsSession {
                 }
             }
             ProgressMessage::Broadcast { .. } => ctx.text(json.to_string()),
+            // Only admin sessions subscribe to the `admin` topic; the check keeps it that way.
+            ProgressMessage::Stats { .. } if self.user.is_admin() => ctx.text(json.to_string()),
             ProgressMessage::Stats { .. } => {}
         }
     }
@@ -226,6 +236,7 @@ impl Actor for WsSession {
         });
         let recipient = ctx.address().recipient();
         let broadcaster = self.broadcaster.clone();
+        let admin = self.user.is_admin();
         // Held with `wait`: no client message is handled before the session can subscribe.
         ctx.wait(
             async move {
@@ -237,6 +248,16 @@ impl Actor for WsSession {
                     })
                     .await
                     .ok()?;
+                // Admins also get the dashboard's live figures (`stats` messages).
+                if admin {
+                    broadcaster
+                        .send(Subscribe {
+                            id,
+                            topic: Topic::Admin,
+                        })
+                        .await
+                        .ok()?;
+                }
                 Some(id)
             }
             .into_actor(self)

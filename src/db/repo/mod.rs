@@ -1,5 +1,6 @@
 //! Repositories: plain functions over `&mut DbConn`, one file per aggregate.
 
+pub mod admin;
 pub mod api_keys;
 pub mod audit;
 pub mod books;
