@@ -2,6 +2,7 @@
 //! in-memory implementation (one node) and a Redis one (atomic across nodes); callers only see the trait.
 
 pub mod http;
+pub mod api_key;
 pub mod memory;
 pub mod quota;
 

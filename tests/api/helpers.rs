@@ -85,6 +85,7 @@ pub fn test_settings(data_dir: &std::path::Path) -> (Settings, Option<(String, S
         registration_open: true,
         login_max_failures: 5,
         login_lockout_secs: 900,
+        api_key_rate_limit_per_minute: 120,
         // The offline writer at full speed: books finish in seconds.
         llm: buko::llm::LlmSettings::from_lookup(|k| match k {
             "BUKO_LLM_PROVIDER" => Some("offline".into()),

@@ -3,12 +3,14 @@
 
 pub mod books;
 pub mod keys;
+pub mod openapi;
+pub mod usage;
 
 use std::future::Future;
 use std::pin::Pin;
 
 use actix_web::dev::Payload;
-use actix_web::{web, FromRequest, HttpRequest};
+use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
 
 use crate::db::{self, models::User, repo};
 use crate::error::AppError;
@@ -18,7 +20,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/api/v1")
             .configure(books::routes)
-            .configure(keys::routes),
+            .configure(keys::routes)
+            .configure(usage::routes)
+            .configure(openapi::routes),
     );
 }
 
@@ -41,7 +45,11 @@ impl FromRequest for ApiUser {
                 .filter(|v| !v.is_empty())
                 .ok_or(AppError::Unauthorized)?;
             let found = db::run(&state.db, move |c| repo::api_keys::authenticate(c, &key)).await?;
-            found.map(|(_, user)| ApiUser(user)).ok_or(AppError::Unauthorized)
+            let (key, user) = found.ok_or(AppError::Unauthorized)?;
+            crate::limits::api_key::check_api_key(&state, &key).await?;
+            // Handlers that report on the key itself (`/usage`) read it from the extensions.
+            req.extensions_mut().insert(key);
+            Ok(ApiUser(user))
         })
     }
 }
