@@ -147,12 +147,17 @@ pub struct Client {
 
 impl Client {
     pub fn new(app: &TestApp) -> Client {
+        Client::for_base(&app.base)
+    }
+
+    /// A client of a server at `base` (e.g. a child `buko serve`).
+    pub fn for_base(base: &str) -> Client {
         let http = awc::Client::builder()
             .disable_redirects()
             .timeout(Duration::from_secs(60))
             .finish();
         Client {
-            base: app.base.clone(),
+            base: base.to_string(),
             http,
             cookies: RefCell::new(HashMap::new()),
             default_headers: vec![],

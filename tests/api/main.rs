@@ -1,9 +1,14 @@
 //! The integration-test binary: the app over real HTTP on a random port with its own database
 //! (a temporary SQLite file, or a fresh PostgreSQL database when `TEST_DATABASE_URL` is set).
 
+mod admin;
+mod admin_ws;
 mod auth;
+mod authz;
 mod health;
 mod helpers;
 mod llm;
 mod metrics;
 mod runner;
+mod security;
+mod xss;
