@@ -10,5 +10,6 @@ mod helpers;
 mod llm;
 mod metrics;
 mod runner;
+mod schemathesis;
 mod security;
 mod xss;
