@@ -111,7 +111,11 @@ impl WsSession {
             return Self::send_error(ctx, "unavailable", "progress is not available right now");
         };
         if !self.books.contains_key(&book_id) && self.books.len() >= MAX_BOOKS_PER_SESSION {
-            return Self::send_error(ctx, "too_many_subscriptions", "too many books on one connection");
+            return Self::send_error(
+                ctx,
+                "too_many_subscriptions",
+                "too many books on one connection",
+            );
         }
         let pool = self.state.db.clone();
         let broadcaster = self.broadcaster.clone();
@@ -173,7 +177,11 @@ impl WsSession {
                 if code == "unavailable" {
                     log::warn!(target: "buko::ws", "subscribe failed: {message}");
                 }
-                let shown = if code == "not_found" { "no such book" } else { "try again later" };
+                let shown = if code == "not_found" {
+                    "no such book"
+                } else {
+                    "try again later"
+                };
                 Self::send_error(ctx, code, shown);
             }
         }));

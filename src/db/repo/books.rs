@@ -56,7 +56,11 @@ impl Book {
     /// Whole percent of chunks written (0 before planning).
     pub fn percent(&self) -> i64 {
         if self.chunks_total <= 0 {
-            return if self.status() == BookStatus::Completed { 100 } else { 0 };
+            return if self.status() == BookStatus::Completed {
+                100
+            } else {
+                0
+            };
         }
         (i64::from(self.chunks_done) * 100 / i64::from(self.chunks_total)).clamp(0, 100)
     }
@@ -100,17 +104,22 @@ impl NewBook {
             return Err("the idea is empty".into());
         }
         if idea.chars().count() > MAX_IDEA_CHARS {
-            return Err(format!("the idea is longer than {MAX_IDEA_CHARS} characters"));
+            return Err(format!(
+                "the idea is longer than {MAX_IDEA_CHARS} characters"
+            ));
         }
         for (name, v) in [("genre", genre), ("audience", audience), ("tone", tone)] {
             if v.trim().chars().count() > MAX_FIELD_CHARS {
-                return Err(format!("the {name} is longer than {MAX_FIELD_CHARS} characters"));
+                return Err(format!(
+                    "the {name} is longer than {MAX_FIELD_CHARS} characters"
+                ));
             }
         }
         let language = if language.trim().is_empty() {
             Language::En
         } else {
-            Language::parse(language).ok_or_else(|| format!("unknown language {language:?}; use en or es"))?
+            Language::parse(language)
+                .ok_or_else(|| format!("unknown language {language:?}; use en or es"))?
         };
         let target_pages = target_pages.unwrap_or(100);
         let target_pages = i32::try_from(target_pages)
@@ -310,7 +319,13 @@ pub fn approve(conn: &mut DbConn, id: &str) -> Result<(), BookChangeError> {
             .ok_or_else(|| BookChangeError::Conflict("the book has no architecture yet".into()))?;
         arch.validate()
             .map_err(|e| BookChangeError::Invalid(e.to_string()))?;
-        if !transition(conn, id, &[BookStatus::ArchitectureReady], BookStatus::Queued, "run")? {
+        if !transition(
+            conn,
+            id,
+            &[BookStatus::ArchitectureReady],
+            BookStatus::Queued,
+            "run",
+        )? {
             return Err(refused(conn, id, "approve"));
         }
         diesel::delete(chapters::table.filter(chapters::book_id.eq(id))).execute(conn)?;
@@ -373,7 +388,14 @@ pub fn control(conn: &mut DbConn, id: &str, c: Control) -> Result<BookStatus, Bo
             Control::Pause => (&[Queued, Generating], Paused, "pause", "pause"),
             Control::Resume => (&[Paused, Failed], Queued, "run", "resume"),
             Control::Cancel => (
-                &[Draft, ArchitecturePending, ArchitectureReady, Queued, Generating, Paused],
+                &[
+                    Draft,
+                    ArchitecturePending,
+                    ArchitectureReady,
+                    Queued,
+                    Generating,
+                    Paused,
+                ],
                 Cancelled,
                 "cancel",
                 "cancel",

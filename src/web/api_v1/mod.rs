@@ -41,7 +41,9 @@ impl FromRequest for ApiUser {
                 .filter(|v| !v.is_empty())
                 .ok_or(AppError::Unauthorized)?;
             let found = db::run(&state.db, move |c| repo::api_keys::authenticate(c, &key)).await?;
-            found.map(|(_, user)| ApiUser(user)).ok_or(AppError::Unauthorized)
+            found
+                .map(|(_, user)| ApiUser(user))
+                .ok_or(AppError::Unauthorized)
         })
     }
 }

@@ -24,9 +24,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 /// The book if this user may see it (owner or admin), else `404` — never a 403 that would confirm the id.
 pub async fn owned_book(state: &AppState, user: &User, id: &str) -> Result<Book, AppError> {
     let (id, uid, admin) = (id.to_string(), user.id.clone(), user.is_admin());
-    db::run(&state.db, move |c| repo::books::find_for(c, &id, &uid, admin))
-        .await?
-        .ok_or(AppError::NotFound)
+    db::run(&state.db, move |c| {
+        repo::books::find_for(c, &id, &uid, admin)
+    })
+    .await?
+    .ok_or(AppError::NotFound)
 }
 
 impl From<BookChangeError> for AppError {
