@@ -176,12 +176,12 @@ async fn control(
         Ok(repo::books::control(conn, &book_id, c))
     })
     .await??;
-    let code = if c == Control::Resume {
+    // Resume hands the book back to the queue (202); pause and cancel take effect now (200).
+    let mut res = if c == Control::Resume {
         HttpResponse::Accepted()
     } else {
         HttpResponse::Ok()
     };
-    let mut res = code;
     Ok(res.json(json!({"id": book.id, "status": status.as_str()})))
 }
 

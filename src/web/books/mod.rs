@@ -52,18 +52,6 @@ pub fn estimate_cost_usd(words: u64, usd_per_mtok: f64) -> (u64, f64) {
     (tokens, tokens as f64 * usd_per_mtok / 1_000_000.0)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn estimate_uses_words_over_three_quarters() {
-        let (tokens, usd) = estimate_cost_usd(30_000, 15.0);
-        assert_eq!(tokens, 40_000);
-        assert!((usd - 0.6).abs() < 1e-9);
-    }
-}
-
 impl Book {
     /// The i18n key of the book's status label.
     pub fn status_key(&self) -> &'static str {
@@ -78,5 +66,17 @@ impl Book {
             buko_actors::BookStatus::Failed => "status.failed",
             buko_actors::BookStatus::Cancelled => "status.cancelled",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn estimate_uses_words_over_three_quarters() {
+        let (tokens, usd) = estimate_cost_usd(30_000, 15.0);
+        assert_eq!(tokens, 40_000);
+        assert!((usd - 0.6).abs() < 1e-9);
     }
 }
