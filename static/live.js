@@ -36,8 +36,17 @@
     return sec.querySelector(".chapter-body") || sec;
   }
 
+  // The chapter being written: from the last chunk_started, else the first one not completed.
+  var currentChapter;
+  function guessChapter() {
+    if (currentChapter !== undefined) { return currentChapter; }
+    var li = document.querySelector("#live-chapters li:not(.chapter-state-completed)");
+    return li ? parseInt(li.dataset.index, 10) : undefined;
+  }
+
   function chunkEl(seq, chapter) {
     var c = chunks[seq];
+    if (chapter === undefined) { chapter = guessChapter(); }
     if (!c) {
       var el = document.createElement("div");
       el.className = "chunk";
@@ -136,6 +145,7 @@
       case "chunk_started":
         // A retry restarts the chunk's text from offset 0.
         if (chunks[d.seq]) { chunks[d.seq].el.textContent = ""; chunks[d.seq].len = 0; }
+        currentChapter = d.chapter_index;
         chunkEl(d.seq, d.chapter_index);
         chapterState(d.chapter_index, "writing");
         break;

@@ -161,6 +161,18 @@ impl Driver {
             .to_string()
     }
 
+    /// Waits for a navigation started by a click to land on a URL matching `pred`.
+    async fn wait_url(&self, pred: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let u = self.url().await;
+            if pred(&u) || Instant::now() > deadline {
+                return u;
+            }
+            actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     /// Waits until the element's text contains `needle`.
     async fn wait_text(&self, css: &str, needle: &str, secs: u64) -> String {
         let deadline = Instant::now() + Duration::from_secs(secs);
@@ -221,7 +233,8 @@ async fn author_flow_in_headless_chromium() {
     d.type_into("input[name=email]", &unique_email()).await;
     d.type_into("input[name=password]", PASSWORD).await;
     d.click("form[action='/register'] button[type=submit]").await;
-    assert!(d.url().await.ends_with("/books"), "{}", d.url().await);
+    let u = d.wait_url(|u| u.ends_with("/books")).await;
+    assert!(u.ends_with("/books"), "{u}");
 
     // The idea.
     d.go(&format!("{}/books/new", app.base)).await;
@@ -231,7 +244,7 @@ async fn author_flow_in_headless_chromium() {
     )
     .await;
     d.click("#wizard button[type=submit]").await;
-    let url = d.url().await;
+    let url = d.wait_url(|u| !u.ends_with("/books/new")).await;
     let book_id = url.rsplit('/').next().unwrap_or("").to_string();
     assert_eq!(book_status(&app, &book_id), "architecture_pending");
     assert!(d.text("#book-status").await.len() > 3);
@@ -241,13 +254,22 @@ async fn author_flow_in_headless_chromium() {
     d.go(&url).await;
     d.type_into("input[name=ch0_title]", "La llegada").await;
     d.click("#architecture button[type=submit]").await;
-    let arch = buko::db::repo::books::get(&mut app.db(), &book_id)
-        .expect("book")
-        .architecture()
-        .expect("architecture");
-    assert_eq!(arch.chapters[0].title, "La llegada");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let saved = loop {
+        let arch = buko::db::repo::books::get(&mut app.db(), &book_id)
+            .expect("book")
+            .architecture()
+            .expect("architecture");
+        if arch.chapters[0].title == "La llegada" || Instant::now() > deadline {
+            break arch.chapters[0].title.clone();
+        }
+        actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(saved, "La llegada");
+    d.find("#approve").await;
     d.click("#approve button[type=submit]").await;
-    assert!(d.url().await.ends_with("/live"));
+    let u = d.wait_url(|u| u.ends_with("/live")).await;
+    assert!(u.ends_with("/live"), "{u}");
     assert_eq!(book_status(&app, &book_id), "queued");
     d.wait_text("#live-connection", "live", 10).await;
 
@@ -264,7 +286,7 @@ async fn author_flow_in_headless_chromium() {
             .expect("relay");
     }
     let text = d
-        .wait_text("#live-text", "La niebla cubría el faro.", 10)
+        .wait_text("#chapter-0", "La niebla cubría el faro.", 10)
         .await;
     assert!(text.contains("La niebla cubría el faro."), "{text}");
     d.screenshot("live-page.png").await;
