@@ -73,7 +73,10 @@ pub async fn enforce(
             );
             for (key, limit) in [
                 (format!("ip:{ip}"), limits.per_ip_per_minute),
-                (format!("endpoint:{endpoint}"), limits.per_endpoint_per_minute),
+                (
+                    format!("endpoint:{endpoint}"),
+                    limits.per_endpoint_per_minute,
+                ),
             ] {
                 if limit == 0 {
                     continue;
@@ -90,5 +93,7 @@ pub async fn enforce(
             }
         }
     }
-    next.call(req).await.map(ServiceResponse::map_into_left_body)
+    next.call(req)
+        .await
+        .map(ServiceResponse::map_into_left_body)
 }

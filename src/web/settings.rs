@@ -35,8 +35,18 @@ async fn render(
     user_id: String,
     new_key: Option<String>,
 ) -> Result<HttpResponse, AppError> {
-    let keys = db::run(&state.db, move |c| repo::api_keys::list_for_user(c, &user_id)).await?;
-    html(StatusCode::OK, &SettingsPage { page, keys, new_key })
+    let keys = db::run(&state.db, move |c| {
+        repo::api_keys::list_for_user(c, &user_id)
+    })
+    .await?;
+    html(
+        StatusCode::OK,
+        &SettingsPage {
+            page,
+            keys,
+            new_key,
+        },
+    )
 }
 
 async fn settings(
@@ -94,7 +104,10 @@ async fn create_key(
     CsrfForm(form): CsrfForm<KeyForm>,
 ) -> Result<HttpResponse, AppError> {
     let uid = user.id.clone();
-    let (key, _) = db::run(&state.db, move |c| repo::api_keys::create(c, &uid, &form.name)).await?;
+    let (key, _) = db::run(&state.db, move |c| {
+        repo::api_keys::create(c, &uid, &form.name)
+    })
+    .await?;
     render(&state, page, user.id, Some(key.expose().to_string())).await
 }
 
@@ -104,7 +117,10 @@ async fn revoke_key(
     prefix: web::Path<String>,
     _form: CsrfForm<PlainForm>,
 ) -> Result<HttpResponse, AppError> {
-    let found = db::run(&state.db, move |c| repo::api_keys::revoke(c, &user.id, &prefix)).await?;
+    let found = db::run(&state.db, move |c| {
+        repo::api_keys::revoke(c, &user.id, &prefix)
+    })
+    .await?;
     if !found {
         return Err(AppError::NotFound);
     }

@@ -3,8 +3,11 @@
 
 mod admin;
 mod admin_ws;
+mod api_v1;
 mod auth;
 mod authz;
+mod books;
+mod browser;
 mod health;
 mod helpers;
 mod llm;
@@ -12,4 +15,5 @@ mod metrics;
 mod runner;
 mod schemathesis;
 mod security;
+mod ws;
 mod xss;

@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use crate::db::schema::{books, chapters};
 use crate::db::{new_id, now, DbConn, DbError};
-use crate::queue::jobs::{enqueue, JobPayload, NewJob};
+use crate::queue::jobs::{self, Enqueued, JobPayload, NewJob};
 
 #[derive(Clone, Debug, Queryable, Selectable, Serialize)]
 #[diesel(table_name = books)]
@@ -56,7 +56,11 @@ impl Book {
     /// Whole percent of chunks written (0 before planning).
     pub fn percent(&self) -> i64 {
         if self.chunks_total <= 0 {
-            return if self.status() == BookStatus::Completed { 100 } else { 0 };
+            return if self.status() == BookStatus::Completed {
+                100
+            } else {
+                0
+            };
         }
         (i64::from(self.chunks_done) * 100 / i64::from(self.chunks_total)).clamp(0, 100)
     }
@@ -100,17 +104,22 @@ impl NewBook {
             return Err("the idea is empty".into());
         }
         if idea.chars().count() > MAX_IDEA_CHARS {
-            return Err(format!("the idea is longer than {MAX_IDEA_CHARS} characters"));
+            return Err(format!(
+                "the idea is longer than {MAX_IDEA_CHARS} characters"
+            ));
         }
         for (name, v) in [("genre", genre), ("audience", audience), ("tone", tone)] {
             if v.trim().chars().count() > MAX_FIELD_CHARS {
-                return Err(format!("the {name} is longer than {MAX_FIELD_CHARS} characters"));
+                return Err(format!(
+                    "the {name} is longer than {MAX_FIELD_CHARS} characters"
+                ));
             }
         }
         let language = if language.trim().is_empty() {
             Language::En
         } else {
-            Language::parse(language).ok_or_else(|| format!("unknown language {language:?}; use en or es"))?
+            Language::parse(language)
+                .ok_or_else(|| format!("unknown language {language:?}; use en or es"))?
         };
         let target_pages = target_pages.unwrap_or(100);
         let target_pages = i32::try_from(target_pages)
@@ -125,6 +134,26 @@ impl NewBook {
             language,
             target_pages,
         })
+    }
+}
+
+/// Enqueues inside a savepoint. On PostgreSQL a unique violation (an active job with the same key)
+/// aborts the whole surrounding transaction, whose COMMIT then silently rolls back the book's state
+/// change; rolling back just the savepoint keeps the transaction usable on both backends.
+fn enqueue(conn: &mut DbConn, job: NewJob) -> Result<Enqueued, DbError> {
+    let mut outcome = Enqueued::AlreadyActive;
+    let res = conn.transaction::<(), diesel::result::Error, _>(|c| match jobs::enqueue(c, job) {
+        Ok(Enqueued::Created(id)) => {
+            outcome = Enqueued::Created(id);
+            Ok(())
+        }
+        Ok(Enqueued::AlreadyActive) => Err(diesel::result::Error::RollbackTransaction),
+        Err(DbError::Query(e)) => Err(e),
+        Err(e) => Err(diesel::result::Error::QueryBuilderError(e.to_string().into())),
+    });
+    match res {
+        Ok(()) | Err(diesel::result::Error::RollbackTransaction) => Ok(outcome),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -310,7 +339,13 @@ pub fn approve(conn: &mut DbConn, id: &str) -> Result<(), BookChangeError> {
             .ok_or_else(|| BookChangeError::Conflict("the book has no architecture yet".into()))?;
         arch.validate()
             .map_err(|e| BookChangeError::Invalid(e.to_string()))?;
-        if !transition(conn, id, &[BookStatus::ArchitectureReady], BookStatus::Queued, "run")? {
+        if !transition(
+            conn,
+            id,
+            &[BookStatus::ArchitectureReady],
+            BookStatus::Queued,
+            "run",
+        )? {
             return Err(refused(conn, id, "approve"));
         }
         diesel::delete(chapters::table.filter(chapters::book_id.eq(id))).execute(conn)?;
@@ -373,7 +408,14 @@ pub fn control(conn: &mut DbConn, id: &str, c: Control) -> Result<BookStatus, Bo
             Control::Pause => (&[Queued, Generating], Paused, "pause", "pause"),
             Control::Resume => (&[Paused, Failed], Queued, "run", "resume"),
             Control::Cancel => (
-                &[Draft, ArchitecturePending, ArchitectureReady, Queued, Generating, Paused],
+                &[
+                    Draft,
+                    ArchitecturePending,
+                    ArchitectureReady,
+                    Queued,
+                    Generating,
+                    Paused,
+                ],
                 Cancelled,
                 "cancel",
                 "cancel",

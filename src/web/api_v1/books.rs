@@ -20,9 +20,15 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/books/{id}", web::get().to(get))
         .route("/books/{id}/architecture", web::put().to(put_architecture))
         .route("/books/{id}/approve", web::post().to(approve))
-        .route("/books/{id}/{action:cancel|pause|resume}", web::post().to(control))
+        .route(
+            "/books/{id}/{action:cancel|pause|resume}",
+            web::post().to(control),
+        )
         .route("/books/{id}/chapters", web::get().to(chapters))
-        .route("/books/{id}/chapters/{n}/regenerate", web::post().to(regenerate))
+        .route(
+            "/books/{id}/chapters/{n}/regenerate",
+            web::post().to(regenerate),
+        )
         .route("/books/{id}/events", web::get().to(events))
         .route("/books/{id}/export/{fmt}", web::get().to(export));
 }
@@ -83,14 +89,24 @@ async fn create(
     body: web::Json<CreateBody>,
 ) -> Result<HttpResponse, AppError> {
     let b = body.into_inner();
-    let new = NewBook::validate(&b.idea, &b.genre, &b.audience, &b.tone, &b.language, b.target_pages)
-        .map_err(AppError::Validation)?;
+    let new = NewBook::validate(
+        &b.idea,
+        &b.genre,
+        &b.audience,
+        &b.tone,
+        &b.language,
+        b.target_pages,
+    )
+    .map_err(AppError::Validation)?;
     quota::take(state.limiter.as_ref(), &user, Quota::Architecture).await?;
     let book = db::run(&state.db, move |c| repo::books::create(c, &user.id, &new)).await?;
     Ok(HttpResponse::Accepted().json(json!({"id": book.id, "status": book.status})))
 }
 
-async fn list(ApiUser(user): ApiUser, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+async fn list(
+    ApiUser(user): ApiUser,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
     let books = db::run(&state.db, move |c| repo::books::list_for_user(c, &user.id)).await?;
     Ok(HttpResponse::Ok().json(books.iter().map(summary).collect::<Vec<_>>()))
 }
@@ -118,9 +134,12 @@ async fn put_architecture(
     let book = owned_book(&state, &user, &id).await?;
     let arch = body.into_inner().architecture;
     let book_id = book.id.clone();
-    let saved =
-        db::run(&state.db, move |c| Ok(repo::books::update_architecture(c, &book_id, arch))).await??;
-    Ok(HttpResponse::Ok().json(json!({"id": book.id, "status": book.status, "architecture": saved})))
+    let saved = db::run(&state.db, move |c| {
+        Ok(repo::books::update_architecture(c, &book_id, arch))
+    })
+    .await??;
+    Ok(HttpResponse::Ok()
+        .json(json!({"id": book.id, "status": book.status, "architecture": saved})))
 }
 
 async fn approve(
@@ -130,12 +149,18 @@ async fn approve(
 ) -> Result<HttpResponse, AppError> {
     let book = owned_book(&state, &user, &id).await?;
     if book.status() != BookStatus::ArchitectureReady {
-        return Err(AppError::Conflict(format!("cannot approve a book that is {}", book.status)));
+        return Err(AppError::Conflict(format!(
+            "cannot approve a book that is {}",
+            book.status
+        )));
     }
     quota::take(state.limiter.as_ref(), &user, Quota::Book).await?;
     let book_id = book.id.clone();
     db::run(&state.db, move |c| Ok(repo::books::approve(c, &book_id))).await??;
-    Ok(HttpResponse::Accepted().json(json!({"id": book.id, "status": BookStatus::Queued.as_str()})))
+    Ok(
+        HttpResponse::Accepted()
+            .json(json!({"id": book.id, "status": BookStatus::Queued.as_str()})),
+    )
 }
 
 async fn control(
@@ -147,9 +172,16 @@ async fn control(
     let c = Control::parse(&action).ok_or(AppError::NotFound)?;
     let book = owned_book(&state, &user, &id).await?;
     let book_id = book.id.clone();
-    let status = db::run(&state.db, move |conn| Ok(repo::books::control(conn, &book_id, c))).await??;
-    let code = if c == Control::Resume { HttpResponse::Accepted() } else { HttpResponse::Ok() };
-    let mut res = code;
+    let status = db::run(&state.db, move |conn| {
+        Ok(repo::books::control(conn, &book_id, c))
+    })
+    .await??;
+    // Resume hands the book back to the queue (202); pause and cancel take effect now (200).
+    let mut res = if c == Control::Resume {
+        HttpResponse::Accepted()
+    } else {
+        HttpResponse::Ok()
+    };
     Ok(res.json(json!({"id": book.id, "status": status.as_str()})))
 }
 
@@ -161,8 +193,12 @@ async fn regenerate(
     let (id, n) = path.into_inner();
     let book = owned_book(&state, &user, &id).await?;
     let book_id = book.id.clone();
-    db::run(&state.db, move |c| Ok(repo::books::regenerate_chapter(c, &book_id, n))).await??;
-    Ok(HttpResponse::Accepted().json(json!({"id": book.id, "status": BookStatus::Queued.as_str(), "chapter": n})))
+    db::run(&state.db, move |c| {
+        Ok(repo::books::regenerate_chapter(c, &book_id, n))
+    })
+    .await??;
+    Ok(HttpResponse::Accepted()
+        .json(json!({"id": book.id, "status": BookStatus::Queued.as_str(), "chapter": n})))
 }
 
 async fn chapters(
@@ -171,7 +207,10 @@ async fn chapters(
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let book = owned_book(&state, &user, &id).await?;
-    let rows = db::run(&state.db, move |c| repo::chapters::list_with_text(c, &book.id)).await?;
+    let rows = db::run(&state.db, move |c| {
+        repo::chapters::list_with_text(c, &book.id)
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(rows))
 }
 
@@ -189,7 +228,10 @@ async fn events(
 ) -> Result<HttpResponse, AppError> {
     let book = owned_book(&state, &user, &id).await?;
     let after = q.after;
-    let rows = db::run(&state.db, move |c| repo::events::list_after(c, &book.id, after, 1000)).await?;
+    let rows = db::run(&state.db, move |c| {
+        repo::events::list_after(c, &book.id, after, 1000)
+    })
+    .await?;
     let out: Vec<Value> = rows
         .into_iter()
         .map(|r| {

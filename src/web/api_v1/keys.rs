@@ -28,9 +28,14 @@ async fn create(
 ) -> Result<HttpResponse, AppError> {
     let name = body.into_inner().name;
     if name.chars().count() > 100 {
-        return Err(AppError::Validation("the name is longer than 100 characters".into()));
+        return Err(AppError::Validation(
+            "the name is longer than 100 characters".into(),
+        ));
     }
-    let (key, row) = db::run(&state.db, move |c| repo::api_keys::create(c, &user.id, &name)).await?;
+    let (key, row) = db::run(&state.db, move |c| {
+        repo::api_keys::create(c, &user.id, &name)
+    })
+    .await?;
     Ok(HttpResponse::Created().json(json!({
         "key": key.expose(),
         "prefix": row.prefix,
@@ -38,8 +43,14 @@ async fn create(
     })))
 }
 
-async fn list(ApiUser(user): ApiUser, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
-    let keys = db::run(&state.db, move |c| repo::api_keys::list_for_user(c, &user.id)).await?;
+async fn list(
+    ApiUser(user): ApiUser,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    let keys = db::run(&state.db, move |c| {
+        repo::api_keys::list_for_user(c, &user.id)
+    })
+    .await?;
     let out: Vec<_> = keys
         .into_iter()
         .map(|k| {
@@ -60,7 +71,10 @@ async fn revoke(
     state: web::Data<AppState>,
     prefix: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let found = db::run(&state.db, move |c| repo::api_keys::revoke(c, &user.id, &prefix)).await?;
+    let found = db::run(&state.db, move |c| {
+        repo::api_keys::revoke(c, &user.id, &prefix)
+    })
+    .await?;
     if found {
         Ok(HttpResponse::NoContent().finish())
     } else {

@@ -30,7 +30,11 @@ pub fn render(fmt: &str, book: &Book, chapters: &[ChapterText]) -> Result<Export
 pub fn markdown(book: &Book, chapters: &[ChapterText]) -> String {
     let arch = book.architecture();
     let mut out = format!("# {}\n\n", book.display_title().trim());
-    if let Some(sub) = arch.as_ref().map(|a| a.subtitle.trim()).filter(|s| !s.is_empty()) {
+    if let Some(sub) = arch
+        .as_ref()
+        .map(|a| a.subtitle.trim())
+        .filter(|s| !s.is_empty())
+    {
         out.push_str(&format!("*{sub}*\n\n"));
     }
     if book.is_demo {
@@ -66,7 +70,11 @@ pub fn attachment(book: &Book, file: ExportFile) -> HttpResponse {
         .chars()
         .take(60)
         .collect();
-    let stem = if stem.is_empty() { "book".to_string() } else { stem };
+    let stem = if stem.is_empty() {
+        "book".to_string()
+    } else {
+        stem
+    };
     HttpResponse::Ok()
         .content_type(file.content_type)
         .insert_header((

@@ -99,15 +99,26 @@ async fn create(
     let pages = if pages.is_empty() {
         Ok(None)
     } else {
-        pages.parse::<i64>().map(Some).map_err(|_| "target_pages must be a number".to_string())
+        pages
+            .parse::<i64>()
+            .map(Some)
+            .map_err(|_| "target_pages must be a number".to_string())
     };
     let valid = pages.and_then(|p| {
-        NewBook::validate(&form.idea, &form.genre, &form.audience, &form.tone, &form.language, p)
+        NewBook::validate(
+            &form.idea,
+            &form.genre,
+            &form.audience,
+            &form.tone,
+            &form.language,
+            p,
+        )
     });
     let new = match valid {
         Ok(n) => n,
         Err(message) => {
-            let remaining = quota::remaining(state.limiter.as_ref(), &user, Quota::Architecture).await;
+            let remaining =
+                quota::remaining(state.limiter.as_ref(), &user, Quota::Architecture).await;
             return html(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 &WizardPage {

@@ -41,7 +41,10 @@ struct LivePage {
 
 impl LivePage {
     fn can_pause(&self) -> bool {
-        matches!(self.book.status(), BookStatus::Queued | BookStatus::Generating)
+        matches!(
+            self.book.status(),
+            BookStatus::Queued | BookStatus::Generating
+        )
     }
     fn can_resume(&self) -> bool {
         matches!(self.book.status(), BookStatus::Paused | BookStatus::Failed)
@@ -68,9 +71,7 @@ async fn live(
         Ok((chapters, last_seq, last_chunk))
     })
     .await?;
-    let target_words = book
-        .architecture()
-        .map_or(0, |a| a.total_target_words());
+    let target_words = book.architecture().map_or(0, |a| a.total_target_words());
     html(
         StatusCode::OK,
         &LivePage {
@@ -116,7 +117,10 @@ async fn chunks(
 ) -> Result<HttpResponse, AppError> {
     let b = owned_book(&state, &user, &id).await?;
     let after = q.after;
-    let rows = db::run(&state.db, move |c| repo::chapters::chunks_after(c, &b.id, after, 200)).await?;
+    let rows = db::run(&state.db, move |c| {
+        repo::chapters::chunks_after(c, &b.id, after, 200)
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(rows))
 }
 
@@ -130,7 +134,10 @@ async fn control(
     let c = Control::parse(&action).ok_or(AppError::NotFound)?;
     let book = owned_book(&state, &user, &id).await?;
     let book_id = book.id.clone();
-    db::run(&state.db, move |conn| Ok(repo::books::control(conn, &book_id, c))).await??;
+    db::run(&state.db, move |conn| {
+        Ok(repo::books::control(conn, &book_id, c))
+    })
+    .await??;
     Ok(see_other(&format!("/books/{}/live", book.id)))
 }
 
@@ -143,6 +150,9 @@ async fn regenerate(
     let (id, n) = path.into_inner();
     let book = owned_book(&state, &user, &id).await?;
     let book_id = book.id.clone();
-    db::run(&state.db, move |c| Ok(repo::books::regenerate_chapter(c, &book_id, n))).await??;
+    db::run(&state.db, move |c| {
+        Ok(repo::books::regenerate_chapter(c, &book_id, n))
+    })
+    .await??;
     Ok(see_other(&format!("/books/{}/live", book.id)))
 }

@@ -24,9 +24,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 /// The book if this user may see it (owner or admin), else `404` — never a 403 that would confirm the id.
 pub async fn owned_book(state: &AppState, user: &User, id: &str) -> Result<Book, AppError> {
     let (id, uid, admin) = (id.to_string(), user.id.clone(), user.is_admin());
-    db::run(&state.db, move |c| repo::books::find_for(c, &id, &uid, admin))
-        .await?
-        .ok_or(AppError::NotFound)
+    db::run(&state.db, move |c| {
+        repo::books::find_for(c, &id, &uid, admin)
+    })
+    .await?
+    .ok_or(AppError::NotFound)
 }
 
 impl From<BookChangeError> for AppError {
@@ -50,18 +52,6 @@ pub fn estimate_cost_usd(words: u64, usd_per_mtok: f64) -> (u64, f64) {
     (tokens, tokens as f64 * usd_per_mtok / 1_000_000.0)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn estimate_uses_words_over_three_quarters() {
-        let (tokens, usd) = estimate_cost_usd(30_000, 15.0);
-        assert_eq!(tokens, 40_000);
-        assert!((usd - 0.6).abs() < 1e-9);
-    }
-}
-
 impl Book {
     /// The i18n key of the book's status label.
     pub fn status_key(&self) -> &'static str {
@@ -76,5 +66,17 @@ impl Book {
             buko_actors::BookStatus::Failed => "status.failed",
             buko_actors::BookStatus::Cancelled => "status.cancelled",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn estimate_uses_words_over_three_quarters() {
+        let (tokens, usd) = estimate_cost_usd(30_000, 15.0);
+        assert_eq!(tokens, 40_000);
+        assert!((usd - 0.6).abs() < 1e-9);
     }
 }

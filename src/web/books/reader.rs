@@ -27,7 +27,10 @@ struct ReadPage {
 impl ReadPage {
     /// Paragraphs of a chapter (blank-line separated), escaped by the template.
     fn paragraphs<'a>(&self, text: &'a str) -> Vec<&'a str> {
-        text.split("\n\n").map(str::trim).filter(|p| !p.is_empty()).collect()
+        text.split("\n\n")
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .collect()
     }
 }
 
@@ -39,8 +42,18 @@ async fn read(
 ) -> Result<HttpResponse, AppError> {
     let book = owned_book(&state, &user, &id).await?;
     let book_id = book.id.clone();
-    let chapters = db::run(&state.db, move |c| repo::chapters::list_with_text(c, &book_id)).await?;
-    html(StatusCode::OK, &ReadPage { page, book, chapters })
+    let chapters = db::run(&state.db, move |c| {
+        repo::chapters::list_with_text(c, &book_id)
+    })
+    .await?;
+    html(
+        StatusCode::OK,
+        &ReadPage {
+            page,
+            book,
+            chapters,
+        },
+    )
 }
 
 /// Loads the book (owner check) and its chapters, and renders `fmt` (shared with the API).
@@ -52,7 +65,10 @@ pub async fn export_file(
 ) -> Result<HttpResponse, AppError> {
     let book = owned_book(state, user, id).await?;
     let book_id = book.id.clone();
-    let chapters = db::run(&state.db, move |c| repo::chapters::list_with_text(c, &book_id)).await?;
+    let chapters = db::run(&state.db, move |c| {
+        repo::chapters::list_with_text(c, &book_id)
+    })
+    .await?;
     let file = export::render(fmt, &book, &chapters)?;
     Ok(export::attachment(&book, file))
 }

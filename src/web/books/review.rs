@@ -131,8 +131,16 @@ fn lines(s: Option<&String>) -> Vec<String> {
 
 /// Builds the architecture from the form rows (order field, remove box, empty rows ignored).
 pub fn from_form(fields: &HashMap<String, String>) -> Result<Architecture, String> {
-    let get = |k: &str| fields.get(k).map(|v| v.trim().to_string()).unwrap_or_default();
-    let count: usize = get("ch_count").parse().unwrap_or(0).min(buko_actors::model::MAX_CHAPTERS + 1);
+    let get = |k: &str| {
+        fields
+            .get(k)
+            .map(|v| v.trim().to_string())
+            .unwrap_or_default()
+    };
+    let count: usize = get("ch_count")
+        .parse()
+        .unwrap_or(0)
+        .min(buko_actors::model::MAX_CHAPTERS + 1);
     let mut rows = Vec::new();
     for i in 0..count {
         let title = get(&format!("ch{i}_title"));
@@ -143,7 +151,9 @@ pub fn from_form(fields: &HashMap<String, String>) -> Result<Architecture, Strin
         let target_words = words
             .parse::<u32>()
             .map_err(|_| format!("chapter {}: the word target must be a number", i + 1))?;
-        let order: f64 = get(&format!("ch{i}_order")).parse().unwrap_or(i as f64 + 1.0);
+        let order: f64 = get(&format!("ch{i}_order"))
+            .parse()
+            .unwrap_or(i as f64 + 1.0);
         rows.push((
             order,
             i,
@@ -235,11 +245,13 @@ async fn approve(
 ) -> Result<HttpResponse, AppError> {
     let book = owned_book(&state, &user, &id).await?;
     if book.status() != BookStatus::ArchitectureReady {
-        return Err(AppError::Conflict(format!("cannot approve a book that is {}", book.status)));
+        return Err(AppError::Conflict(format!(
+            "cannot approve a book that is {}",
+            book.status
+        )));
     }
     quota::take(state.limiter.as_ref(), &user, Quota::Book).await?;
     let book_id = book.id.clone();
-    db::run(&state.db, move |c| Ok(repo::books::approve(c, &book_id)))
-        .await??;
+    db::run(&state.db, move |c| Ok(repo::books::approve(c, &book_id))).await??;
     Ok(see_other(&format!("/books/{}/live", book.id)))
 }
