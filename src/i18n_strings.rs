@@ -170,6 +170,8 @@ const EN: &[(&str, &str)] = &[
     ("admin.who", "Who"),
     ("admin.words", "words"),
     ("admin.ws_connections", "WebSocket connections"),
+    ("settings.sessions", "Sessions"),
+    ("settings.sessions_hint", "Sign out on every device and browser, including this one."),
 ];
 
 const ES: &[(&str, &str)] = &[
@@ -342,4 +344,6 @@ const ES: &[(&str, &str)] = &[
     ("admin.who", "Quién"),
     ("admin.words", "palabras"),
     ("admin.ws_connections", "Conexiones WebSocket"),
+    ("settings.sessions", "Sesiones"),
+    ("settings.sessions_hint", "Cierra la sesión en todos tus dispositivos y navegadores, incluido este."),
 ];

@@ -148,3 +148,58 @@ async fn admin_sessions_receive_live_stats_and_others_do_not() {
         Next::Timeout
     ));
 }
+
+fn gauge(text: &str, name: &str) -> f64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("{name} ")))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("{name} missing from /metrics"))
+}
+
+#[actix_web::test]
+async fn metrics_count_websocket_connections() {
+    let app = spawn_app().await;
+    let u = member(&app).await;
+    let scrape = || async { crate::helpers::Client::new(&app).get("/metrics").await.body };
+    assert_eq!(gauge(&scrape().await, "buko_ws_connections"), 0.0);
+    let _c1 = connect(&app, &u).await;
+    let _c2 = connect(&app, &u).await;
+    actix_web::rt::time::sleep(Duration::from_millis(200)).await;
+    let text = scrape().await;
+    assert_eq!(gauge(&text, "buko_ws_connections"), 2.0);
+    assert_eq!(gauge(&text, "buko_ws_users"), 1.0);
+}
+
+#[actix_web::test]
+async fn logging_out_everywhere_ends_every_session_of_the_user() {
+    let app = spawn_app().await;
+    let u = member(&app).await;
+    let other_device = crate::helpers::Client::new(&app);
+    assert_eq!(
+        other_device
+            .login(&u.email, crate::helpers::PASSWORD)
+            .await
+            .status,
+        303
+    );
+    let mut ws = connect(&app, &u).await;
+    let token = u.client.csrf("/settings").await;
+    let res = u
+        .client
+        .post_form("/logout-everywhere", &[("csrf_token", &token)])
+        .await;
+    assert_eq!(res.status, 303);
+    assert_eq!(
+        other_device.get("/settings").await.status,
+        303,
+        "the other device is signed out"
+    );
+    assert_eq!(u.client.get("/settings").await.status, 303);
+    loop {
+        match next(&mut ws, Duration::from_secs(5)).await {
+            Next::Closed => break,
+            Next::Json(_) => continue,
+            Next::Timeout => panic!("the WebSocket stayed open"),
+        }
+    }
+}

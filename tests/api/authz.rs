@@ -230,7 +230,15 @@ fn table() -> Vec<Row> {
             [Unauthorized, Allowed, NotFound, NotFound],
         ),
         // WebSocket.
-        row(get, "/ws", Ws, [Unauthorized, Allowed, Allowed, Allowed]),
+        row(
+            get.clone(),
+            "/ws",
+            Ws,
+            [Unauthorized, Allowed, Allowed, Allowed],
+        ),
+        // Ends the asker's own sessions: last, since nobody is signed in after it.
+        row(post.clone(), "/logout-everywhere", Form(&[]), SIGNED_IN),
+        row(post, "/logout", Form(&[]), ALL),
     ]
 }
 
