@@ -199,15 +199,6 @@ pub fn calls_since(
         .collect())
 }
 
-/// Distinct users who signed in (or changed anything on their account) since `since` — the fallback
-/// "online users" figure when presence tracking is not available.
-pub fn users_active_since(conn: &mut DbConn, since: NaiveDateTime) -> Result<i64, DbError> {
-    Ok(users::table
-        .filter(users::updated_at.ge(since))
-        .count()
-        .get_result(conn)?)
-}
-
 /// Totals for one user's books, for `GET /api/v1/usage`: `(books, input, output, cost)`.
 pub fn usage_of(conn: &mut DbConn, user_id: &str) -> Result<(i64, i64, i64, f64), DbError> {
     let rows: Vec<(i64, i64, f64)> = books::table
