@@ -203,3 +203,48 @@ async fn logging_out_everywhere_ends_every_session_of_the_user() {
         }
     }
 }
+
+/// Two nodes sharing a database and Redis: an admin on node 1 disconnects a user whose WebSocket is
+/// on node 2 (the `buko:admin:control` channel). Runs when `TEST_REDIS_URL` is set.
+#[actix_web::test]
+async fn disconnect_reaches_sessions_on_another_node() {
+    let Some(redis) = std::env::var("TEST_REDIS_URL")
+        .ok()
+        .filter(|v| !v.is_empty())
+    else {
+        eprintln!("skipped: TEST_REDIS_URL is not set");
+        return;
+    };
+    let url = redis.clone();
+    let node1 = crate::helpers::spawn_app_with(|s| {
+        s.redis_url = Some(buko::secret::Secret::new(url));
+    })
+    .await;
+    let (db, url) = (node1.database_url.clone(), redis.clone());
+    let node2 = crate::helpers::spawn_app_with(|s| {
+        s.redis_url = Some(buko::secret::Secret::new(url));
+        s.database_url = buko::secret::Secret::new(db);
+    })
+    .await;
+    let a = admin(&node1).await;
+    let u = member(&node1).await;
+    // The same signed cookie is valid on node 2 (same secret key, same database).
+    let (res, mut ws) = awc::Client::new()
+        .ws(format!("{}/ws", node2.base))
+        .set_header("cookie", u.client.cookie_header())
+        .connect()
+        .await
+        .expect("ws to node 2");
+    assert_eq!(res.status().as_u16(), 101);
+    // Both nodes' listeners subscribe at start; give them a moment.
+    actix_web::rt::time::sleep(Duration::from_millis(500)).await;
+    let res = act(&a, &format!("/admin/users/{}/disconnect", u.id), &[]).await;
+    assert_eq!(res.status, 303);
+    loop {
+        match next(&mut ws, Duration::from_secs(5)).await {
+            Next::Closed => break,
+            Next::Json(_) => continue,
+            Next::Timeout => panic!("the session on node 2 stayed open"),
+        }
+    }
+}
