@@ -35,6 +35,8 @@ done
 [ -n "$port" ] || { echo "buko serve did not start:" >&2; cat "$log" >&2; exit 1; }
 base="http://127.0.0.1:$port"
 
+# Run from the temp dir: schemathesis keeps a cache in the working directory.
+cd "$data"
 "$st" --no-color run "$base/api/v1/openapi.json" \
   --url "$base" \
   -H "X-API-Key: $key" \
