@@ -23,10 +23,14 @@ use crate::bus::redis::Redis;
 use crate::bus::{MemoryPresence, Presence, RedisPresence, RedisProgressSink};
 use crate::config::Settings;
 use crate::db::{self, DbPool};
+use crate::limits::http::HttpLimits;
 use crate::limits::{MemoryLimiter, RateLimiter, RedisLimiter};
 use crate::queue::{JobHandlers, QueueName, WorkerPool};
 use crate::runner::Runner;
 use crate::store::DbBookStore;
+use crate::ws::registry::SessionRegistry;
+use actix::Addr;
+use buko_actors::ProgressBroadcaster;
 
 /// Shared by every handler (cheap to clone; everything inside is a handle).
 pub struct AppState {
@@ -44,6 +48,15 @@ pub struct AppState {
     pub runs_workers: bool,
     /// The node's generation engine (supervisor + progress broadcaster) and the job runner over it.
     pub runner: Runner,
+    /// Per-IP and per-endpoint request limits (the `limits::http` middleware).
+    pub http_limits: HttpLimits,
+    /// This node's progress fan-out: the engine's broadcaster, so books written on this node reach its
+    /// WebSocket sessions.
+    pub broadcaster: Addr<ProgressBroadcaster>,
+    /// This node's WebSocket sessions by user.
+    pub ws_registry: Arc<SessionRegistry>,
+    /// The admin panel's per-node state (node name, peak of online users, CPU meter).
+    pub admin: Arc<crate::admin::AdminState>,
 }
 
 /// What a node runs.
@@ -68,6 +81,7 @@ pub struct Application {
     port: u16,
     server: Server,
     workers: Option<WorkerPool>,
+    broadcaster: Addr<ProgressBroadcaster>,
 }
 
 impl Application {
@@ -150,6 +164,10 @@ impl Application {
             presence,
             progress_sink,
             runs_workers: role.runs_workers(),
+            http_limits: HttpLimits::from_env(),
+            broadcaster: runner.engine.broadcaster.clone(),
+            ws_registry: Arc::new(SessionRegistry::new()),
+            admin: Arc::new(crate::admin::AdminState::new()),
             runner,
         });
         let workers = role.runs_workers().then(|| {
@@ -161,6 +179,12 @@ impl Application {
                 &settings.node_id,
             )
         });
+        // The dashboard's live figures, and the cross-node admin commands when Redis is configured.
+        actix_web::rt::spawn(crate::admin::stats::run(state.clone()));
+        if let Some(url) = &settings.redis_url {
+            actix_web::rt::spawn(crate::admin::control::listen(state.clone(), url.expose().to_string()));
+        }
+        let broadcaster = state.broadcaster.clone();
         let secure = settings.cookie_secure;
         let server = HttpServer::new(move || {
             let session = SessionMiddleware::builder(CookieSessionStore::default(), key.clone())
@@ -184,6 +208,7 @@ impl Application {
                         crate::web::routes(cfg)
                     }
                 })
+                .wrap(from_fn(crate::limits::http::enforce))
                 .wrap(from_fn(crate::web::error_pages::render_error_pages))
                 .wrap(session)
                 .wrap(security_headers())
@@ -198,11 +223,17 @@ impl Application {
             port,
             server,
             workers,
+            broadcaster,
         })
     }
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The node's progress broadcaster (tests publish through it).
+    pub fn broadcaster(&self) -> Addr<ProgressBroadcaster> {
+        self.broadcaster.clone()
     }
 
     pub async fn run_until_stopped(self) -> std::io::Result<()> {

@@ -31,6 +31,9 @@ pub struct Settings {
     pub login_max_failures: i32,
     /// `BUKO_LOGIN_LOCKOUT_SECS`: lockout duration (default 900).
     pub login_lockout_secs: i64,
+    /// `BUKO_API_KEY_RATE_LIMIT`: requests per minute per API key unless the key has its own
+    /// `rate_limit_per_minute` (default 120).
+    pub api_key_rate_limit_per_minute: u64,
     /// The LLM provider and its settings (see the LLM table in README.md).
     pub llm: LlmSettings,
     /// `BUKO_NODE_ID`: this node's name in job locks and Redis messages (default: host name, process id
@@ -63,6 +66,7 @@ impl Settings {
             registration_open: parse("BUKO_REGISTRATION", true)?,
             login_max_failures: parse("BUKO_LOGIN_MAX_FAILURES", 5)?,
             login_lockout_secs: parse("BUKO_LOGIN_LOCKOUT_SECS", 900)?,
+            api_key_rate_limit_per_minute: parse("BUKO_API_KEY_RATE_LIMIT", 120)?,
             llm: LlmSettings::from_env().map_err(|e| e.to_string())?,
             node_id: var("BUKO_NODE_ID").unwrap_or_else(default_node_id),
             queue: crate::queue::QueueSettings::from_env()?,
@@ -115,6 +119,7 @@ mod tests {
             registration_open: true,
             login_max_failures: 5,
             login_lockout_secs: 1,
+            api_key_rate_limit_per_minute: 120,
             llm: LlmSettings::from_lookup(|k| {
                 (k == "ANTHROPIC_API_KEY").then(|| "sk-ant-hidden".to_string())
             })

@@ -1,7 +1,13 @@
 //! The integration-test binary: the app over real HTTP on a random port with its own database
 //! (a temporary SQLite file, or a fresh PostgreSQL database when `TEST_DATABASE_URL` is set).
 
+mod admin;
+mod admin_ws;
+mod api_v1;
 mod auth;
+mod authz;
+mod books;
+mod browser;
 mod health;
 mod helpers;
 mod llm;
@@ -14,3 +20,7 @@ mod queue_pool;
 mod redis;
 mod redis_support;
 mod runner;
+mod schemathesis;
+mod security;
+mod ws;
+mod xss;
