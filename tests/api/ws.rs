@@ -299,5 +299,8 @@ async fn a_client_too_slow_to_read_is_closed_with_a_reason() {
         }
     };
     assert!(reason.contains("too slow"), "{reason}");
-    assert!(deltas < total, "the backlog was bounded ({deltas} of {total} delivered)");
+    assert!(
+        deltas < total,
+        "the backlog was bounded ({deltas} of {total} delivered)"
+    );
 }
