@@ -20,10 +20,11 @@ use crate::config::Settings;
 use crate::db::{self, DbPool};
 use crate::limits::http::HttpLimits;
 use crate::limits::{MemoryLimiter, RateLimiter};
+use crate::runner::Runner;
+use crate::store::DbBookStore;
 use crate::ws::registry::SessionRegistry;
-use actix::{Actor, Addr};
-use buko_actors::{NoRemote, ProgressBroadcaster};
-use std::time::Duration;
+use actix::Addr;
+use buko_actors::ProgressBroadcaster;
 
 /// Shared by every handler (cheap to clone; everything inside is a handle).
 pub struct AppState {
@@ -31,10 +32,11 @@ pub struct AppState {
     pub db: DbPool,
     pub redis: Option<Redis>,
     pub limiter: Arc<dyn RateLimiter>,
+    /// The node's generation engine (supervisor + progress broadcaster) and the job runner over it.
+    pub runner: Runner,
     /// Per-IP and per-endpoint request limits (the `limits::http` middleware).
     pub http_limits: HttpLimits,
-    /// This node's progress fan-out. Started here with no remote sink; the engine wiring replaces it
-    /// with `Engine::broadcaster` so books written on this node reach its WebSocket sessions.
+    /// This node's progress fan-out (the engine's broadcaster): WebSocket sessions subscribe here.
     pub broadcaster: Addr<ProgressBroadcaster>,
     /// This node's WebSocket sessions by user.
     pub ws_registry: Arc<SessionRegistry>,
@@ -48,7 +50,8 @@ pub struct Application {
 
 impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Application> {
-        crate::tls::init();
+        crate::llm::init_tls();
+        crate::metrics::handle();
         std::fs::create_dir_all(&settings.data_dir).with_context(|| {
             format!(
                 "creating the data directory {}",
@@ -61,6 +64,16 @@ impl Application {
             Some(url) => Some(Redis::connect_lazy(url.expose()).map_err(anyhow::Error::msg)?),
             None => None,
         };
+        let llm = crate::llm::build_provider(&settings.llm);
+        log::info!(target: "buko", provider = llm.provider(), model = llm.model(); "LLM provider");
+        let engine = buko_actors::Engine::start(
+            llm,
+            Arc::new(DbBookStore::new(pool.clone())),
+            Arc::new(buko_actors::NoRemote),
+            Arc::new(buko_actors::SystemClock),
+            buko_actors::EngineConfig::default(),
+        );
+        let runner = Runner::new(engine, pool.clone());
         let key = session_key(&settings)?;
         let listener = TcpListener::bind(&settings.bind)
             .with_context(|| format!("binding {}", settings.bind))?;
@@ -71,9 +84,9 @@ impl Application {
             redis,
             limiter: Arc::new(MemoryLimiter::new()),
             http_limits: HttpLimits::from_env(),
-            broadcaster: ProgressBroadcaster::new(Arc::new(NoRemote), Duration::from_millis(100))
-                .start(),
+            broadcaster: runner.engine.broadcaster.clone(),
             ws_registry: Arc::new(SessionRegistry::new()),
+            runner,
         });
         let broadcaster = state.broadcaster.clone();
         let secure = settings.cookie_secure;
@@ -96,6 +109,7 @@ impl Application {
                 .wrap(from_fn(crate::web::error_pages::render_error_pages))
                 .wrap(session)
                 .wrap(security_headers())
+                .wrap(from_fn(crate::metrics::http_metrics))
                 .wrap(from_fn(crate::telemetry::log_requests))
         })
         .workers(settings.http_workers)

@@ -22,6 +22,17 @@ pub enum Command {
     /// Operator tasks.
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// A local server speaking the Anthropic streaming protocol, with adjustable speed and fault
+    /// injection, for tests, load and chaos runs, and trying a deployment without spending money.
+    FakeLlm {
+        #[arg(long, default_value_t = 8089)]
+        port: u16,
+        /// Address to bind.
+        #[arg(long, default_value = "127.0.0.1")]
+        host: String,
+        #[command(flatten)]
+        options: crate::llm::FakeLlmOptions,
+    },
 }
 
 #[derive(clap::Args, Debug, Default)]
@@ -53,8 +64,22 @@ pub enum AdminCommand {
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     crate::telemetry::init_logging();
+    // The fake provider needs none of the app's settings (no database, no key).
+    let command = match cli.command {
+        Command::FakeLlm {
+            port,
+            host,
+            options,
+        } => {
+            let listener = std::net::TcpListener::bind((host.as_str(), port))?;
+            log::info!(target: "buko::fake_llm", port = listener.local_addr()?.port(); "fake Anthropic server listening");
+            crate::llm::serve_fake_llm(options, listener).await?.await?;
+            return Ok(());
+        }
+        other => other,
+    };
     let settings = Settings::from_env().map_err(anyhow::Error::msg)?;
-    match cli.command {
+    match command {
         Command::Serve(_args) => {
             let app = Application::build(settings).await?;
             app.run_until_stopped().await?;
@@ -65,6 +90,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("migrations applied: {applied}");
         }
         Command::Admin(cmd) => admin(settings, cmd).await?,
+        Command::FakeLlm { .. } => {}
     }
     Ok(())
 }

@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 use std::str::FromStr;
 
+use crate::llm::LlmSettings;
 use crate::secret::Secret;
 
 #[derive(Clone, Debug)]
@@ -30,6 +31,8 @@ pub struct Settings {
     pub login_max_failures: i32,
     /// `BUKO_LOGIN_LOCKOUT_SECS`: lockout duration (default 900).
     pub login_lockout_secs: i64,
+    /// The LLM provider and its settings (see the LLM table in README.md).
+    pub llm: LlmSettings,
 }
 
 impl Settings {
@@ -52,6 +55,7 @@ impl Settings {
             registration_open: parse("BUKO_REGISTRATION", true)?,
             login_max_failures: parse("BUKO_LOGIN_MAX_FAILURES", 5)?,
             login_lockout_secs: parse("BUKO_LOGIN_LOCKOUT_SECS", 900)?,
+            llm: LlmSettings::from_env().map_err(|e| e.to_string())?,
         })
     }
 }
@@ -89,8 +93,13 @@ mod tests {
             registration_open: true,
             login_max_failures: 5,
             login_lockout_secs: 1,
+            llm: LlmSettings::from_lookup(|k| {
+                (k == "ANTHROPIC_API_KEY").then(|| "sk-ant-hidden".to_string())
+            })
+            .expect("llm settings"),
         };
         let shown = format!("{s:?}");
         assert!(!shown.contains("hunter2") && !shown.contains("pw@") && !shown.contains("kkkk"));
+        assert!(!shown.contains("sk-ant-hidden"));
     }
 }

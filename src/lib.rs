@@ -9,10 +9,13 @@ pub mod db;
 pub mod error;
 pub mod i18n;
 pub mod limits;
+pub mod llm;
+pub mod metrics;
 pub mod queue;
+pub mod runner;
 pub mod secret;
+pub mod store;
 pub mod telemetry;
-pub mod tls;
 pub mod web;
 pub mod ws;
 

@@ -2,7 +2,7 @@
 //! ports in [`ports`]. It knows no HTTP and no SQL; `src/` adapts it to the world.
 //!
 //! # Starting the tree (once per node, inside an actix `System`)
-//! ```ignore
+//! ```text
 //! let engine = Engine::start(llm, store, Arc::new(NoRemote), Arc::new(SystemClock), EngineConfig::default());
 //! ```
 //! [`Engine`] holds `supervisor: Addr<GenerationSupervisor>` and `broadcaster: Addr<ProgressBroadcaster>`.

@@ -6,6 +6,7 @@ pub mod books;
 pub mod error_pages;
 pub mod health;
 pub mod home;
+pub mod metrics;
 pub mod render;
 pub mod session;
 pub mod settings;
@@ -18,6 +19,7 @@ use crate::error::AppError;
 /// Every route of the app.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.configure(health::routes)
+        .configure(metrics::routes)
         .configure(static_files::routes)
         .configure(home::routes)
         .configure(auth::routes)

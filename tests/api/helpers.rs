@@ -33,6 +33,18 @@ impl Drop for TestApp {
     }
 }
 
+/// Drops a test PostgreSQL database when the test ends (for tests that build their own pool).
+pub struct PgGuard(pub (String, String));
+
+impl Drop for PgGuard {
+    fn drop(&mut self) {
+        let (admin_url, name) = &self.0;
+        if let Ok(mut c) = diesel::PgConnection::establish(admin_url) {
+            let _ = c.batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"));
+        }
+    }
+}
+
 impl TestApp {
     /// A direct connection to the app's database, for assertions on what was stored.
     pub fn db(&self) -> buko::db::DbConn {
@@ -75,6 +87,13 @@ pub fn test_settings(data_dir: &std::path::Path) -> (Settings, Option<(String, S
         registration_open: true,
         login_max_failures: 5,
         login_lockout_secs: 900,
+        // The offline writer at full speed: books finish in seconds.
+        llm: buko::llm::LlmSettings::from_lookup(|k| match k {
+            "BUKO_LLM_PROVIDER" => Some("offline".into()),
+            "BUKO_OFFLINE_TOKENS_PER_SEC" => Some("0".into()),
+            _ => None,
+        })
+        .expect("offline llm settings"),
     };
     (settings, pg)
 }

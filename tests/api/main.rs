@@ -7,4 +7,7 @@ mod books;
 mod browser;
 mod health;
 mod helpers;
+mod llm;
+mod metrics;
+mod runner;
 mod ws;

@@ -1,0 +1,157 @@
+//! The engine's `BookStore` port over the database. Each call runs its query on the blocking pool
+//! (`db::run`) and holds a connection only for that query, never across the engine's LLM awaits.
+
+pub mod queries;
+
+use buko_actors::{
+    BookEvent, BookSnapshot, BookStatus, BookStore, CallRecord, ChunkCommit, CommitOutcome,
+    Control, Fence, StoreError,
+};
+use futures_util::future::LocalBoxFuture;
+
+use crate::db::{self, DbError, DbPool};
+use queries::QueryError;
+
+#[derive(Clone)]
+pub struct DbBookStore {
+    pool: DbPool,
+}
+
+impl DbBookStore {
+    pub fn new(pool: DbPool) -> Self {
+        DbBookStore { pool }
+    }
+
+    fn call<T, F>(&self, f: F) -> LocalBoxFuture<'static, Result<T, StoreError>>
+    where
+        F: FnOnce(&mut db::DbConn) -> Result<T, QueryError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let pool = self.pool.clone();
+        Box::pin(async move {
+            let result = db::run(&pool, move |c| Ok(f(c)))
+                .await
+                .map_err(store_error)?;
+            result.map_err(|e| match e {
+                QueryError::NotFound(id) => StoreError::NotFound(id),
+                QueryError::Fenced(id) => StoreError::Fenced(id),
+                QueryError::BadArchitecture(m) => StoreError::Other(m),
+                QueryError::Db(e) => store_error(e),
+            })
+        })
+    }
+}
+
+/// Busy, locked or unreachable databases are temporary (the engine retries); the rest is not.
+fn store_error(e: DbError) -> StoreError {
+    use diesel::result::{DatabaseErrorKind, Error};
+    match &e {
+        DbError::Pool(_) | DbError::Cancelled => StoreError::Unavailable(e.to_string()),
+        DbError::Query(Error::DatabaseError(kind, info)) => {
+            let msg = info.message();
+            let transient = matches!(
+                kind,
+                DatabaseErrorKind::SerializationFailure | DatabaseErrorKind::ClosedConnection
+            ) || msg.contains("locked")
+                || msg.contains("busy");
+            if transient {
+                StoreError::Unavailable(e.to_string())
+            } else {
+                StoreError::Other(e.to_string())
+            }
+        }
+        DbError::Query(Error::BrokenTransactionManager) => StoreError::Unavailable(e.to_string()),
+        DbError::Query(_) => StoreError::Other(e.to_string()),
+    }
+}
+
+impl BookStore for DbBookStore {
+    fn load_book(
+        &self,
+        book_id: &str,
+    ) -> LocalBoxFuture<'static, Result<BookSnapshot, StoreError>> {
+        let id = book_id.to_string();
+        self.call(move |c| queries::load_book(c, &id))
+    }
+
+    fn chunk_text(
+        &self,
+        book_id: &str,
+        seq: i64,
+    ) -> LocalBoxFuture<'static, Result<Option<String>, StoreError>> {
+        let id = book_id.to_string();
+        self.call(move |c| queries::chunk_text(c, &id, seq))
+    }
+
+    fn commit_chunk(
+        &self,
+        chunk: ChunkCommit,
+    ) -> LocalBoxFuture<'static, Result<CommitOutcome, StoreError>> {
+        self.call(move |c| queries::commit_chunk(c, &chunk))
+    }
+
+    fn discard_chapter(
+        &self,
+        book_id: &str,
+        chapter_index: usize,
+        fence: Fence,
+    ) -> LocalBoxFuture<'static, Result<(), StoreError>> {
+        let id = book_id.to_string();
+        self.call(move |c| queries::discard_chapter(c, &id, chapter_index, fence))
+    }
+
+    fn save_chapter_summary(
+        &self,
+        book_id: &str,
+        chapter_index: usize,
+        summary: String,
+        fence: Fence,
+    ) -> LocalBoxFuture<'static, Result<(), StoreError>> {
+        let id = book_id.to_string();
+        self.call(move |c| queries::save_chapter_summary(c, &id, chapter_index, &summary, fence))
+    }
+
+    fn save_plan(
+        &self,
+        book_id: &str,
+        chunks_total: u32,
+        fence: Fence,
+    ) -> LocalBoxFuture<'static, Result<(), StoreError>> {
+        let id = book_id.to_string();
+        self.call(move |c| queries::save_plan(c, &id, chunks_total, fence))
+    }
+
+    fn set_status(
+        &self,
+        book_id: &str,
+        status: BookStatus,
+        reason: Option<String>,
+        fence: Fence,
+    ) -> LocalBoxFuture<'static, Result<(), StoreError>> {
+        let id = book_id.to_string();
+        self.call(move |c| queries::set_status(c, &id, status, reason.as_deref(), fence))
+    }
+
+    fn append_event(
+        &self,
+        book_id: &str,
+        kind: &str,
+        data: serde_json::Value,
+        fence: Fence,
+    ) -> LocalBoxFuture<'static, Result<BookEvent, StoreError>> {
+        let (id, kind) = (book_id.to_string(), kind.to_string());
+        self.call(move |c| {
+            queries::append_event(c, &id, &kind, &data, fence).map(|row| row.to_book_event())
+        })
+    }
+
+    fn record_call(&self, call: CallRecord) -> LocalBoxFuture<'static, Result<(), StoreError>> {
+        crate::metrics::record_llm_call(&call);
+        self.call(move |c| queries::record_call(c, &call))
+    }
+
+    fn control(&self, book_id: &str) -> LocalBoxFuture<'static, Result<Control, StoreError>> {
+        let id = book_id.to_string();
+        self.call(move |c| queries::control(c, &id))
+    }
+}

@@ -1,0 +1,69 @@
+//! `/metrics` in the Prometheus text format. Current-state gauges (database pool, jobs per queue and
+//! state, engine runs and subscribers, circuit breaker) are sampled here, at scrape time.
+
+use actix_web::{web, HttpResponse};
+use buko_actors::breaker::BreakerState;
+use diesel::prelude::*;
+
+use crate::app::AppState;
+use crate::db::{self, schema::jobs};
+use crate::error::AppError;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/metrics", web::get().to(metrics));
+}
+
+async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+    let handle = crate::metrics::handle()
+        .ok_or_else(|| AppError::Unavailable("metrics recorder not installed".into()))?;
+    sample_gauges(&state).await;
+    Ok(HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(handle.render()))
+}
+
+async fn sample_gauges(state: &AppState) {
+    let pool = state.db.state();
+    metrics::gauge!("buko_db_pool_connections", "state" => "in_use")
+        .set(f64::from(pool.connections - pool.idle_connections));
+    metrics::gauge!("buko_db_pool_connections", "state" => "idle")
+        .set(f64::from(pool.idle_connections));
+
+    let counts = db::run(&state.db, |c| {
+        Ok(jobs::table
+            .group_by((jobs::queue, jobs::status))
+            .select((jobs::queue, jobs::status, diesel::dsl::count_star()))
+            .load::<(String, String, i64)>(c)?)
+    })
+    .await;
+    if let Ok(counts) = counts {
+        for queue in crate::queue::QueueName::ALL {
+            for status in ["queued", "running", "done", "failed"] {
+                let n = counts
+                    .iter()
+                    .find(|(q, s, _)| q == queue.as_str() && s == status)
+                    .map_or(0, |(_, _, n)| *n);
+                metrics::gauge!("buko_jobs", "queue" => queue.as_str(), "state" => status)
+                    .set(n as f64);
+            }
+        }
+    }
+
+    let engine = &state.runner.engine;
+    if let Ok(running) = engine.supervisor.send(buko_actors::RunningBooks).await {
+        metrics::gauge!("buko_generations_running").set(running.len() as f64);
+    }
+    if let Ok(c) = engine.broadcaster.send(buko_actors::GetCounts).await {
+        metrics::gauge!("buko_progress_subscribers").set(c.subscribers as f64);
+        metrics::gauge!("buko_progress_books_streaming").set(c.books_streaming as f64);
+        metrics::gauge!("buko_progress_delivered").set(c.delivered as f64);
+        metrics::gauge!("buko_progress_dropped_subscribers").set(c.dropped as f64);
+    }
+    let provider = engine.deps.llm.provider().to_string();
+    let breaker = match engine.deps.breakers.state(&provider) {
+        BreakerState::Closed => 0.0,
+        BreakerState::HalfOpen { .. } => 1.0,
+        BreakerState::Open { .. } => 2.0,
+    };
+    metrics::gauge!("buko_circuit_breaker_state", "provider" => provider).set(breaker);
+}

@@ -1,0 +1,8 @@
+//! LLM providers against in-process HTTP servers on 127.0.0.1 (never the internet).
+
+mod anthropic;
+mod canned;
+mod fake_server;
+mod helpers;
+mod offline;
+mod openai;
