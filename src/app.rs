@@ -46,6 +46,7 @@ pub struct Application {
     port: u16,
     server: Server,
     broadcaster: Addr<ProgressBroadcaster>,
+    runner: Runner,
 }
 
 impl Application {
@@ -89,6 +90,7 @@ impl Application {
             runner,
         });
         let broadcaster = state.broadcaster.clone();
+        let app_runner = state.runner.clone();
         let secure = settings.cookie_secure;
         let server = HttpServer::new(move || {
             let session = SessionMiddleware::builder(CookieSessionStore::default(), key.clone())
@@ -120,6 +122,7 @@ impl Application {
             port,
             server,
             broadcaster,
+            runner: app_runner,
         })
     }
 
@@ -130,6 +133,11 @@ impl Application {
     /// The node's progress broadcaster (tests publish through it).
     pub fn broadcaster(&self) -> Addr<ProgressBroadcaster> {
         self.broadcaster.clone()
+    }
+
+    /// The node's job runner (tests run architecture and book jobs through it until workers do).
+    pub fn runner(&self) -> Runner {
+        self.runner.clone()
     }
 
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
