@@ -307,6 +307,15 @@ async fn author_flow_in_headless_chromium() {
         shown.contains(&sample),
         "live text of chapter 1 shown: {shown}"
     );
+    // The usage figures refresh 300 ms after the last event (debounced).
+    let words = d.wait_text("#live-words", "", 1).await;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut words = words;
+    while (words.trim() == "0" || words.is_empty()) && Instant::now() < deadline {
+        actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+        words = d.text("#live-words").await;
+    }
+    assert_ne!(words.trim(), "0", "word count refreshed after completion");
     d.screenshot("live-page.png").await;
 
     // Download, fetched by the page itself with its session cookie, as the link would.
