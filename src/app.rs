@@ -82,6 +82,7 @@ pub struct Application {
     server: Server,
     workers: Option<WorkerPool>,
     broadcaster: Addr<ProgressBroadcaster>,
+    runner: Runner,
 }
 
 impl Application {
@@ -185,6 +186,7 @@ impl Application {
             actix_web::rt::spawn(crate::admin::control::listen(state.clone(), url.expose().to_string()));
         }
         let broadcaster = state.broadcaster.clone();
+        let app_runner = state.runner.clone();
         let secure = settings.cookie_secure;
         let server = HttpServer::new(move || {
             let session = SessionMiddleware::builder(CookieSessionStore::default(), key.clone())
@@ -224,6 +226,7 @@ impl Application {
             server,
             workers,
             broadcaster,
+            runner: app_runner,
         })
     }
 
@@ -234,6 +237,11 @@ impl Application {
     /// The node's progress broadcaster (tests publish through it).
     pub fn broadcaster(&self) -> Addr<ProgressBroadcaster> {
         self.broadcaster.clone()
+    }
+
+    /// The node's job runner (tests run architecture and book jobs through it until workers do).
+    pub fn runner(&self) -> Runner {
+        self.runner.clone()
     }
 
     pub async fn run_until_stopped(self) -> std::io::Result<()> {

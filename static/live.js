@@ -22,6 +22,15 @@
 
   function setText(id, v) { var el = document.getElementById(id); if (el) { el.textContent = v; } }
 
+  // Localized status labels come from data-l-<status> attributes rendered by the server.
+  function setStatus(status) {
+    var el = document.getElementById("live-status");
+    if (!el || !status) { return; }
+    el.textContent = el.getAttribute("data-l-" + status) || status;
+    el.className = "badge status-" + status;
+    root.dataset.status = status;
+  }
+
   function chapterSection(index) {
     var sec = document.getElementById("chapter-" + index);
     if (!sec) {
@@ -100,7 +109,7 @@
           setText("live-cost", Number(p.cost_usd).toFixed(4));
           var bar = document.getElementById("live-progress");
           if (bar && p.chunks_total > 0) { bar.value = Math.round(100 * p.chunks_done / p.chunks_total); }
-          setText("live-status", p.status);
+          setStatus(p.status);
           setText("live-reason", p.status_reason || "");
           updateEta(p.words);
         })
@@ -157,9 +166,8 @@
         chapterState(d.chapter_index, "completed");
         break;
       case "status":
-        setText("live-status", d.status);
+        setStatus(d.status);
         setText("live-reason", d.reason || "");
-        root.dataset.status = d.status;
         refreshProgress();
         break;
       case "book_completed":

@@ -174,6 +174,13 @@ impl WsSession {
                 *seen = (*seen).max(last);
             }
             Err((code, message)) => {
+                // A failure after the live subscription (the replay) must not leave it behind.
+                if let (Some(id), false) = (act.subscriber, act.books.contains_key(&book_id)) {
+                    act.broadcaster.do_send(Unsubscribe {
+                        id,
+                        topic: Topic::Book(book_id.clone()),
+                    });
+                }
                 if code == "unavailable" {
                     log::warn!(target: "buko::ws", "subscribe failed: {message}");
                 }

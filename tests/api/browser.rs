@@ -2,18 +2,19 @@
 //! crate). Needs Debian's `chromium` and `chromium-driver` (`scripts/install-browser.sh`); without
 //! them the test says so and passes, unless `BUKO_REQUIRE_BROWSER=1` (CI) makes that a failure.
 //!
-//! Until the queue workers are wired the architecture and the writing are simulated through the same
-//! seams the workers use (the repository for the outline, the broadcaster for streamed text); the lead
-//! replaces those two steps with waiting for the offline writer.
+//! The jobs run on the app's own `Runner` (engine + offline writer at full speed), called by the test
+//! where a queue worker would claim them; once workers run inside `spawn_app`, replace the two
+//! `app.runner` calls with waiting for the page to change.
 
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use buko_actors::{ProgressMessage, Relay};
+use buko::runner::RunOutcome;
+use buko_actors::Fence;
 use serde_json::{json, Value};
 
-use crate::helpers::{book_status, make_ready, spawn_app, unique_email, PASSWORD};
+use crate::helpers::{book_status, spawn_app, unique_email, PASSWORD};
 
 const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
 
@@ -47,7 +48,11 @@ impl Driver {
     async fn start() -> Option<Driver> {
         let driver = find_binary(&["chromedriver"])?;
         let chromium = find_binary(&["chromium", "chromium-browser"])?;
-        let port = TcpListener::bind("127.0.0.1:0").ok()?.local_addr().ok()?.port();
+        let port = TcpListener::bind("127.0.0.1:0")
+            .ok()?
+            .local_addr()
+            .ok()?
+            .port();
         let child = Command::new(driver)
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
@@ -98,7 +103,11 @@ impl Driver {
             None => req.send().await,
         }
         .expect("webdriver reachable");
-        let v: Value = res.json().limit(64 * 1024 * 1024).await.expect("webdriver JSON");
+        let v: Value = res
+            .json()
+            .limit(64 * 1024 * 1024)
+            .await
+            .expect("webdriver JSON");
         assert!(
             v["value"].get("error").is_none(),
             "webdriver {method} {path}: {v}"
@@ -232,7 +241,8 @@ async fn author_flow_in_headless_chromium() {
     d.go(&format!("{}/register", app.base)).await;
     d.type_into("input[name=email]", &unique_email()).await;
     d.type_into("input[name=password]", PASSWORD).await;
-    d.click("form[action='/register'] button[type=submit]").await;
+    d.click("form[action='/register'] button[type=submit]")
+        .await;
     let u = d.wait_url(|u| u.ends_with("/books")).await;
     assert!(u.ends_with("/books"), "{u}");
 
@@ -249,9 +259,13 @@ async fn author_flow_in_headless_chromium() {
     assert_eq!(book_status(&app, &book_id), "architecture_pending");
     assert!(d.text("#book-status").await.len() > 3);
 
-    // --- From here the workers are simulated (see the module doc). ---
-    make_ready(&app, &book_id);
+    // The architecture job, run as a queue worker will run it: the offline writer drafts the outline.
+    assert_eq!(
+        app.runner.architecture(&book_id).await,
+        RunOutcome::Done("architecture ready".into()),
+    );
     d.go(&url).await;
+    d.find("#approve").await;
     d.type_into("input[name=ch0_title]", "La llegada").await;
     d.click("#architecture button[type=submit]").await;
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -273,35 +287,48 @@ async fn author_flow_in_headless_chromium() {
     assert_eq!(book_status(&app, &book_id), "queued");
     d.wait_text("#live-connection", "live", 10).await;
 
-    // Text streams in over the WebSocket and lands in the page.
-    for (offset, piece) in [(0, "La niebla "), (10, "cubría el faro.")] {
-        app.broadcaster
-            .send(Relay(ProgressMessage::Delta {
-                book_id: book_id.clone(),
-                chunk_seq: 1,
-                offset,
-                text: piece.into(),
-            }))
-            .await
-            .expect("relay");
+    // The book job, as a worker will run it; the page follows over the WebSocket.
+    assert_eq!(
+        app.runner.book(&book_id, Fence(1), None).await,
+        RunOutcome::Done("completed".into())
+    );
+    let status = d.wait_text("#live-status", "Completed", 20).await;
+    assert!(status.contains("Completed"), "{status}");
+    let first =
+        buko::db::repo::chapters::list_with_text(&mut app.db(), &book_id).expect("chapters");
+    let sample: String = first[0]
+        .content
+        .split_whitespace()
+        .take(4)
+        .collect::<Vec<_>>()
+        .join(" ");
+    let shown = d.wait_text("#chapter-0", &sample, 10).await;
+    assert!(
+        shown.contains(&sample),
+        "live text of chapter 1 shown: {shown}"
+    );
+    // The usage figures refresh 300 ms after the last event (debounced).
+    let words = d.wait_text("#live-words", "", 1).await;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut words = words;
+    while (words.trim() == "0" || words.is_empty()) && Instant::now() < deadline {
+        actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+        words = d.text("#live-words").await;
     }
-    let text = d
-        .wait_text("#chapter-0", "La niebla cubría el faro.", 10)
-        .await;
-    assert!(text.contains("La niebla cubría el faro."), "{text}");
+    assert_ne!(words.trim(), "0", "word count refreshed after completion");
     d.screenshot("live-page.png").await;
 
-    // Download (the committed text; the writer would have stored it).
-    buko::db::repo::chapters::insert_chunk(&mut app.db(), &book_id, 1, 0, "La niebla cubría el faro.")
-        .expect("chunk");
-    d.find("#download-md").await;
-    // Fetched by the page itself, with its session cookie, as the download link would.
+    // Download, fetched by the page itself with its session cookie, as the link would.
     let script = "const done = arguments[arguments.length - 1]; \
                   fetch(document.getElementById('download-md').href).then(r => r.text()).then(done);";
     let md = d
-        .s("POST", "/execute/async", Some(json!({"script": script, "args": []})))
+        .s(
+            "POST",
+            "/execute/async",
+            Some(json!({"script": script, "args": []})),
+        )
         .await;
     let md = md.as_str().unwrap_or("");
-    assert!(md.contains("## La llegada") && md.contains("La niebla cubría el faro."), "{md}");
+    assert!(md.contains("## La llegada") && md.contains(&sample), "{md}");
     d.s("DELETE", "", None).await;
 }

@@ -18,6 +18,8 @@ pub struct TestApp {
     pub data_dir: tempfile::TempDir,
     /// The node's progress broadcaster, to publish live messages as the engine would.
     pub broadcaster: actix::Addr<buko_actors::ProgressBroadcaster>,
+    /// The node's runner over its engine (the same broadcaster), to run jobs as a worker would.
+    pub runner: buko::runner::Runner,
     pg_database: Option<(String, String)>,
 }
 
@@ -116,6 +118,7 @@ pub async fn spawn_app_with(customize: impl FnOnce(&mut Settings)) -> TestApp {
         .expect("app builds");
     let port = app.port();
     let broadcaster = app.broadcaster();
+    let runner = app.runner();
     actix_web::rt::spawn(app.run_until_stopped());
     TestApp {
         base: format!("http://127.0.0.1:{port}"),
@@ -123,6 +126,7 @@ pub async fn spawn_app_with(customize: impl FnOnce(&mut Settings)) -> TestApp {
         database_url,
         data_dir,
         broadcaster,
+        runner,
         pg_database,
     }
 }

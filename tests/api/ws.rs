@@ -258,3 +258,49 @@ async fn oversized_frames_close_the_connection() {
         "closed"
     );
 }
+
+#[actix_web::test]
+async fn a_client_too_slow_to_read_is_closed_with_a_reason() {
+    let app = spawn_app().await;
+    let a = author(&app).await;
+    let id = ready_book(&app, &a).await;
+    let mut conn = connect(&app, &a).await;
+    send(
+        &mut conn,
+        json!({"type": "subscribe", "book_id": id, "after_seq": 0}),
+    )
+    .await;
+    // Far more than the session's bounded queue plus the socket buffers, while the client reads nothing.
+    let piece = "x".repeat(16 * 1024);
+    let total = 3_000usize;
+    for i in 0..total {
+        app.broadcaster.do_send(Publish(ProgressMessage::Delta {
+            book_id: id.clone(),
+            chunk_seq: 1,
+            offset: i * piece.len(),
+            text: piece.clone(),
+        }));
+        if i % 100 == 0 {
+            actix_web::rt::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+    actix_web::rt::time::sleep(Duration::from_millis(500)).await;
+    let mut deltas = 0usize;
+    let reason = loop {
+        let frame = actix_web::rt::time::timeout(Duration::from_secs(20), conn.next())
+            .await
+            .expect("the server closes the connection")
+            .expect("a frame")
+            .expect("frame");
+        match frame {
+            Frame::Text(_) => deltas += 1,
+            Frame::Close(r) => break r.and_then(|r| r.description).unwrap_or_default(),
+            _ => {}
+        }
+    };
+    assert!(reason.contains("too slow"), "{reason}");
+    assert!(
+        deltas < total,
+        "the backlog was bounded ({deltas} of {total} delivered)"
+    );
+}

@@ -13,6 +13,9 @@ use crate::db::schema::{books, chapters};
 use crate::db::{new_id, now, DbConn, DbError};
 use crate::queue::jobs::{self, Enqueued, JobPayload, NewJob};
 
+mod controls;
+pub use controls::{control, regenerate_chapter, Control};
+
 #[derive(Clone, Debug, Queryable, Selectable, Serialize)]
 #[diesel(table_name = books)]
 pub struct Book {
@@ -140,7 +143,7 @@ impl NewBook {
 /// Enqueues inside a savepoint. On PostgreSQL a unique violation (an active job with the same key)
 /// aborts the whole surrounding transaction, whose COMMIT then silently rolls back the book's state
 /// change; rolling back just the savepoint keeps the transaction usable on both backends.
-fn enqueue(conn: &mut DbConn, job: NewJob) -> Result<Enqueued, DbError> {
+pub(super) fn enqueue(conn: &mut DbConn, job: NewJob) -> Result<Enqueued, DbError> {
     let mut outcome = Enqueued::AlreadyActive;
     let res = conn.transaction::<(), diesel::result::Error, _>(|c| match jobs::enqueue(c, job) {
         Ok(Enqueued::Created(id)) => {
@@ -149,7 +152,9 @@ fn enqueue(conn: &mut DbConn, job: NewJob) -> Result<Enqueued, DbError> {
         }
         Ok(Enqueued::AlreadyActive) => Err(diesel::result::Error::RollbackTransaction),
         Err(DbError::Query(e)) => Err(e),
-        Err(e) => Err(diesel::result::Error::QueryBuilderError(e.to_string().into())),
+        Err(e) => Err(diesel::result::Error::QueryBuilderError(
+            e.to_string().into(),
+        )),
     });
     match res {
         Ok(()) | Err(diesel::result::Error::RollbackTransaction) => Ok(outcome),
@@ -238,7 +243,7 @@ pub fn list_for_user(conn: &mut DbConn, user_id: &str) -> Result<Vec<Book>, DbEr
 }
 
 /// Sets status + control only if the book is in one of `from`; returns whether it changed.
-fn transition(
+pub(super) fn transition(
     conn: &mut DbConn,
     id: &str,
     from: &[BookStatus],
@@ -261,7 +266,7 @@ fn transition(
     Ok(n == 1)
 }
 
-fn refused(conn: &mut DbConn, id: &str, action: &str) -> BookChangeError {
+pub(super) fn refused(conn: &mut DbConn, id: &str, action: &str) -> BookChangeError {
     match get(conn, id) {
         Ok(b) => BookChangeError::Conflict(format!("cannot {action} a book that is {}", b.status)),
         Err(e) if e.is_not_found() => BookChangeError::NotFound,
@@ -374,90 +379,6 @@ pub fn approve(conn: &mut DbConn, id: &str) -> Result<(), BookChangeError> {
             NewJob::now(JobPayload::Book {
                 book_id: id.to_string(),
                 regenerate_chapter: None,
-            }),
-        )?;
-        Ok(())
-    })
-}
-
-/// The author's controls over a book in progress.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Control {
-    Pause,
-    Resume,
-    Cancel,
-}
-
-impl Control {
-    pub fn parse(s: &str) -> Option<Control> {
-        match s {
-            "pause" => Some(Control::Pause),
-            "resume" => Some(Control::Resume),
-            "cancel" => Some(Control::Cancel),
-            _ => None,
-        }
-    }
-}
-
-/// Applies a control. Pause: queued/generating → paused. Resume: paused/failed → queued with a new Book
-/// job (an already active job simply continues, reading `control = run`). Cancel: anything not finished.
-pub fn control(conn: &mut DbConn, id: &str, c: Control) -> Result<BookStatus, BookChangeError> {
-    use BookStatus::*;
-    conn.transaction(|conn| {
-        let (from, to, flag, name): (&[BookStatus], _, _, _) = match c {
-            Control::Pause => (&[Queued, Generating], Paused, "pause", "pause"),
-            Control::Resume => (&[Paused, Failed], Queued, "run", "resume"),
-            Control::Cancel => (
-                &[
-                    Draft,
-                    ArchitecturePending,
-                    ArchitectureReady,
-                    Queued,
-                    Generating,
-                    Paused,
-                ],
-                Cancelled,
-                "cancel",
-                "cancel",
-            ),
-        };
-        if !transition(conn, id, from, to, flag)? {
-            return Err(refused(conn, id, name));
-        }
-        if c == Control::Resume {
-            enqueue(
-                conn,
-                NewJob::now(JobPayload::Book {
-                    book_id: id.to_string(),
-                    regenerate_chapter: None,
-                }),
-            )?;
-        }
-        Ok(to)
-    })
-}
-
-/// Rewrites chapter `n` (0-based) of a completed, paused or failed book.
-pub fn regenerate_chapter(conn: &mut DbConn, id: &str, n: usize) -> Result<(), BookChangeError> {
-    use BookStatus::*;
-    conn.transaction(|conn| {
-        let count: i64 = chapters::table
-            .filter(chapters::book_id.eq(id))
-            .count()
-            .get_result(conn)?;
-        if n as i64 >= count {
-            return Err(BookChangeError::Invalid(format!(
-                "the book has no chapter {n} (it has {count})"
-            )));
-        }
-        if !transition(conn, id, &[Completed, Paused, Failed], Queued, "run")? {
-            return Err(refused(conn, id, "regenerate a chapter of"));
-        }
-        enqueue(
-            conn,
-            NewJob::now(JobPayload::Book {
-                book_id: id.to_string(),
-                regenerate_chapter: Some(n),
             }),
         )?;
         Ok(())
