@@ -205,16 +205,10 @@ async fn logging_out_everywhere_ends_every_session_of_the_user() {
 }
 
 /// Two nodes sharing a database and Redis: an admin on node 1 disconnects a user whose WebSocket is
-/// on node 2 (the `buko:admin:control` channel). Runs when `TEST_REDIS_URL` is set.
+/// on node 2 (the `buko:admin:control` channel), through the test Redis.
 #[actix_web::test]
 async fn disconnect_reaches_sessions_on_another_node() {
-    let Some(redis) = std::env::var("TEST_REDIS_URL")
-        .ok()
-        .filter(|v| !v.is_empty())
-    else {
-        eprintln!("skipped: TEST_REDIS_URL is not set");
-        return;
-    };
+    let redis = crate::redis_support::shared_url();
     let url = redis.clone();
     let node1 = crate::helpers::spawn_app_with(|s| {
         s.redis_url = Some(buko::secret::Secret::new(url));

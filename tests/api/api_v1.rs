@@ -4,7 +4,7 @@ use diesel::prelude::*;
 use serde_json::json;
 
 use crate::helpers::{
-    author, create_book_via_api, make_ready, sample_architecture, spawn_app, Client, TestApp,
+    author, create_book_via_api, make_ready, sample_architecture, spawn_web_app, Client, TestApp,
 };
 
 fn book_count(app: &TestApp) -> i64 {
@@ -18,7 +18,7 @@ fn book_count(app: &TestApp) -> i64 {
 
 #[actix_web::test]
 async fn missing_unknown_and_revoked_keys_are_401() {
-    let app = spawn_app().await;
+    let app = spawn_web_app().await;
     let a = author(&app).await;
     let anon = Client::new(&app);
     assert_eq!(anon.get("/api/v1/books").await.status, 401);
@@ -63,7 +63,7 @@ async fn missing_unknown_and_revoked_keys_are_401() {
 
 #[actix_web::test]
 async fn book_lifecycle_over_the_api() {
-    let app = spawn_app().await;
+    let app = spawn_web_app().await;
     let a = author(&app).await;
     let id = create_book_via_api(&a, "An API book").await;
     let got = a
@@ -165,7 +165,7 @@ async fn book_lifecycle_over_the_api() {
 
 #[actix_web::test]
 async fn invalid_input_is_a_clear_4xx_and_writes_nothing() {
-    let app = spawn_app().await;
+    let app = spawn_web_app().await;
     let a = author(&app).await;
     let cases = [
         (json!({"idea": ""}), 422),
@@ -223,7 +223,7 @@ async fn invalid_input_is_a_clear_4xx_and_writes_nothing() {
 
 #[actix_web::test]
 async fn the_fourth_architecture_in_an_hour_is_429_on_api_and_page() {
-    let app = spawn_app().await;
+    let app = spawn_web_app().await;
     let a = author(&app).await;
     for i in 0..3 {
         create_book_via_api(&a, &format!("Book {i}")).await;
@@ -272,7 +272,7 @@ async fn the_fourth_architecture_in_an_hour_is_429_on_api_and_page() {
 
 #[actix_web::test]
 async fn approvals_are_limited_to_two_per_hour_on_free() {
-    let app = spawn_app().await;
+    let app = spawn_web_app().await;
     let a = author(&app).await;
     let mut ids = vec![];
     for i in 0..3 {
@@ -300,7 +300,7 @@ async fn approvals_are_limited_to_two_per_hour_on_free() {
 
 #[actix_web::test]
 async fn per_ip_limit_applies_before_authentication() {
-    let app = spawn_app().await;
+    let app = spawn_web_app().await;
     let anon = Client::new(&app);
     // Default: 300 requests per minute per IP on /api/ (and page POSTs).
     for _ in 0..300 {

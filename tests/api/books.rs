@@ -5,7 +5,7 @@
 use diesel::prelude::*;
 
 use crate::helpers::{
-    author, book_status, create_book_via_api, jobs_of, make_ready, spawn_app, Author, TestApp,
+    author, book_status, create_book_via_api, jobs_of, make_ready, spawn_web_app, Author, TestApp,
 };
 
 fn chapter_titles(app: &TestApp, book_id: &str) -> Vec<(i32, String, i32)> {
@@ -38,7 +38,7 @@ async fn create_via_wizard(a: &Author, idea: &str) -> crate::helpers::Response {
 
 #[actix_web::test]
 async fn wizard_creates_a_pending_book_with_an_architecture_job() {
-    let app = spawn_app().await;
+    let app = spawn_web_app().await;
     let a = author(&app).await;
     let res = create_via_wizard(&a, "A lighthouse keeper finds a message").await;
     assert_eq!(res.status, 303, "{}", res.body);
@@ -58,7 +58,7 @@ async fn wizard_creates_a_pending_book_with_an_architecture_job() {
 
 #[actix_web::test]
 async fn review_edit_reorder_and_approve_through_the_page() {
-    let app = spawn_app().await;
+    let app = spawn_web_app().await;
     let a = author(&app).await;
     let id = create_book_via_api(&a, "A lighthouse keeper").await;
     make_ready(&app, &id);
@@ -181,7 +181,7 @@ async fn review_edit_reorder_and_approve_through_the_page() {
 
 #[actix_web::test]
 async fn pause_resume_cancel_follow_the_status_rules() {
-    let app = spawn_app().await;
+    let app = spawn_web_app().await;
     let a = author(&app).await;
     let id = create_book_via_api(&a, "Controls").await;
     // Pausing a book whose outline is being drafted is not a valid transition.
@@ -256,7 +256,7 @@ async fn pause_resume_cancel_follow_the_status_rules() {
 
 #[actix_web::test]
 async fn regenerate_enqueues_a_book_job_for_that_chapter() {
-    let app = spawn_app().await;
+    let app = spawn_web_app().await;
     let a = author(&app).await;
     let id = create_book_via_api(&a, "Regenerate").await;
     make_ready(&app, &id);
@@ -304,7 +304,7 @@ async fn regenerate_enqueues_a_book_job_for_that_chapter() {
 
 #[actix_web::test]
 async fn reader_and_markdown_download_show_the_committed_chunks() {
-    let app = spawn_app().await;
+    let app = spawn_web_app().await;
     let a = author(&app).await;
     let id = create_book_via_api(&a, "Download").await;
     make_ready(&app, &id);
@@ -358,7 +358,7 @@ async fn reader_and_markdown_download_show_the_committed_chunks() {
 
 #[actix_web::test]
 async fn another_users_book_is_not_found_everywhere() {
-    let app = spawn_app().await;
+    let app = spawn_web_app().await;
     let owner = author(&app).await;
     let other = author(&app).await;
     let id = create_book_via_api(&owner, "Private").await;

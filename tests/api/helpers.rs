@@ -108,12 +108,24 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
 }
 
+/// A web-only node: no workers claim jobs, so a test can play the engine's part itself.
+pub async fn spawn_web_app() -> TestApp {
+    spawn_app_as(buko::app::NodeRole::WebOnly, |_| {}).await
+}
+
 pub async fn spawn_app_with(customize: impl FnOnce(&mut Settings)) -> TestApp {
+    spawn_app_as(buko::app::NodeRole::WebAndWorkers, customize).await
+}
+
+pub async fn spawn_app_as(
+    role: buko::app::NodeRole,
+    customize: impl FnOnce(&mut Settings),
+) -> TestApp {
     let data_dir = tempfile::tempdir().expect("temp dir");
     let (mut settings, pg_database) = test_settings(data_dir.path());
     customize(&mut settings);
     let database_url = settings.database_url.expose().to_string();
-    let app = buko::Application::build(settings)
+    let app = buko::Application::build_with(settings, role)
         .await
         .expect("app builds");
     let port = app.port();

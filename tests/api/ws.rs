@@ -9,7 +9,7 @@ use buko_actors::{ProgressMessage, Publish, Relay};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 
-use crate::helpers::{author, create_book_via_api, make_ready, spawn_app, Author, TestApp};
+use crate::helpers::{author, create_book_via_api, make_ready, spawn_web_app, Author, TestApp};
 
 type Conn = actix_codec::Framed<awc::BoxedSocket, awc::ws::Codec>;
 
@@ -82,7 +82,7 @@ async fn ready_book(app: &TestApp, a: &Author) -> String {
 
 #[actix_web::test]
 async fn replay_after_reconnect_delivers_every_seq_exactly_once() {
-    let app = spawn_app().await;
+    let app = spawn_web_app().await;
     let a = author(&app).await;
     let id = ready_book(&app, &a).await;
     for seq in 1..=5 {
@@ -175,7 +175,7 @@ async fn replay_after_reconnect_delivers_every_seq_exactly_once() {
 
 #[actix_web::test]
 async fn unauthenticated_upgrade_is_401() {
-    let app = spawn_app().await;
+    let app = spawn_web_app().await;
     for url in [
         format!("{}/ws", app.base),
         format!("{}/ws?api_key=buko_deadbeefdeadbeef", app.base),
@@ -195,7 +195,7 @@ async fn unauthenticated_upgrade_is_401() {
 
 #[actix_web::test]
 async fn another_users_book_and_malformed_messages_get_errors_not_disconnects() {
-    let app = spawn_app().await;
+    let app = spawn_web_app().await;
     let owner = author(&app).await;
     let other = author(&app).await;
     let id = ready_book(&app, &owner).await;
@@ -245,7 +245,7 @@ async fn another_users_book_and_malformed_messages_get_errors_not_disconnects() 
 
 #[actix_web::test]
 async fn oversized_frames_close_the_connection() {
-    let app = spawn_app().await;
+    let app = spawn_web_app().await;
     let a = author(&app).await;
     let mut conn = connect(&app, &a).await;
     let big = format!(
@@ -261,7 +261,7 @@ async fn oversized_frames_close_the_connection() {
 
 #[actix_web::test]
 async fn a_client_too_slow_to_read_is_closed_with_a_reason() {
-    let app = spawn_app().await;
+    let app = spawn_web_app().await;
     let a = author(&app).await;
     let id = ready_book(&app, &a).await;
     let mut conn = connect(&app, &a).await;
