@@ -323,12 +323,29 @@ async fn reader_and_markdown_download_show_the_committed_chunks() {
     }
     let md = a.client.get(&format!("/books/{id}/export/md")).await;
     assert_eq!(md.status, 200);
-    assert!(md
-        .header("content-disposition")
-        .unwrap_or("")
-        .contains("The-Lighthouse-Keeper.md"));
-    assert!(md.body.starts_with("# The Lighthouse Keeper"));
-    assert!(md.body.contains("## Arrival\n\nIt was a dark night.\n\nThe <light> turned red.\n\n## The Message\n\nA bottle washed ashore."), "{}", md.body);
+    let expected_name =
+        buko_export::file_name("The Lighthouse Keeper", buko_export::Format::Markdown);
+    assert!(
+        md.header("content-disposition")
+            .unwrap_or("")
+            .contains(&format!("filename=\"{expected_name}\"")),
+        "{:?}",
+        md.header("content-disposition")
+    );
+    assert!(md.body.starts_with("---\n"), "front matter first");
+    assert!(md.body.contains("# The Lighthouse Keeper"));
+    let arrival = md.body.find("## Arrival").expect("chapter 1 heading");
+    let message = md.body.find("## The Message").expect("chapter 2 heading");
+    let first = &md.body[arrival..message];
+    assert!(
+        first.contains("It was a dark night.") && first.contains("turned red."),
+        "{first}"
+    );
+    assert!(
+        !first.contains("The <light>"),
+        "user text is escaped: {first}"
+    );
+    assert!(md.body[message..].contains("A bottle washed ashore."));
 
     let api = a
         .api("GET", &format!("/api/v1/books/{id}/export/md"), None)

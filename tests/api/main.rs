@@ -8,6 +8,7 @@ mod auth;
 mod authz;
 mod books;
 mod browser;
+mod exports;
 mod health;
 mod helpers;
 mod llm;

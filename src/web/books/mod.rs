@@ -2,7 +2,6 @@
 //! live view and controls ([`live`]), reader and downloads ([`reader`], [`export`]). Every handler loads
 //! the book through [`owned_book`], so another user's book is a 404 everywhere.
 
-pub mod export;
 pub mod library;
 pub mod live;
 pub mod reader;

@@ -4,7 +4,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use askama::Template;
 
-use super::{export, owned_book};
+use super::owned_book;
 use crate::app::AppState;
 use crate::db::{self, repo, repo::books::Book, repo::chapters::ChapterText};
 use crate::error::AppError;
@@ -56,7 +56,8 @@ async fn read(
     )
 }
 
-/// Loads the book (owner check) and its chapters, and renders `fmt` (shared with the API).
+/// Loads the book (owner check) and renders `fmt` through the exports crate (shared with the API); an
+/// unknown format is a 404.
 pub async fn export_file(
     state: &AppState,
     user: &crate::db::models::User,
@@ -64,13 +65,16 @@ pub async fn export_file(
     fmt: &str,
 ) -> Result<HttpResponse, AppError> {
     let book = owned_book(state, user, id).await?;
-    let book_id = book.id.clone();
-    let chapters = db::run(&state.db, move |c| {
-        repo::chapters::list_with_text(c, &book_id)
-    })
-    .await?;
-    let file = export::render(fmt, &book, &chapters)?;
-    Ok(export::attachment(&book, file))
+    let format = buko_export::Format::from_ext(fmt).ok_or(AppError::NotFound)?;
+    let file = crate::export::export(state, &book.id, format).await?;
+    Ok(HttpResponse::Ok()
+        .content_type(file.content_type)
+        .insert_header((
+            actix_web::http::header::CONTENT_DISPOSITION,
+            crate::export::content_disposition(&file.file_name),
+        ))
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "private, no-store"))
+        .body(file.bytes))
 }
 
 async fn download(
