@@ -153,15 +153,31 @@ pub fn build_pool(url: &str, max_size: u32) -> Result<DbPool, DbError> {
     Ok(pool)
 }
 
-/// Applies the embedded migrations of the pool's backend.
+/// Key of the PostgreSQL advisory lock that serializes migrations across nodes.
+const MIGRATION_LOCK: i64 = 0x0062_756b_6f6d_6967; // "bukomig"
+
+/// Applies the embedded migrations of the pool's backend. On PostgreSQL the run holds an advisory lock,
+/// so nodes starting together on a fresh database migrate one after the other instead of racing (the
+/// losers would fail on duplicate catalog entries); the later ones then find nothing pending.
 pub fn migrate(conn: &mut DbConn) -> Result<usize, String> {
-    let applied = match conn {
-        DbConn::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len()),
-        DbConn::Pg(c) => c
-            .run_pending_migrations(POSTGRES_MIGRATIONS)
-            .map(|v| v.len()),
-    };
-    applied.map_err(|e| e.to_string())
+    match conn {
+        DbConn::Sqlite(c) => c
+            .run_pending_migrations(SQLITE_MIGRATIONS)
+            .map(|v| v.len())
+            .map_err(|e| e.to_string()),
+        DbConn::Pg(c) => {
+            c.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))
+                .map_err(|e| e.to_string())?;
+            let applied = c
+                .run_pending_migrations(POSTGRES_MIGRATIONS)
+                .map(|v| v.len())
+                .map_err(|e| e.to_string());
+            let unlocked = c.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})"));
+            let applied = applied?;
+            unlocked.map_err(|e| e.to_string())?;
+            Ok(applied)
+        }
+    }
 }
 
 /// Runs storage work on the blocking pool with a pooled connection.
