@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# The whole test suite, from a fresh clone: installs and starts what it needs, then checks formatting,
-# lints, and runs every test on SQLite and again on PostgreSQL. CI (.ci/run) calls exactly this.
+# The whole test suite, from a fresh clone: installs and starts what it needs (PostgreSQL, Redis,
+# epubcheck, poppler, LibreOffice, Chromium, schemathesis), then checks formatting and lints, runs every
+# test (integration tests on SQLite, then again on PostgreSQL; multi-node tests on PostgreSQL + Redis),
+# and fuzzes API v1 against its OpenAPI document. CI (.ci/run) calls exactly this.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/buko-target}"
@@ -10,7 +12,7 @@ source scripts/ensure-services.sh
 ensure_pkgs libpq-dev pkg-config
 ensure_postgres
 ensure_redis
-[ -x scripts/install-test-tools.sh ] && scripts/install-test-tools.sh
+scripts/install-test-tools.sh >/dev/null
 
 export TEST_POSTGRES_URL="${TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 export TEST_REDIS_URL="${TEST_REDIS_URL:-redis://127.0.0.1:6379}"
@@ -20,8 +22,10 @@ step "cargo fmt --check"
 cargo fmt --all -- --check
 step "cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
-step "tests on SQLite"
+step "tests: engine, exports, LLM, web on SQLite, multi-node on PostgreSQL + Redis"
 cargo test --workspace --quiet
 step "integration tests on PostgreSQL"
 TEST_DATABASE_URL="$TEST_POSTGRES_URL" cargo test -p buko --test api --quiet
+step "schemathesis: API v1 against its OpenAPI document"
+BUKO_SCHEMATHESIS=1 cargo test -p buko --test api --quiet schemathesis
 echo; echo "== all green"
