@@ -21,6 +21,8 @@ pub enum Command {
     Worker,
     /// Apply database migrations and exit.
     Migrate,
+    /// Write a whole book headless from an idea and save it (format from the file extension).
+    Generate(crate::generate::GenerateArgs),
     /// Operator tasks.
     #[command(subcommand)]
     Admin(AdminCommand),
@@ -95,6 +97,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let app = Application::build_with(settings, NodeRole::WorkersOnly).await?;
             app.run_until_stopped().await?;
         }
+        Command::Generate(args) => crate::generate::generate(settings, args).await?,
         Command::Migrate => {
             let pool = db::build_pool(settings.database_url.expose(), 1)?;
             let applied = migrate(&pool).await?;

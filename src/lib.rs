@@ -10,6 +10,7 @@ pub mod db;
 pub mod email;
 pub mod error;
 pub mod export;
+pub mod generate;
 pub mod i18n;
 pub mod limits;
 pub mod llm;

@@ -8,6 +8,7 @@ mod auth;
 mod authz;
 mod books;
 mod browser;
+mod cli;
 mod exports;
 mod health;
 mod helpers;

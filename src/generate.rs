@@ -1,0 +1,149 @@
+//! `buko generate "idea" --out book.epub`: the whole flow headless, through the same engine, store,
+//! runner and exporter as the server — architecture, approval, every chunk, then the file. It works in
+//! a scratch SQLite database of its own, so it needs no server and leaves no books behind.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{anyhow, bail, Context};
+use buko_actors::Fence;
+use diesel::prelude::*;
+
+use crate::config::Settings;
+use crate::db::schema::books;
+use crate::db::{self, models, repo};
+use crate::runner::{RunOutcome, Runner};
+
+#[derive(clap::Args, Debug)]
+pub struct GenerateArgs {
+    /// The idea of the book.
+    pub idea: String,
+    /// Output file; its extension picks the format: .pdf, .epub, .docx or .md.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Language of the book: en or es.
+    #[arg(long, default_value = "en")]
+    pub language: String,
+    /// Target length in pages (10–1000).
+    #[arg(long, default_value_t = 30)]
+    pub pages: i64,
+    #[arg(long, default_value = "")]
+    pub genre: String,
+    #[arg(long, default_value = "")]
+    pub audience: String,
+    #[arg(long, default_value = "")]
+    pub tone: String,
+}
+
+pub async fn generate(mut settings: Settings, args: GenerateArgs) -> anyhow::Result<()> {
+    let ext = args.out.extension().and_then(|e| e.to_str()).unwrap_or("");
+    let format = buko_export::Format::from_ext(ext)
+        .ok_or_else(|| anyhow!("unknown output format {ext:?}: use .pdf, .epub, .docx or .md"))?;
+    let new = repo::books::NewBook::validate(
+        &args.idea,
+        &args.genre,
+        &args.audience,
+        &args.tone,
+        &args.language,
+        Some(args.pages),
+    )
+    .map_err(anyhow::Error::msg)?;
+
+    let scratch = tempfile::tempdir().context("creating a scratch directory")?;
+    settings.data_dir = scratch.path().to_path_buf();
+    let pool = db::build_pool(&scratch.path().join("generate.db").to_string_lossy(), 4)?;
+    crate::app::migrate(&pool).await?;
+    crate::llm::init_tls();
+    let llm = crate::llm::build_provider(&settings.llm);
+    eprintln!("writing with {} ({})", llm.provider(), llm.model());
+    let engine = buko_actors::Engine::start(
+        llm,
+        std::sync::Arc::new(crate::store::DbBookStore::new(pool.clone())),
+        std::sync::Arc::new(buko_actors::NoRemote),
+        std::sync::Arc::new(buko_actors::SystemClock),
+        buko_actors::EngineConfig::default(),
+    );
+    let runner = Runner::new(engine, pool.clone());
+
+    let book_id = db::run(&pool, move |c| {
+        let user = repo::users::create(
+            c,
+            repo::users::NewUser {
+                email: "generate@localhost",
+                password_hash: String::new(),
+                role: models::ROLE_USER,
+                locale: None,
+            },
+        )?;
+        Ok(repo::books::create(c, &user.id, &new)?.id)
+    })
+    .await?;
+
+    eprintln!("drafting the architecture…");
+    expect_done(runner.architecture(&book_id).await, "architecture")?;
+    let id = book_id.clone();
+    db::run(&pool, move |c| Ok(repo::books::approve(c, &id)))
+        .await?
+        .map_err(|e| anyhow!("approving the architecture: {e}"))?;
+
+    let progress = actix_web::rt::spawn(show_progress(pool.clone(), book_id.clone()));
+    let outcome = runner.book(&book_id, Fence(1), None).await;
+    progress.abort();
+    eprintln!();
+    expect_done(outcome, "book")?;
+
+    let id = book_id.clone();
+    let (doc, _) = db::run(&pool, move |c| crate::export::book_doc(c, &id)).await?;
+    let title = doc.title.clone();
+    let bytes = actix_web::web::block(move || buko_export::render(&doc, format))
+        .await
+        .map_err(|e| anyhow!("rendering: {e}"))?
+        .map_err(|e| anyhow!("rendering: {e}"))?;
+    std::fs::write(&args.out, &bytes).with_context(|| format!("writing {}", args.out.display()))?;
+    eprintln!(
+        "“{title}” → {} ({} KiB)",
+        args.out.display(),
+        bytes.len() / 1024
+    );
+    Ok(())
+}
+
+fn expect_done(outcome: RunOutcome, what: &str) -> anyhow::Result<()> {
+    match outcome {
+        RunOutcome::Done(note) if note.contains("ready") || note == "completed" => Ok(()),
+        RunOutcome::Done(note) => bail!("the {what} stopped: {note}"),
+        RunOutcome::Retry(reason) | RunOutcome::Failed(reason) => {
+            bail!("the {what} failed: {reason}")
+        }
+    }
+}
+
+/// A one-line progress bar on stderr from the book's committed chunks.
+async fn show_progress(pool: db::DbPool, book_id: String) {
+    loop {
+        let id = book_id.clone();
+        let row = db::run(&pool, move |c| {
+            Ok(books::table
+                .find(&id)
+                .select((books::chunks_done, books::chunks_total, books::words))
+                .first::<(i32, i32, i64)>(c)?)
+        })
+        .await;
+        if let Ok((done, total, words)) = row {
+            let width = 30usize;
+            let filled = if total > 0 {
+                (done as usize * width) / total as usize
+            } else {
+                0
+            };
+            eprint!(
+                "\r[{}{}] {done}/{total} chunks, {words} words",
+                "#".repeat(filled),
+                ".".repeat(width - filled.min(width))
+            );
+            let _ = std::io::stderr().flush();
+        }
+        actix_web::rt::time::sleep(Duration::from_millis(300)).await;
+    }
+}
