@@ -49,8 +49,7 @@ pub struct LlmFigures {
 pub struct Stats {
     pub node: String,
     pub at: String,
-    /// Distinct users with a live WebSocket session on this node (presence across nodes arrives with
-    /// the Redis online-users tracker).
+    /// Users seen in the last minute by any node (presence: Redis when configured, else this node).
     pub online_users: usize,
     pub online_users_peak: usize,
     pub online_source: &'static str,
@@ -98,8 +97,12 @@ impl Stats {
 
 /// Takes one sample of this node.
 pub async fn sample(state: &AppState) -> Stats {
-    let (ws_connections, online_users) = state.ws_registry.counts();
-    let online_users_peak = state.admin.record_online(online_users);
+    let (ws_connections, _) = state.ws_registry.counts();
+    let (online, peak) = state.presence.online().await;
+    let online_users = usize::try_from(online).unwrap_or(usize::MAX);
+    let online_users_peak = usize::try_from(peak)
+        .unwrap_or(usize::MAX)
+        .max(state.admin.record_online(online_users));
     let engine = &state.runner.engine;
     let generations_running = engine
         .supervisor
@@ -132,7 +135,7 @@ pub async fn sample(state: &AppState) -> Stats {
         at: chrono::Utc::now().to_rfc3339(),
         online_users,
         online_users_peak,
-        online_source: "websocket_sessions",
+        online_source: "presence",
         ws_connections,
         generations_running,
         queues: queue_depths(&jobs),

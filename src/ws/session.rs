@@ -234,11 +234,14 @@ impl Actor for WsSession {
         self.state
             .ws_registry
             .add(&self.user.id, self.id, ctx.address());
+        // Online users (shared across nodes through Redis): seen now and at every heartbeat.
+        actix::spawn(self.state.presence.touch(self.user.id.clone()));
         ctx.run_interval(HEARTBEAT, |act, ctx| {
             if act.heartbeat.elapsed() > CLIENT_TIMEOUT {
                 Self::close(ctx, ws::CloseCode::Away, "heartbeat timeout");
             } else {
                 ctx.ping(b"");
+                actix::spawn(act.state.presence.touch(act.user.id.clone()));
             }
         });
         let recipient = ctx.address().recipient();
@@ -285,8 +288,12 @@ impl Handler<Deliver> for WsSession {
     type Result = ();
     fn handle(&mut self, msg: Deliver, ctx: &mut Self::Context) {
         match msg {
-            Deliver::Message(out) => self.forward(&out.message, &out.json, ctx),
+            Deliver::Message(out) => {
+                metrics::counter!("buko_ws_messages_total", "direction" => "out").increment(1);
+                self.forward(&out.message, &out.json, ctx)
+            }
             Deliver::Dropped { reason } => {
+                metrics::counter!("buko_ws_slow_clients_closed_total").increment(1);
                 // The broadcaster already forgot us; don't unregister a second time.
                 self.subscriber = None;
                 Self::close(ctx, ws::CloseCode::Again, &reason);
@@ -312,6 +319,7 @@ impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for WsSession {
             }
         };
         self.heartbeat = Instant::now();
+        metrics::counter!("buko_ws_messages_total", "direction" => "in").increment(1);
         match msg {
             ws::Message::Ping(b) => ctx.pong(&b),
             ws::Message::Pong(_) => {}
