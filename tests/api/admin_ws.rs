@@ -168,6 +168,28 @@ async fn metrics_count_websocket_connections() {
     let text = scrape().await;
     assert_eq!(gauge(&text, "buko_ws_connections"), 2.0);
     assert_eq!(gauge(&text, "buko_ws_users"), 1.0);
+
+    // A broadcast is one outgoing message per connected session.
+    let sent = |text: &str| gauge(text, "buko_ws_messages_total{direction=\"out\"}");
+    let out_line = "buko_ws_messages_total{direction=\"out\"}";
+    let before = if text.contains(out_line) {
+        sent(&text)
+    } else {
+        0.0
+    };
+    app.broadcaster
+        .send(buko_actors::Publish(
+            buko_actors::ProgressMessage::Broadcast {
+                message: "hello".into(),
+            },
+        ))
+        .await
+        .expect("publish");
+    actix_web::rt::time::sleep(Duration::from_millis(200)).await;
+    assert!(
+        sent(&scrape().await) >= before + 2.0,
+        "outgoing WebSocket messages are counted"
+    );
 }
 
 #[actix_web::test]
