@@ -38,6 +38,10 @@ pub struct Ask {
     pub max_tokens: u64,
     pub input_tokens: u64,
     pub model: String,
+    /// For a request asking for a book's architecture: the JSON answer (built from the idea, language
+    /// and length in the prompt, as the offline writer would), so a whole book can be written against
+    /// the fake server.
+    pub architecture: Option<String>,
 }
 
 impl Ask {
@@ -103,7 +107,9 @@ impl Ask {
             .filter(|m| m.0 == "user")
             .map(|m| m.1.as_str())
             .collect();
+        let architecture = architecture_answer(&system, &last_user);
         Ask {
+            architecture,
             seed: seed_of(&[&system, &user_text], &[]),
             language: if spanish { Language::Es } else { Language::En },
             topic: Topic {
@@ -137,7 +143,10 @@ pub struct Pace {
 
 /// The steps of a 200 streaming answer for `ask`, with `fault` applied when it is a stream fault.
 pub fn stream_steps(ask: &Ask, fault: Option<&Fault>, pace: Pace) -> Vec<Step> {
-    let text = prose(ask.seed, ask.language, &ask.topic, pace.words);
+    let text = match &ask.architecture {
+        Some(json) => json.clone(),
+        None => prose(ask.seed, ask.language, &ask.topic, pace.words),
+    };
     let mut deltas: Vec<(String, u64)> = Vec::new();
     let mut used = 0u64;
     let mut stop = "end_turn";
@@ -268,4 +277,37 @@ pub fn stream_steps(ask: &Ask, fault: Option<&Fault>, pace: Pace) -> Vec<Step> {
             .collect();
     }
     steps
+}
+
+/// The architecture JSON for an architecture request (the engine's prompt: a book architect asked for
+/// one JSON object, with `Idea:`, `Language:` and `Length: about N pages` lines), else `None`.
+fn architecture_answer(system: &str, user: &str) -> Option<String> {
+    if !(system.contains("book architect") || user.contains("Answer with exactly one JSON object"))
+    {
+        return None;
+    }
+    let field = |name: &str| {
+        user.lines()
+            .find_map(|l| l.trim().strip_prefix(name))
+            .map(|v| v.trim().to_string())
+    };
+    let pages = field("Length: about")
+        .and_then(|v| {
+            v.split_whitespace()
+                .next()
+                .and_then(|n| n.parse::<u32>().ok())
+        })
+        .unwrap_or(100);
+    let ctx = buko_actors::RequestContext {
+        language: field("Language:")
+            .and_then(|l| Language::parse(&l))
+            .unwrap_or_default(),
+        idea: field("Idea:"),
+        genre: field("Genre:"),
+        audience: field("Audience:"),
+        tone: field("Tone:"),
+        target_pages: Some(pages),
+        ..buko_actors::RequestContext::default()
+    };
+    serde_json::to_string(&super::offline::architecture(&ctx)).ok()
 }

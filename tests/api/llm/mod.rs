@@ -6,3 +6,4 @@ mod fake_server;
 mod helpers;
 mod offline;
 mod openai;
+mod whole_book;
