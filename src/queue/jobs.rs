@@ -112,23 +112,27 @@ pub fn enqueue(conn: &mut DbConn, job: NewJob) -> Result<Enqueued, DbError> {
     let id = new_id();
     let payload = serde_json::to_string(&job.payload)
         .map_err(|e| DbError::Query(diesel::result::Error::SerializationError(Box::new(e))))?;
-    let inserted = diesel::insert_into(jobs::table)
-        .values((
-            jobs::id.eq(&id),
-            jobs::queue.eq(job.payload.queue().as_str()),
-            jobs::priority.eq(job.payload.queue().priority()),
-            jobs::kind.eq(job.payload.kind()),
-            jobs::payload.eq(payload),
-            jobs::status.eq("queued"),
-            jobs::attempts.eq(0),
-            jobs::max_attempts.eq(job.max_attempts),
-            jobs::run_at.eq(job.run_at.unwrap_or(t)),
-            jobs::fence.eq(0i64),
-            jobs::unique_key.eq(job.payload.unique_key()),
-            jobs::created_at.eq(t),
-            jobs::updated_at.eq(t),
-        ))
-        .execute(conn);
+    // In a savepoint of its own: on PostgreSQL a unique violation aborts the whole enclosing
+    // transaction otherwise, and the caller's COMMIT would silently roll its book change back.
+    let inserted = conn.transaction(|conn| {
+        diesel::insert_into(jobs::table)
+            .values((
+                jobs::id.eq(&id),
+                jobs::queue.eq(job.payload.queue().as_str()),
+                jobs::priority.eq(job.payload.queue().priority()),
+                jobs::kind.eq(job.payload.kind()),
+                jobs::payload.eq(payload),
+                jobs::status.eq("queued"),
+                jobs::attempts.eq(0),
+                jobs::max_attempts.eq(job.max_attempts),
+                jobs::run_at.eq(job.run_at.unwrap_or(t)),
+                jobs::fence.eq(0i64),
+                jobs::unique_key.eq(job.payload.unique_key()),
+                jobs::created_at.eq(t),
+                jobs::updated_at.eq(t),
+            ))
+            .execute(conn)
+    });
     match inserted {
         Ok(_) => {
             notify(conn, job.payload.queue())?;

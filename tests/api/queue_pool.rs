@@ -116,22 +116,30 @@ async fn a_handler_learns_it_lost_its_lease_and_its_outcome_is_not_recorded() {
         q.job(&id).0 == "running"
     })
     .await;
-    // Another node takes over: the lease is made to expire, swept, and reclaimed elsewhere.
+    // Another node takes over: the lease is made to expire, swept, and reclaimed elsewhere. Node A's
+    // heartbeat may renew the lease between the expiry and the sweep, so expire again until it sticks.
     let mut c = q.conn();
-    diesel::update(jobs::table.find(&id))
-        .set(jobs::lease_until.eq(buko::db::now() - chrono::TimeDelta::seconds(1)))
-        .execute(&mut *c)
-        .unwrap();
     pool.stop(); // so this node's own slots do not reclaim it
-    buko::queue::sweep(&mut c).unwrap();
-    let other = claim(
-        &mut c,
-        &[QueueName::Book],
-        "node-b",
-        Duration::from_secs(60),
-    )
-    .unwrap()
-    .expect("node-b reclaims the job");
+    let mut other = None;
+    for _ in 0..50 {
+        diesel::update(jobs::table.find(&id))
+            .set(jobs::lease_until.eq(buko::db::now() - chrono::TimeDelta::seconds(1)))
+            .execute(&mut *c)
+            .unwrap();
+        buko::queue::sweep(&mut c).unwrap();
+        other = claim(
+            &mut c,
+            &[QueueName::Book],
+            "node-b",
+            Duration::from_secs(60),
+        )
+        .unwrap();
+        if other.is_some() {
+            break;
+        }
+        actix_web::rt::time::sleep(Duration::from_millis(20)).await;
+    }
+    let other = other.expect("node-b reclaims the job");
     wait_until(
         "the handler to see the loss",
         Duration::from_secs(10),

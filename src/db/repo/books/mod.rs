@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use crate::db::schema::{books, chapters};
 use crate::db::{new_id, now, DbConn, DbError};
-use crate::queue::jobs::{self, Enqueued, JobPayload, NewJob};
+use crate::queue::jobs::{self, JobPayload, NewJob};
 
 mod controls;
 pub use controls::{control, regenerate_chapter, Control};
@@ -140,27 +140,9 @@ impl NewBook {
     }
 }
 
-/// Enqueues inside a savepoint. On PostgreSQL a unique violation (an active job with the same key)
-/// aborts the whole surrounding transaction, whose COMMIT then silently rolls back the book's state
-/// change; rolling back just the savepoint keeps the transaction usable on both backends.
-pub(super) fn enqueue(conn: &mut DbConn, job: NewJob) -> Result<Enqueued, DbError> {
-    let mut outcome = Enqueued::AlreadyActive;
-    let res = conn.transaction::<(), diesel::result::Error, _>(|c| match jobs::enqueue(c, job) {
-        Ok(Enqueued::Created(id)) => {
-            outcome = Enqueued::Created(id);
-            Ok(())
-        }
-        Ok(Enqueued::AlreadyActive) => Err(diesel::result::Error::RollbackTransaction),
-        Err(DbError::Query(e)) => Err(e),
-        Err(e) => Err(diesel::result::Error::QueryBuilderError(
-            e.to_string().into(),
-        )),
-    });
-    match res {
-        Ok(()) | Err(diesel::result::Error::RollbackTransaction) => Ok(outcome),
-        Err(e) => Err(e.into()),
-    }
-}
+/// Jobs are enqueued with the queue's own function, which keeps a duplicate (an active job with the
+/// same key) from aborting the surrounding transaction.
+pub(super) use jobs::enqueue;
 
 /// Why a state change was refused.
 #[derive(Debug, thiserror::Error)]
