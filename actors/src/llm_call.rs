@@ -7,8 +7,8 @@ use tokio::time::Instant;
 
 use crate::deps::EngineDeps;
 use crate::ports::{
-    CallRecord, CompletionRequest, LlmError, LlmErrorKind, LlmEvent, Message, Role, StopReason,
-    Usage,
+    CallPurpose, CallRecord, CompletionRequest, LlmError, LlmErrorKind, LlmEvent, Message, Role,
+    StopReason, Usage,
 };
 use crate::retry::store_call;
 
@@ -50,6 +50,13 @@ pub(crate) async fn stream_to_end(
         usage.add(call_usage);
         record(deps, &req, call_usage, started, &result, request_id, calls).await;
         match result? {
+            // A summary is cut to its budget anyway: a verbose answer is used as it is, never continued
+            // (continuing it could only fail the book over a summary).
+            StopReason::MaxTokens
+                if request.purpose == CallPurpose::Summary && !text.trim().is_empty() =>
+            {
+                return Ok(Completion { text, usage })
+            }
             StopReason::MaxTokens => continue,
             StopReason::Refusal => {
                 return Err(LlmError::permanent(

@@ -180,6 +180,42 @@ pub fn migrate(conn: &mut DbConn) -> Result<usize, String> {
     }
 }
 
+/// A transaction that will write. On SQLite it begins `IMMEDIATE`: the write lock is taken up front (a
+/// busy database makes it wait, up to the busy timeout) instead of failing with "database is locked"
+/// when a transaction that started by reading tries to upgrade. On PostgreSQL it is a plain transaction.
+/// Nested `transaction` calls inside become savepoints on both.
+pub fn write_tx<T, E>(
+    conn: &mut DbConn,
+    f: impl FnOnce(&mut DbConn) -> Result<T, E>,
+) -> Result<T, E>
+where
+    E: From<diesel::result::Error>,
+{
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    let DbConn::Sqlite(inner) = conn else {
+        return conn.transaction(f);
+    };
+    let nested = AnsiTransactionManager::transaction_manager_status_mut(inner)
+        .transaction_depth()
+        .map_err(E::from)?
+        .is_some();
+    if nested {
+        // Inside a transaction already (which holds the lock): a savepoint.
+        return conn.transaction(f);
+    }
+    AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")?;
+    let result = f(conn);
+    if let DbConn::Sqlite(inner) = conn {
+        match &result {
+            Ok(_) => AnsiTransactionManager::commit_transaction(inner)?,
+            Err(_) => {
+                let _ = AnsiTransactionManager::rollback_transaction(inner);
+            }
+        }
+    }
+    result
+}
+
 /// Runs storage work on the blocking pool with a pooled connection.
 pub async fn run<F, T>(pool: &DbPool, f: F) -> Result<T, DbError>
 where
@@ -215,5 +251,59 @@ impl TruncNanos for chrono::NaiveDateTime {
         use chrono::Timelike;
         let micros = self.nanosecond() / 1_000 * 1_000;
         self.with_nanosecond(micros).unwrap_or(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use diesel::prelude::*;
+
+    use super::*;
+
+    fn sqlite() -> (tempfile::TempDir, DbConn) {
+        let dir = tempfile::tempdir().expect("tmp");
+        let mgr = ConnectionManager::new(&dir.path().join("t.db").to_string_lossy());
+        let mut conn = r2d2::ManageConnection::connect(&mgr).expect("connect");
+        conn.batch_execute("CREATE TABLE t (v INTEGER NOT NULL)")
+            .expect("table");
+        (dir, conn)
+    }
+
+    fn count(conn: &mut DbConn) -> i64 {
+        #[derive(QueryableByName)]
+        struct N {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        diesel::sql_query("SELECT count(*) AS n FROM t")
+            .get_result::<N>(conn)
+            .expect("count")
+            .n
+    }
+
+    #[test]
+    fn write_tx_commits_rolls_back_and_nests_as_savepoints() {
+        let (_dir, mut conn) = sqlite();
+        write_tx(&mut conn, |c| {
+            c.batch_execute("INSERT INTO t VALUES (1)")?;
+            // A nested transaction that fails rolls back only itself.
+            let inner: Result<(), diesel::result::Error> = c.transaction(|c| {
+                c.batch_execute("INSERT INTO t VALUES (2)")?;
+                Err(diesel::result::Error::RollbackTransaction)
+            });
+            assert!(inner.is_err());
+            Ok::<(), diesel::result::Error>(())
+        })
+        .expect("commit");
+        assert_eq!(count(&mut conn), 1);
+        let failed: Result<(), diesel::result::Error> = write_tx(&mut conn, |c| {
+            c.batch_execute("INSERT INTO t VALUES (3)")?;
+            Err(diesel::result::Error::RollbackTransaction)
+        });
+        assert!(failed.is_err());
+        assert_eq!(count(&mut conn), 1, "the failed transaction left nothing");
+        // The connection is usable afterwards (no transaction left open).
+        write_tx(&mut conn, |c| c.batch_execute("INSERT INTO t VALUES (4)")).expect("again");
+        assert_eq!(count(&mut conn), 2);
     }
 }

@@ -104,7 +104,7 @@ impl Runner {
     ) -> RunOutcome {
         let (id, demo) = (book_id.to_string(), self.demo);
         let stored = db::run(&self.db, move |c| {
-            c.transaction(|c| {
+            crate::db::write_tx(c, |c| {
                 let json = serde_json::to_string(&architecture)
                     .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
                 let n = diesel::update(books::table.find(&id).filter(books::status.eq(BookStatus::ArchitecturePending.as_str())))
@@ -140,7 +140,7 @@ impl Runner {
     async fn fail_architecture(&self, book_id: &str, reason: &str) {
         let (id, reason) = (book_id.to_string(), reason.to_string());
         let event = db::run(&self.db, move |c| {
-            c.transaction(|c| {
+            crate::db::write_tx(c, |c| {
                 diesel::update(
                     books::table
                         .find(&id)

@@ -59,7 +59,7 @@ pub fn fenced<T>(
     fence: Fence,
     body: impl FnOnce(&mut DbConn) -> Result<T, QueryError>,
 ) -> Result<T, QueryError> {
-    conn.transaction(|conn| {
+    crate::db::write_tx(conn, |conn| {
         let n = diesel::update(books::table.find(book_id).filter(books::fence.eq(fence.0)))
             .set(books::updated_at.eq(now()))
             .execute(conn)?;
@@ -310,7 +310,7 @@ pub fn append_event(
 /// Records a call's usage and adds it to the book's totals. Not fenced: a call a stale node made still
 /// cost money and belongs in the accounts.
 pub fn record_call(conn: &mut DbConn, call: &CallRecord) -> Result<(), QueryError> {
-    conn.transaction(|conn| {
+    crate::db::write_tx(conn, |conn| {
         let user_id: Option<String> = match &call.book_id {
             Some(id) => books::table
                 .find(id)

@@ -169,6 +169,40 @@ async fn max_tokens_stop_is_continued_and_saved_whole() {
 }
 
 #[actix::test]
+async fn a_summary_cut_by_max_tokens_is_used_as_it_is() {
+    let llm = ScriptLlm {
+        verbose_summaries: true,
+        ..ScriptLlm::default()
+    };
+    let mut h = Harness::new(llm, fast_config());
+    h.store.add_book("bs", architecture(3, 500));
+    h.start("bs", None).await;
+    assert_eq!(
+        h.outcome(Duration::from_secs(5)).await.outcome,
+        BookOutcome::Completed
+    );
+    let summaries: Vec<CompletionRequest> = h
+        .llm
+        .requests
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(_, r)| r.purpose == CallPurpose::Summary)
+        .map(|(_, r)| r.clone())
+        .collect();
+    assert_eq!(
+        summaries.len(),
+        2,
+        "one summary per chapter but the last, none continued"
+    );
+    assert!(summaries.iter().all(|r| !r.context.continuation));
+    assert!(
+        !h.store.book("bs").summaries.is_empty(),
+        "the cut summaries were saved"
+    );
+}
+
+#[actix::test]
 async fn cancel_stops_writing_promptly() {
     let llm = ScriptLlm {
         delta_every: Duration::from_millis(40),

@@ -35,6 +35,8 @@ pub struct ScriptLlm {
     pub requests: Mutex<Vec<(Instant, CompletionRequest)>>,
     /// Answers to architecture calls, in order (then a default valid one).
     pub architecture_answers: Mutex<VecDeque<String>>,
+    /// Summaries stop on max_tokens (a verbose model).
+    pub verbose_summaries: bool,
 }
 
 impl Default for ScriptLlm {
@@ -48,6 +50,7 @@ impl Default for ScriptLlm {
             failing: Mutex::new(None),
             requests: Mutex::new(Vec::new()),
             architecture_answers: Mutex::new(VecDeque::new()),
+            verbose_summaries: false,
         }
     }
 }
@@ -172,7 +175,12 @@ impl LlmPort for ScriptLlm {
                     let ch = request.context.chapter_index.unwrap_or_default();
                     let text = format!("Summary up to chapter {}. ", ch + 1)
                         .repeat(self.summary_chars / 24 + 1);
-                    self.paced(vec![text], Some(StopReason::EndTurn))
+                    let stop = if self.verbose_summaries {
+                        StopReason::MaxTokens
+                    } else {
+                        StopReason::EndTurn
+                    };
+                    self.paced(vec![text], Some(stop))
                 }
                 CallPurpose::Architecture => {
                     let scripted = self.architecture_answers.lock().unwrap().pop_front();

@@ -46,7 +46,7 @@ pub fn append(
     kind: &str,
     data: &serde_json::Value,
 ) -> Result<EventRow, DbError> {
-    conn.transaction(|conn| {
+    crate::db::write_tx(conn, |conn| {
         let row = EventRow {
             book_id: book_id.to_string(),
             seq: last_seq(conn, book_id)? + 1,

@@ -65,7 +65,7 @@ pub fn record_failed_login(
     threshold: i32,
     lock_until: NaiveDateTime,
 ) -> Result<(), DbError> {
-    conn.transaction(|conn| {
+    crate::db::write_tx(conn, |conn| {
         let failed: i32 = users::table
             .find(id)
             .select(users::failed_logins)

@@ -32,7 +32,7 @@ impl Control {
 /// job (an already active job simply continues, reading `control = run`). Cancel: anything not finished.
 pub fn control(conn: &mut DbConn, id: &str, c: Control) -> Result<BookStatus, BookChangeError> {
     use BookStatus::*;
-    conn.transaction(|conn| {
+    crate::db::write_tx(conn, |conn| {
         let (from, to, flag, name): (&[BookStatus], _, _, _) = match c {
             Control::Pause => (&[Queued, Generating], Paused, "pause", "pause"),
             Control::Resume => (&[Paused, Failed], Queued, "run", "resume"),
@@ -69,7 +69,7 @@ pub fn control(conn: &mut DbConn, id: &str, c: Control) -> Result<BookStatus, Bo
 /// Rewrites chapter `n` (0-based) of a completed, paused or failed book.
 pub fn regenerate_chapter(conn: &mut DbConn, id: &str, n: usize) -> Result<(), BookChangeError> {
     use BookStatus::*;
-    conn.transaction(|conn| {
+    crate::db::write_tx(conn, |conn| {
         let count: i64 = chapters::table
             .filter(chapters::book_id.eq(id))
             .count()

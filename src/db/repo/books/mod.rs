@@ -165,7 +165,7 @@ impl From<diesel::result::Error> for BookChangeError {
 
 /// Creates the book (`architecture_pending`) and its architecture job in one transaction.
 pub fn create(conn: &mut DbConn, user_id: &str, new: &NewBook) -> Result<Book, DbError> {
-    conn.transaction(|conn| {
+    crate::db::write_tx(conn, |conn| {
         let id = new_id();
         let t = now();
         diesel::insert_into(books::table)
@@ -307,7 +307,7 @@ pub fn update_architecture(
 
 /// Approves the architecture: one `chapters` row per chapter, status `queued`, a Book job — together.
 pub fn approve(conn: &mut DbConn, id: &str) -> Result<(), BookChangeError> {
-    conn.transaction(|conn| {
+    crate::db::write_tx(conn, |conn| {
         let book = get(conn, id).map_err(|e| {
             if e.is_not_found() {
                 BookChangeError::NotFound
