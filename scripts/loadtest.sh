@@ -12,6 +12,8 @@
 #   NODE_B_ROLE [full|no-worker] · THREADS [2] load threads · SKIP_BUILD=1 use the binaries as built
 #   KEEP=1 keep the work dir and the database · OUT [work dir] where report.md / report.json go
 #   PROFILE [release] the cargo profile directory the binaries are taken from (debug for a quick try)
+#   PERF=1 profile each node with `perf record` for PERF_SECS [20] s, PERF_AT [RAMP_UP+30] s into the load
+#   (flat profile in perf-node<i>.txt next to the report)
 # Binaries: $CARGO_TARGET_DIR/release/{buko,buko-load} (built here with `cargo build --release` unless SKIP_BUILD=1).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -126,6 +128,21 @@ done
 
 PID_ARGS=()
 for pid in "${NODE_PIDS[@]}"; do PID_ARGS+=(--server-pid "$pid"); done
+
+if [ "${PERF:-0}" = 1 ] && command -v perf >/dev/null; then
+  (
+    sleep "${PERF_AT:-$((RAMP_UP + 30))}"
+    for i in "${!NODE_PIDS[@]}"; do
+      perf record -F 499 -p "${NODE_PIDS[$i]}" -o "$WORK/perf-node$i.data" -- sleep "${PERF_SECS:-20}" >/dev/null 2>&1 &
+    done
+    wait
+    for i in "${!NODE_PIDS[@]}"; do
+      perf report -i "$WORK/perf-node$i.data" --stdio --no-children --sort comm,dso,symbol 2>/dev/null \
+        | grep -v '^#' | grep -v '^$' | head -60 >"$OUT/perf-node$i.txt" || true
+    done
+  ) &
+  PIDS+=($!)
+fi
 
 echo "== load: mode=$MODE users=$N books=$M watchers=$WATCHERS pages=$PAGES hold=${DURATION}s rate=$RATE work=$WORK"
 status=0
