@@ -73,10 +73,12 @@ impl Node {
             })
             .collect();
         threads.sort_by(|a, b| b.1.total_cmp(&a.1));
-        let per_conn = if conns == 0 {
-            0.0
-        } else {
-            (mib(Mark::HoldStart) - mib(Mark::Base)) * 1024.0 / conns as f64
+        let per_conn = |m: Mark| {
+            if conns == 0 {
+                0.0
+            } else {
+                (mib(m) - mib(Mark::Base)) * 1024.0 / conns as f64
+            }
         };
         NodeFigures {
             target: self.target.clone(),
@@ -88,7 +90,8 @@ impl Node {
             rss_hold_early_mib: mib(Mark::HoldEarly),
             rss_hold_end_mib: mib(Mark::HoldEnd),
             peak_mib: end.map_or(0.0, |s| s.hwm_kib as f64 / 1024.0),
-            kib_per_conn: per_conn,
+            kib_per_conn: per_conn(Mark::HoldStart),
+            kib_per_conn_end: per_conn(Mark::HoldEnd),
             growth_mib: mib(Mark::HoldEnd) - mib(Mark::HoldEarly),
             threads,
         }

@@ -24,6 +24,8 @@ pub struct NodeFigures {
     pub rss_hold_end_mib: f64,
     pub peak_mib: f64,
     pub kib_per_conn: f64,
+    /// (RSS at the end of the hold − base) / connections: adds the writing books' and traffic's memory.
+    pub kib_per_conn_end: f64,
     pub growth_mib: f64,
     /// Thread pools by CPU over the hold (cores).
     pub threads: Vec<(String, f64)>,
@@ -166,9 +168,9 @@ impl Report {
             (ok + err) as f64 / secs
         );
         let _ = writeln!(s, "\nTarget rate {:.0} req/s; scheduled {}, skipped (too many in flight) {}, started > 10 ms late {}.", self.rate_target, self.http.scheduled, self.http.skipped, self.http.late);
-        let _ = writeln!(s, "\n| node | conns | CPU over hold (cores) | RSS base → hold start → +15 s → end (MiB) | peak | KiB / conn | growth (MiB) |\n|---|---|---|---|---|---|---|");
+        let _ = writeln!(s, "\n| node | conns | CPU over hold (cores) | RSS base → hold start → +15 s → end (MiB) | peak | KiB / conn (hold start / end) | growth (MiB) |\n|---|---|---|---|---|---|---|");
         for n in &self.nodes {
-            let _ = writeln!(s, "| {} (pid {}) | {} | {:.2} | {:.0} → {:.0} → {:.0} → {:.0} | {:.0} | {:.1} | {:.1} |", n.target, n.pid, n.conns, n.cpu_cores_hold, n.rss_base_mib, n.rss_hold_start_mib, n.rss_hold_early_mib, n.rss_hold_end_mib, n.peak_mib, n.kib_per_conn, n.growth_mib);
+            let _ = writeln!(s, "| {} (pid {}) | {} | {:.2} | {:.0} → {:.0} → {:.0} → {:.0} | {:.0} | {:.1} / {:.1} | {:.1} |", n.target, n.pid, n.conns, n.cpu_cores_hold, n.rss_base_mib, n.rss_hold_start_mib, n.rss_hold_early_mib, n.rss_hold_end_mib, n.peak_mib, n.kib_per_conn, n.kib_per_conn_end, n.growth_mib);
         }
         for n in &self.nodes {
             let t: Vec<String> = n
