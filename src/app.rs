@@ -1,5 +1,7 @@
-//! Application assembly: settings → pools → migrations → HTTP server. `Application::build` binds the
-//! listener first, so tests start the app on port 0 and read the port back.
+//! Application assembly: settings → pools → migrations → Redis-or-local shared services → HTTP server
+//! and job workers. `Application::build` binds the listener first, so tests start the app on port 0 and
+//! read the port back. A node's role picks what runs: web and workers (`buko serve`), web only
+//! (`--no-worker`), or workers only (`buko worker`, with just the health routes on `BUKO_BIND`).
 
 use std::net::TcpListener;
 use std::path::Path;
@@ -15,30 +17,80 @@ use actix_web::{web, App, HttpServer};
 use anyhow::Context;
 use rand::RngCore;
 
+use buko_actors::ports::{NoRemote, ProgressSink};
+
 use crate::bus::redis::Redis;
+use crate::bus::{MemoryPresence, Presence, RedisPresence, RedisProgressSink};
 use crate::config::Settings;
 use crate::db::{self, DbPool};
-use crate::limits::{MemoryLimiter, RateLimiter};
+use crate::limits::http::HttpLimits;
+use crate::limits::{MemoryLimiter, RateLimiter, RedisLimiter};
+use crate::queue::{JobHandlers, QueueName, WorkerPool};
 use crate::runner::Runner;
 use crate::store::DbBookStore;
+use crate::ws::registry::SessionRegistry;
+use actix::Addr;
+use buko_actors::ProgressBroadcaster;
 
 /// Shared by every handler (cheap to clone; everything inside is a handle).
 pub struct AppState {
     pub settings: Arc<Settings>,
     pub db: DbPool,
     pub redis: Option<Redis>,
+    /// Shared across nodes through Redis when configured (falls back to this node's memory).
     pub limiter: Arc<dyn RateLimiter>,
+    /// Online users and peak (Redis-backed when configured).
+    pub presence: Arc<dyn Presence>,
+    /// The engine's `ProgressSink`: give it to the `ProgressBroadcaster`. Publishes to Redis for the
+    /// other nodes (whose relay — `bus::start_relay` — delivers as `Relay`), or nowhere on one node.
+    pub progress_sink: Arc<dyn ProgressSink>,
+    /// Whether this node runs job workers (reported by `/health/ready`).
+    pub runs_workers: bool,
     /// The node's generation engine (supervisor + progress broadcaster) and the job runner over it.
     pub runner: Runner,
+    /// Per-IP and per-endpoint request limits (the `limits::http` middleware).
+    pub http_limits: HttpLimits,
+    /// This node's progress fan-out: the engine's broadcaster, so books written on this node reach its
+    /// WebSocket sessions.
+    pub broadcaster: Addr<ProgressBroadcaster>,
+    /// This node's WebSocket sessions by user.
+    pub ws_registry: Arc<SessionRegistry>,
+    /// The admin panel's per-node state (node name, peak of online users, CPU meter).
+    pub admin: Arc<crate::admin::AdminState>,
 }
+
+/// What a node runs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum NodeRole {
+    #[default]
+    WebAndWorkers,
+    WebOnly,
+    WorkersOnly,
+}
+
+impl NodeRole {
+    fn runs_workers(self) -> bool {
+        self != NodeRole::WebOnly
+    }
+}
+
+/// The Redis key prefix for shared limits and presence.
+const REDIS_PREFIX: &str = "buko:";
 
 pub struct Application {
     port: u16,
     server: Server,
+    workers: Option<WorkerPool>,
+    broadcaster: Addr<ProgressBroadcaster>,
 }
 
 impl Application {
+    /// A node that serves the web and runs workers (`buko serve`).
     pub async fn build(settings: Settings) -> anyhow::Result<Application> {
+        Self::build_with(settings, NodeRole::WebAndWorkers).await
+    }
+
+    pub async fn build_with(settings: Settings, role: NodeRole) -> anyhow::Result<Application> {
         crate::llm::init_tls();
         crate::metrics::handle();
         std::fs::create_dir_all(&settings.data_dir).with_context(|| {
@@ -53,27 +105,86 @@ impl Application {
             Some(url) => Some(Redis::connect_lazy(url.expose()).map_err(anyhow::Error::msg)?),
             None => None,
         };
+        let key = session_key(&settings)?;
+        let listener = TcpListener::bind(&settings.bind)
+            .with_context(|| format!("binding {}", settings.bind))?;
+        let port = listener.local_addr()?.port();
+        let (limiter, presence, progress_sink): (
+            Arc<dyn RateLimiter>,
+            Arc<dyn Presence>,
+            Arc<dyn ProgressSink>,
+        ) = match &redis {
+            Some(r) => {
+                actix_web::rt::spawn(r.clone().monitor(std::time::Duration::from_secs(2)));
+                (
+                    Arc::new(RedisLimiter::new(r.clone(), &format!("{REDIS_PREFIX}rl:"))),
+                    Arc::new(RedisPresence::new(
+                        r.clone(),
+                        REDIS_PREFIX,
+                        crate::bus::presence::ONLINE_WINDOW,
+                    )),
+                    Arc::new(RedisProgressSink::start(
+                        r.clone(),
+                        &settings.node_id,
+                        crate::bus::progress::CHANNEL,
+                    )),
+                )
+            }
+            None => (
+                Arc::new(MemoryLimiter::new()),
+                Arc::new(MemoryPresence::default()),
+                Arc::new(NoRemote),
+            ),
+        };
         let llm = crate::llm::build_provider(&settings.llm);
         log::info!(target: "buko", provider = llm.provider(), model = llm.model(); "LLM provider");
         let engine = buko_actors::Engine::start(
             llm,
             Arc::new(DbBookStore::new(pool.clone())),
-            Arc::new(buko_actors::NoRemote),
+            progress_sink.clone(),
             Arc::new(buko_actors::SystemClock),
             buko_actors::EngineConfig::default(),
         );
+        if let Some(r) = &redis {
+            // Other nodes' progress reaches this node's sessions (never echoed back out).
+            let broadcaster = engine.broadcaster.clone();
+            crate::bus::start_relay(
+                r.clone(),
+                &settings.node_id,
+                crate::bus::progress::CHANNEL,
+                move |m| broadcaster.do_send(buko_actors::Relay(m)),
+            );
+        }
         let runner = Runner::new(engine, pool.clone());
-        let key = session_key(&settings)?;
-        let listener = TcpListener::bind(&settings.bind)
-            .with_context(|| format!("binding {}", settings.bind))?;
-        let port = listener.local_addr()?.port();
         let state = web::Data::new(AppState {
             settings: Arc::new(settings.clone()),
             db: pool,
             redis,
-            limiter: Arc::new(MemoryLimiter::new()),
+            limiter,
+            presence,
+            progress_sink,
+            runs_workers: role.runs_workers(),
+            http_limits: HttpLimits::from_env(),
+            broadcaster: runner.engine.broadcaster.clone(),
+            ws_registry: Arc::new(SessionRegistry::new()),
+            admin: Arc::new(crate::admin::AdminState::new()),
             runner,
         });
+        let workers = role.runs_workers().then(|| {
+            WorkerPool::start(
+                state.db.clone(),
+                settings.database_url.expose(),
+                settings.queue.clone(),
+                job_handlers(&state),
+                &settings.node_id,
+            )
+        });
+        // The dashboard's live figures, and the cross-node admin commands when Redis is configured.
+        actix_web::rt::spawn(crate::admin::stats::run(state.clone()));
+        if let Some(url) = &settings.redis_url {
+            actix_web::rt::spawn(crate::admin::control::listen(state.clone(), url.expose().to_string()));
+        }
+        let broadcaster = state.broadcaster.clone();
         let secure = settings.cookie_secure;
         let server = HttpServer::new(move || {
             let session = SessionMiddleware::builder(CookieSessionStore::default(), key.clone())
@@ -89,7 +200,15 @@ impl Application {
             App::new()
                 .app_data(state.clone())
                 .configure(crate::web::extractor_config)
-                .configure(crate::web::routes)
+                .configure(move |cfg| {
+                    if role == NodeRole::WorkersOnly {
+                        // A worker node answers health checks only.
+                        crate::web::health::routes(cfg)
+                    } else {
+                        crate::web::routes(cfg)
+                    }
+                })
+                .wrap(from_fn(crate::limits::http::enforce))
                 .wrap(from_fn(crate::web::error_pages::render_error_pages))
                 .wrap(session)
                 .wrap(security_headers())
@@ -99,17 +218,54 @@ impl Application {
         .workers(settings.http_workers)
         .listen(listener)?
         .run();
-        log::info!(target: "buko", port = port; "listening");
-        Ok(Application { port, server })
+        log::info!(target: "buko", port = port, role = format!("{role:?}").as_str(); "listening");
+        Ok(Application {
+            port,
+            server,
+            workers,
+            broadcaster,
+        })
     }
 
     pub fn port(&self) -> u16 {
         self.port
     }
 
-    pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+    /// The node's progress broadcaster (tests publish through it).
+    pub fn broadcaster(&self) -> Addr<ProgressBroadcaster> {
+        self.broadcaster.clone()
     }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let r = self.server.await;
+        // Running jobs are left to their leases: another node (or this one restarted) resumes them.
+        if let Some(w) = &self.workers {
+            w.stop();
+        }
+        r
+    }
+}
+
+/// The job handlers of this node, by queue. A queue without a handler is not claimed here.
+fn job_handlers(state: &web::Data<AppState>) -> JobHandlers {
+    JobHandlers::new()
+        .with(
+            QueueName::Architecture,
+            Arc::new(crate::runner::handlers::ArchitectureHandler(
+                state.runner.clone(),
+            )),
+        )
+        .with(
+            QueueName::Book,
+            Arc::new(crate::runner::handlers::BookHandler(state.runner.clone())),
+        )
+        .with(
+            QueueName::Email,
+            Arc::new(crate::email::handler::EmailHandler {
+                settings: state.settings.clone(),
+                db: state.db.clone(),
+            }),
+        )
 }
 
 fn security_headers() -> DefaultHeaders {

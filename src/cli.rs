@@ -2,7 +2,7 @@
 
 use clap::{Parser, Subcommand};
 
-use crate::app::{migrate, Application};
+use crate::app::{migrate, Application, NodeRole};
 use crate::config::Settings;
 use crate::db::{self, models, repo};
 
@@ -15,8 +15,10 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Run the web server (and, later, the workers) on the configured storage.
+    /// Run the web server and the job workers on the configured storage.
     Serve(ServeArgs),
+    /// Run only the job workers (no web pages; health checks answer on BUKO_BIND).
+    Worker,
     /// Apply database migrations and exit.
     Migrate,
     /// Operator tasks.
@@ -80,8 +82,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     };
     let settings = Settings::from_env().map_err(anyhow::Error::msg)?;
     match command {
-        Command::Serve(_args) => {
-            let app = Application::build(settings).await?;
+        Command::Serve(args) => {
+            let role = if args.no_worker {
+                NodeRole::WebOnly
+            } else {
+                NodeRole::WebAndWorkers
+            };
+            let app = Application::build_with(settings, role).await?;
+            app.run_until_stopped().await?;
+        }
+        Command::Worker => {
+            let app = Application::build_with(settings, NodeRole::WorkersOnly).await?;
             app.run_until_stopped().await?;
         }
         Command::Migrate => {

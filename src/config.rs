@@ -31,8 +31,19 @@ pub struct Settings {
     pub login_max_failures: i32,
     /// `BUKO_LOGIN_LOCKOUT_SECS`: lockout duration (default 900).
     pub login_lockout_secs: i64,
+    /// `BUKO_API_KEY_RATE_LIMIT`: requests per minute per API key unless the key has its own
+    /// `rate_limit_per_minute` (default 120).
+    pub api_key_rate_limit_per_minute: u64,
     /// The LLM provider and its settings (see the LLM table in README.md).
     pub llm: LlmSettings,
+    /// `BUKO_NODE_ID`: this node's name in job locks and Redis messages (default: host name, process id
+    /// and a random suffix, so a restarted node never mistakes its predecessor's leases for its own).
+    pub node_id: String,
+    /// Job workers: lease, heartbeat, sweeper, per-queue concurrency and time limits (`BUKO_JOB_*`,
+    /// `BUKO_WORKERS_*`; see `queue::settings`).
+    pub queue: crate::queue::QueueSettings,
+    /// Outgoing mail (`BUKO_SMTP_*`, `BUKO_MAIL_FROM`, `BUKO_PUBLIC_URL`; see `email`).
+    pub mail: crate::email::MailSettings,
 }
 
 impl Settings {
@@ -55,9 +66,24 @@ impl Settings {
             registration_open: parse("BUKO_REGISTRATION", true)?,
             login_max_failures: parse("BUKO_LOGIN_MAX_FAILURES", 5)?,
             login_lockout_secs: parse("BUKO_LOGIN_LOCKOUT_SECS", 900)?,
+            api_key_rate_limit_per_minute: parse("BUKO_API_KEY_RATE_LIMIT", 120)?,
             llm: LlmSettings::from_env().map_err(|e| e.to_string())?,
+            node_id: var("BUKO_NODE_ID").unwrap_or_else(default_node_id),
+            queue: crate::queue::QueueSettings::from_env()?,
+            mail: crate::email::MailSettings::from_env()?,
         })
     }
+}
+
+fn default_node_id() -> String {
+    let host = std::fs::read_to_string("/etc/hostname")
+        .ok()
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .or_else(|| var("HOSTNAME"))
+        .unwrap_or_else(|| "node".into());
+    let suffix = &uuid::Uuid::new_v4().simple().to_string()[..6];
+    format!("{host}-{}-{suffix}", std::process::id())
 }
 
 /// A set, non-empty variable.
@@ -93,10 +119,14 @@ mod tests {
             registration_open: true,
             login_max_failures: 5,
             login_lockout_secs: 1,
+            api_key_rate_limit_per_minute: 120,
             llm: LlmSettings::from_lookup(|k| {
                 (k == "ANTHROPIC_API_KEY").then(|| "sk-ant-hidden".to_string())
             })
             .expect("llm settings"),
+            node_id: "n".into(),
+            queue: Default::default(),
+            mail: Default::default(),
         };
         let shown = format!("{s:?}");
         assert!(!shown.contains("hunter2") && !shown.contains("pw@") && !shown.contains("kkkk"));

@@ -1,12 +1,15 @@
 //! Buko: an AI book studio. This crate adapts the generation engine (`buko-actors`) to the world:
 //! HTTP and WebSocket, storage, LLM providers, the job queue, exports and operations.
 
+pub mod admin;
 pub mod app;
 pub mod bus;
 pub mod cli;
 pub mod config;
 pub mod db;
+pub mod email;
 pub mod error;
+pub mod export;
 pub mod i18n;
 pub mod limits;
 pub mod llm;
@@ -17,6 +20,7 @@ pub mod secret;
 pub mod store;
 pub mod telemetry;
 pub mod web;
+pub mod ws;
 
 pub use app::Application;
 pub use config::Settings;

@@ -1,4 +1,10 @@
-//! Cross-node plumbing: the Redis connection pool (progress fan-out, shared limits and online users
-//! build on it). Without `REDIS_URL` the node runs self-contained.
+//! Cross-node plumbing over Redis: the connection pool and its health, progress fan-out between nodes
+//! (sink + relay) and online users. Without `REDIS_URL` the node runs self-contained on the in-memory
+//! implementations behind the same traits.
 
+pub mod presence;
+pub mod progress;
 pub mod redis;
+
+pub use presence::{MemoryPresence, Presence, RedisPresence};
+pub use progress::{start_relay, RedisProgressSink, RelayHandle};

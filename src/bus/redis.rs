@@ -1,24 +1,65 @@
-//! A bb8 pool of Redis connections, created lazily so a node starts (and reports "not ready") while
-//! Redis is away, and recovers when it returns.
+//! A bb8 pool of Redis connections, created lazily so a node starts while Redis is away, plus the
+//! node's view of Redis health. Redis is an accelerator for a multi-node deployment, not a hard
+//! dependency: when it goes away every Redis-backed piece (limiter, presence, progress relay) falls
+//! back to local-only behaviour, `/health/ready` says "degraded", and all recover when it returns.
+//! While Redis is known to be down, callers skip it (no 1 s connection timeout on every request);
+//! the monitor keeps probing and flips the state back.
 
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use bb8_redis::RedisConnectionManager;
 
 #[derive(Clone)]
 pub struct Redis {
     pub pool: bb8::Pool<RedisConnectionManager>,
+    /// The URL, for dedicated (pub/sub) connections.
+    pub client: redis::Client,
+    health: Arc<Health>,
 }
+
+struct Health {
+    down: AtomicBool,
+    last_error: Mutex<Option<String>>,
+    /// Milliseconds since `epoch` of the last "Redis is down" warning (warnings are rate-limited).
+    last_warning_ms: AtomicU64,
+    /// Milliseconds since `epoch` of the last attempt made while down (one retry per [`RETRY_DOWN`]).
+    last_probe_ms: AtomicU64,
+    epoch: Instant,
+}
+
+impl Default for Health {
+    fn default() -> Self {
+        Health {
+            down: AtomicBool::new(false),
+            last_error: Mutex::new(None),
+            last_warning_ms: AtomicU64::new(0),
+            last_probe_ms: AtomicU64::new(0),
+            epoch: Instant::now(),
+        }
+    }
+}
+
+/// How long a whole Redis round trip may take before it counts as down.
+pub const OP_TIMEOUT: Duration = Duration::from_millis(1500);
+/// While down, one caller per this period tries Redis again (besides the monitor's probes).
+const RETRY_DOWN: Duration = Duration::from_secs(2);
 
 impl Redis {
     pub fn connect_lazy(url: &str) -> Result<Redis, String> {
         let manager =
             RedisConnectionManager::new(url).map_err(|e| format!("invalid REDIS_URL: {e}"))?;
+        let client = redis::Client::open(url).map_err(|e| format!("invalid REDIS_URL: {e}"))?;
         let pool = bb8::Pool::builder()
             .max_size(16)
             .connection_timeout(Duration::from_secs(1))
             .build_unchecked(manager);
-        Ok(Redis { pool })
+        Ok(Redis {
+            pool,
+            client,
+            health: Arc::default(),
+        })
     }
 
     pub async fn ping(&self, timeout: Duration) -> Result<(), String> {
@@ -30,8 +71,110 @@ impl Redis {
                 .map_err(|e| e.to_string())?;
             Ok(())
         };
-        tokio::time::timeout(timeout, check)
+        let r = tokio::time::timeout(timeout, check)
             .await
-            .map_err(|_| "timed out".to_string())?
+            .map_err(|_| "timed out".to_string())
+            .and_then(|r| r);
+        match &r {
+            Ok(()) => self.mark_up(),
+            Err(e) => self.mark_down(e, "ping"),
+        }
+        r
+    }
+
+    /// True while the last operation or probe failed: callers use their local fallback directly.
+    pub fn is_down(&self) -> bool {
+        self.health.down.load(Ordering::Relaxed)
+    }
+
+    pub fn last_error(&self) -> Option<String> {
+        self.health
+            .last_error
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Records a failure of `what`; logs a warning at most every 30 s so an outage cannot flood logs.
+    pub fn mark_down(&self, error: &str, what: &str) {
+        self.health.down.store(true, Ordering::Relaxed);
+        *self
+            .health
+            .last_error
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = Some(error.to_string());
+        let elapsed = self.health.epoch.elapsed().as_millis() as u64;
+        // The next retry by a caller waits a full RETRY_DOWN from this failure.
+        self.health
+            .last_probe_ms
+            .store(elapsed + RETRY_DOWN.as_millis() as u64, Ordering::Relaxed);
+        let now_ms = elapsed + 30_001;
+        let last = self.health.last_warning_ms.load(Ordering::Relaxed);
+        if now_ms.saturating_sub(last) > 30_000
+            && self
+                .health
+                .last_warning_ms
+                .compare_exchange(last, now_ms, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+        {
+            log::warn!(target: "buko::redis", what = what; "Redis unavailable, running local-only: {error}");
+        }
+    }
+
+    pub fn mark_up(&self) {
+        if self.health.down.swap(false, Ordering::Relaxed) {
+            log::info!(target: "buko::redis", "Redis is back; shared limits, presence and progress resume");
+        }
+    }
+
+    /// While down: true for one caller per [`RETRY_DOWN`], so recovery is noticed even without the
+    /// monitor, and the others go straight to their fallback.
+    fn may_probe(&self) -> bool {
+        let now = self.health.epoch.elapsed().as_millis() as u64 + RETRY_DOWN.as_millis() as u64;
+        let last = self.health.last_probe_ms.load(Ordering::Relaxed);
+        now.saturating_sub(last) >= RETRY_DOWN.as_millis() as u64
+            && self
+                .health
+                .last_probe_ms
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+    }
+
+    /// Probes Redis every `every` for as long as the node runs, so a recovery is noticed even when no
+    /// request touches Redis (callers skip it while it is down). Spawn once per node.
+    pub async fn monitor(self, every: Duration) {
+        loop {
+            let _ = self.ping(OP_TIMEOUT).await;
+            tokio::time::sleep(every).await;
+        }
+    }
+
+    /// Runs `op` on a pooled connection with a timeout, recording health; `Err` means "use the local
+    /// fallback". Skips Redis at once while it is known to be down.
+    pub async fn with_conn<T, F>(&self, what: &str, op: F) -> Result<T, String>
+    where
+        F: for<'c> FnOnce(
+            &'c mut redis::aio::MultiplexedConnection,
+        ) -> futures_util::future::BoxFuture<'c, redis::RedisResult<T>>,
+    {
+        if self.is_down() && !self.may_probe() {
+            return Err(self
+                .last_error()
+                .unwrap_or_else(|| "Redis is down".to_string()));
+        }
+        let started = Instant::now();
+        let run = async {
+            let mut conn = self.pool.get().await.map_err(|e| e.to_string())?;
+            op(&mut conn).await.map_err(|e| e.to_string())
+        };
+        let r = tokio::time::timeout(OP_TIMEOUT, run)
+            .await
+            .map_err(|_| format!("timed out after {:?}", started.elapsed()))
+            .and_then(|r| r);
+        match &r {
+            Ok(_) => self.mark_up(),
+            Err(e) => self.mark_down(e, what),
+        }
+        r
     }
 }

@@ -1,12 +1,17 @@
 //! Rate limits: per user (by plan), per API key, per IP and per endpoint. The `RateLimiter` trait has an
 //! in-memory implementation (one node) and a Redis one (atomic across nodes); callers only see the trait.
 
+pub mod api_key;
+pub mod http;
 pub mod memory;
+pub mod quota;
+pub mod redis;
 
 use std::time::Duration;
 
 use futures_util::future::LocalBoxFuture;
 
+pub use self::redis::RedisLimiter;
 pub use memory::MemoryLimiter;
 
 /// The outcome of one attempt against a limit.

@@ -130,11 +130,29 @@ pub fn enqueue(conn: &mut DbConn, job: NewJob) -> Result<Enqueued, DbError> {
         ))
         .execute(conn);
     match inserted {
-        Ok(_) => Ok(Enqueued::Created(id)),
+        Ok(_) => {
+            notify(conn, job.payload.queue())?;
+            Ok(Enqueued::Created(id))
+        }
         Err(diesel::result::Error::DatabaseError(
             diesel::result::DatabaseErrorKind::UniqueViolation,
             _,
         )) => Ok(Enqueued::AlreadyActive),
         Err(e) => Err(e.into()),
     }
+}
+
+/// The PostgreSQL channel idle workers LISTEN on; the payload is the queue name.
+pub const NOTIFY_CHANNEL: &str = "buko_jobs";
+
+/// Wakes idle workers on every node (PostgreSQL; delivered when the enclosing transaction commits).
+/// SQLite has a single node whose workers poll briefly, so there is nothing to send.
+fn notify(conn: &mut DbConn, queue: QueueName) -> Result<(), DbError> {
+    if let DbConn::Pg(c) = conn {
+        diesel::sql_query("SELECT pg_notify($1, $2)")
+            .bind::<diesel::sql_types::Text, _>(NOTIFY_CHANNEL)
+            .bind::<diesel::sql_types::Text, _>(queue.as_str())
+            .execute(c)?;
+    }
+    Ok(())
 }

@@ -1,7 +1,20 @@
 //! Durable jobs in the database: three queues (architecture > book > email by priority), attempts with
-//! backoff, `run_at`, leases renewed by heartbeat, and a `unique_key` so one book never has two active
-//! generations. This module owns the `jobs` table.
+//! backoff, `run_at`, leases renewed by heartbeat with fencing tokens, a sweeper for expired leases,
+//! and a `unique_key` so one book never has two active generations. This module owns the `jobs` table;
+//! what a job *does* is a [`JobHandler`] registered by the application.
 
+pub mod claim;
+pub mod handler;
 pub mod jobs;
+pub mod listener;
+pub mod pool;
+pub mod settings;
+pub mod sweep;
 
+pub use claim::{backoff, claim, complete, fail, renew, retry_later, ClaimedJob, Failed, JobLease};
+pub use handler::{handler_fn, JobHandler, JobHandlers, JobOutcome, LeaseHandle};
 pub use jobs::{enqueue, Enqueued, JobPayload, NewJob, QueueName};
+pub use listener::Wakeup;
+pub use pool::{SlotGroup, WorkerPool};
+pub use settings::{QueueLimits, QueueSettings};
+pub use sweep::{sweep, Swept};

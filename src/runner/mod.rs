@@ -2,6 +2,7 @@
 //! book job takes ownership of the book with the job's fence and lets the supervisor write it, then waits
 //! for the outcome. Used by the queue's workers and by `buko generate`.
 
+pub mod handlers;
 mod waiter;
 
 use actix::Actor;

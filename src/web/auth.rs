@@ -23,6 +23,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/login", web::get().to(login_page))
         .route("/login", web::post().to(login))
         .route("/logout", web::post().to(logout))
+        .route("/logout-everywhere", web::post().to(logout_everywhere))
         .route("/language", web::post().to(set_language));
 }
 
@@ -286,6 +287,22 @@ impl CsrfProtected for CsrfOnlyForm {
 async fn logout(session: Session, _form: CsrfForm<CsrfOnlyForm>) -> HttpResponse {
     session.purge();
     see_other("/")
+}
+
+/// Ends every session of the signed-in user: cookies issued before stop working on every node (the
+/// user's `session_version` moves on), and their live WebSocket sessions are closed.
+async fn logout_everywhere(
+    state: web::Data<AppState>,
+    session: Session,
+    sess::CurrentUser(user): sess::CurrentUser,
+    _form: CsrfForm<CsrfOnlyForm>,
+) -> Result<HttpResponse, AppError> {
+    let id = user.id.clone();
+    db::run(&state.db, move |c| repo::users::revoke_sessions(c, &id)).await?;
+    crate::admin::control::disconnect_user(&state, &user.id).await;
+    log::info!(target: "buko::auth", user_id = user.id.as_str(); "logged out everywhere");
+    session.purge();
+    Ok(see_other("/"))
 }
 
 #[derive(Deserialize)]

@@ -1,5 +1,9 @@
-//! `/health/live` (the process answers) and `/health/ready` (its dependencies answer: the database, and
-//! Redis when configured). Ready answers 503 when one is down so a load balancer stops sending traffic.
+//! `/health/live` (the process answers) and `/health/ready` (its dependencies answer). The database is
+//! required: without it ready is 503 so a load balancer stops sending traffic. Redis is not: a node
+//! without it keeps serving with local-only limits, presence and progress, so ready stays 200 with
+//! `"status": "degraded"` and `"redis": {"error": …, "degraded": "local-only"}` — taking every node
+//! out of rotation because the shared cache died would turn a degradation into an outage. The queue
+//! section reports queued / running jobs per queue and whether this node runs workers.
 
 use std::time::Duration;
 
@@ -24,14 +28,29 @@ const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
 async fn ready(state: web::Data<AppState>) -> HttpResponse {
     let database = check_database(&state).await;
     let mut checks = serde_json::Map::new();
-    let mut ok = database.is_ok();
+    let ok = database.is_ok();
+    let mut degraded = false;
     checks.insert("database".into(), outcome(&database));
     if let Some(redis) = &state.redis {
         let r = redis.ping(CHECK_TIMEOUT).await;
-        ok &= r.is_ok();
-        checks.insert("redis".into(), outcome(&r));
+        degraded |= r.is_err();
+        checks.insert(
+            "redis".into(),
+            match r {
+                Ok(()) => json!("ok"),
+                Err(e) => json!({ "error": e, "degraded": "local-only" }),
+            },
+        );
     }
-    let body = json!({ "status": if ok { "ready" } else { "unavailable" }, "checks": checks });
+    if ok {
+        checks.insert("queue".into(), queue(&state).await);
+    }
+    let status = match (ok, degraded) {
+        (false, _) => "unavailable",
+        (true, true) => "degraded",
+        (true, false) => "ready",
+    };
+    let body = json!({ "status": status, "checks": checks });
     if ok {
         HttpResponse::Ok().json(body)
     } else {
@@ -54,4 +73,30 @@ async fn check_database(state: &AppState) -> Result<(), String> {
         Ok(Err(e)) => Err(e.to_string()),
         Err(_) => Err("timed out".into()),
     }
+}
+
+/// `{"workers": bool, "architecture": {"queued": n, "running": n}, …}`.
+async fn queue(state: &AppState) -> serde_json::Value {
+    let counts = db::run(&state.db, crate::queue::sweep::counts);
+    let mut out = serde_json::Map::new();
+    out.insert("workers".into(), json!(state.runs_workers));
+    for q in crate::queue::QueueName::ALL {
+        out.insert(q.as_str().into(), json!({ "queued": 0, "running": 0 }));
+    }
+    match actix_web::rt::time::timeout(CHECK_TIMEOUT, counts).await {
+        Ok(Ok(rows)) => {
+            for (queue, status, n) in rows {
+                if let Some(entry) = out.get_mut(&queue) {
+                    entry[status.as_str()] = json!(n);
+                }
+            }
+        }
+        Ok(Err(e)) => {
+            out.insert("error".into(), json!(e.to_string()));
+        }
+        Err(_) => {
+            out.insert("error".into(), json!("timed out"));
+        }
+    }
+    serde_json::Value::Object(out)
 }

@@ -49,6 +49,10 @@ async fn sample_gauges(state: &AppState) {
         }
     }
 
+    let (connections, users) = state.ws_registry.counts();
+    metrics::gauge!("buko_ws_connections").set(connections as f64);
+    metrics::gauge!("buko_ws_users").set(users as f64);
+
     let engine = &state.runner.engine;
     if let Ok(running) = engine.supervisor.send(buko_actors::RunningBooks).await {
         metrics::gauge!("buko_generations_running").set(running.len() as f64);

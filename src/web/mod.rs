@@ -1,12 +1,16 @@
 //! HTTP routes by area, one handler family per file, and the middleware every request passes.
 
+pub mod admin;
+pub mod api_v1;
 pub mod auth;
+pub mod books;
 pub mod error_pages;
 pub mod health;
 pub mod home;
 pub mod metrics;
 pub mod render;
 pub mod session;
+pub mod settings;
 pub mod static_files;
 
 use actix_web::web;
@@ -20,6 +24,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(static_files::routes)
         .configure(home::routes)
         .configure(auth::routes)
+        .configure(books::routes)
+        .configure(settings::routes)
+        .configure(admin::routes)
+        .configure(api_v1::routes)
+        .configure(crate::ws::routes)
         .default_service(web::to(not_found));
 }
 

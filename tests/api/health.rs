@@ -14,17 +14,19 @@ async fn live_and_ready_answer_json() {
 }
 
 #[actix_web::test]
-async fn ready_is_503_when_redis_is_unreachable() {
-    // Nothing listens on port 1: the configured dependency is down.
+async fn ready_is_degraded_not_down_when_redis_is_unreachable() {
+    // Nothing listens on port 1: the node runs local-only and says so, but stays in rotation.
     let app =
         spawn_app_with(|s| s.redis_url = Some(buko::secret::Secret::new("redis://127.0.0.1:1")))
             .await;
     let ready = Client::new(&app).get("/health/ready").await;
-    assert_eq!(ready.status, 503, "{}", ready.body);
+    assert_eq!(ready.status, 200, "{}", ready.body);
     let body = ready.json();
-    assert_eq!(body["status"], "unavailable");
+    assert_eq!(body["status"], "degraded");
     assert_eq!(body["checks"]["database"], "ok");
     assert!(body["checks"]["redis"]["error"].is_string());
+    assert_eq!(body["checks"]["redis"]["degraded"], "local-only");
+    assert_eq!(body["checks"]["queue"]["workers"], true);
 }
 
 #[actix_web::test]

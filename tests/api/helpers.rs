@@ -16,6 +16,8 @@ pub struct TestApp {
     pub port: u16,
     pub database_url: String,
     pub data_dir: tempfile::TempDir,
+    /// The node's progress broadcaster, to publish live messages as the engine would.
+    pub broadcaster: actix::Addr<buko_actors::ProgressBroadcaster>,
     pg_database: Option<(String, String)>,
 }
 
@@ -85,6 +87,7 @@ pub fn test_settings(data_dir: &std::path::Path) -> (Settings, Option<(String, S
         registration_open: true,
         login_max_failures: 5,
         login_lockout_secs: 900,
+        api_key_rate_limit_per_minute: 120,
         // The offline writer at full speed: books finish in seconds.
         llm: buko::llm::LlmSettings::from_lookup(|k| match k {
             "BUKO_LLM_PROVIDER" => Some("offline".into()),
@@ -92,6 +95,9 @@ pub fn test_settings(data_dir: &std::path::Path) -> (Settings, Option<(String, S
             _ => None,
         })
         .expect("offline llm settings"),
+        node_id: format!("test-{}", uuid::Uuid::new_v4().simple()),
+        queue: Default::default(),
+        mail: Default::default(),
     };
     (settings, pg)
 }
@@ -109,12 +115,14 @@ pub async fn spawn_app_with(customize: impl FnOnce(&mut Settings)) -> TestApp {
         .await
         .expect("app builds");
     let port = app.port();
+    let broadcaster = app.broadcaster();
     actix_web::rt::spawn(app.run_until_stopped());
     TestApp {
         base: format!("http://127.0.0.1:{port}"),
         port,
         database_url,
         data_dir,
+        broadcaster,
         pg_database,
     }
 }
@@ -138,7 +146,7 @@ impl Response {
 
 /// A browser-like client: keeps cookies, does not follow redirects.
 pub struct Client {
-    base: String,
+    pub base: String,
     http: awc::Client,
     cookies: RefCell<HashMap<String, String>>,
     pub default_headers: Vec<(String, String)>,
@@ -146,12 +154,17 @@ pub struct Client {
 
 impl Client {
     pub fn new(app: &TestApp) -> Client {
+        Client::for_base(&app.base)
+    }
+
+    /// A client for any base URL (e.g. a node started as a child process).
+    pub fn for_base(base: &str) -> Client {
         let http = awc::Client::builder()
             .disable_redirects()
             .timeout(Duration::from_secs(60))
             .finish();
         Client {
-            base: app.base.clone(),
+            base: base.to_string(),
             http,
             cookies: RefCell::new(HashMap::new()),
             default_headers: vec![],
@@ -301,3 +314,121 @@ pub fn unique_email() -> String {
 }
 
 pub const PASSWORD: &str = "correct horse battery";
+
+/// A registered, signed-in client with an API key created through the settings page.
+pub struct Author {
+    pub client: Client,
+    pub email: String,
+    pub key: String,
+}
+
+impl Author {
+    /// `X-API-Key` JSON request.
+    pub async fn api(&self, method: &str, path: &str, body: Option<serde_json::Value>) -> Response {
+        let c = &self.client;
+        c.with_api_key(&self.key, method, path, body).await
+    }
+
+    pub fn user_id(&self, app: &TestApp) -> String {
+        buko::db::repo::users::find_by_email(&mut app.db(), &self.email)
+            .expect("query")
+            .expect("user exists")
+            .id
+    }
+}
+
+pub async fn author(app: &TestApp) -> Author {
+    let client = Client::new(app);
+    let email = unique_email();
+    let res = client.register(&email, PASSWORD).await;
+    assert_eq!(res.status, 303, "register: {}", res.body);
+    let token = client.csrf("/settings").await;
+    let res = client
+        .post_form(
+            "/settings/keys",
+            &[("csrf_token", &token), ("name", "tests")],
+        )
+        .await;
+    assert_eq!(res.status, 200, "create key: {}", res.body);
+    let marker = "id=\"new-api-key\">";
+    let start = res.body.find(marker).expect("key shown once") + marker.len();
+    let end = res.body[start..].find('<').expect("key end");
+    let key = res.body[start..start + end].to_string();
+    Author { client, email, key }
+}
+
+impl Client {
+    pub async fn with_api_key(
+        &self,
+        key: &str,
+        method: &str,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> Response {
+        let m = awc::http::Method::from_bytes(method.as_bytes()).expect("method");
+        let req = self
+            .http
+            .request(m, format!("{}{}", self.base, path))
+            .insert_header(("x-api-key", key));
+        let res = match body {
+            Some(b) => req.send_json(&b).await,
+            None => req.send().await,
+        };
+        self.finish(res).await
+    }
+}
+
+/// Creates a book through the API and returns its id (202 expected).
+pub async fn create_book_via_api(author: &Author, idea: &str) -> String {
+    let res = author
+        .api(
+            "POST",
+            "/api/v1/books",
+            Some(serde_json::json!({"idea": idea, "language": "en", "target_pages": 20})),
+        )
+        .await;
+    assert_eq!(res.status, 202, "create book: {}", res.body);
+    res.json()["id"].as_str().expect("id").to_string()
+}
+
+/// A small valid architecture (three chapters).
+pub fn sample_architecture() -> buko_actors::Architecture {
+    serde_json::from_value(serde_json::json!({
+        "title": "The Lighthouse Keeper",
+        "subtitle": "A tale",
+        "synopsis": "A keeper finds a message.",
+        "language": "en",
+        "bible": {"characters": [{"name": "Ada", "role": "keeper"}], "facts": ["The light is red"], "style": ["Short sentences"]},
+        "chapters": [
+            {"title": "Arrival", "summary": "Ada arrives.", "key_points": ["storm"], "target_words": 1000},
+            {"title": "The Message", "summary": "A bottle.", "key_points": [], "target_words": 1200},
+            {"title": "Departure", "summary": "She leaves.", "key_points": [], "target_words": 800}
+        ]
+    }))
+    .expect("sample architecture")
+}
+
+/// Stands in for the architecture job: stores the sample architecture and marks the book ready.
+pub fn make_ready(app: &TestApp, book_id: &str) {
+    buko::db::repo::books::set_architecture_ready(&mut app.db(), book_id, &sample_architecture())
+        .expect("architecture stored");
+}
+
+/// The book's status as stored.
+pub fn book_status(app: &TestApp, book_id: &str) -> String {
+    buko::db::repo::books::get(&mut app.db(), book_id)
+        .expect("book")
+        .status
+}
+
+/// Jobs of the book as (kind, payload JSON).
+pub fn jobs_of(app: &TestApp, book_id: &str) -> Vec<(String, String)> {
+    use buko::db::schema::jobs;
+    use diesel::prelude::*;
+    jobs::table
+        .filter(jobs::payload.like(format!("%{book_id}%")))
+        .order(jobs::created_at.asc())
+        .select((jobs::kind, jobs::payload))
+        .load(&mut app.db())
+        .expect("jobs")
+}

@@ -1,0 +1,2 @@
+DROP INDEX jobs_running_lease;
+DROP TABLE job_fence;

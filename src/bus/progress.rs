@@ -1,0 +1,158 @@
+//! Progress across nodes. [`RedisProgressSink`] is the engine's `ProgressSink`: the broadcaster hands it
+//! every locally-originated message, which is published on one Redis channel tagged with this node's
+//! id. [`start_relay`] subscribes on a dedicated pub/sub connection (the pool's connections cannot
+//! SUBSCRIBE) and hands other nodes' messages to a callback — in the app,
+//! `move |m| broadcaster.do_send(Relay(m))` — ignoring this node's own. Both reconnect with backoff.
+//!
+//! Deltas are ephemeral: while Redis is down remote watchers miss them (and get a snapshot on their
+//! next subscribe); durable events are in the database and replayed by the sessions.
+
+use std::time::Duration;
+
+use buko_actors::ports::ProgressSink;
+use buko_actors::progress::ProgressMessage;
+use futures_util::{FutureExt, StreamExt};
+use serde::{Deserialize, Serialize};
+use tokio::sync::mpsc;
+
+use super::redis::Redis;
+
+pub const CHANNEL: &str = "buko:progress";
+/// Messages waiting to be published; past this a burst is dropped rather than grow memory.
+const QUEUE: usize = 10_000;
+
+#[derive(Serialize, Deserialize)]
+struct Envelope<N, M> {
+    node: N,
+    message: M,
+}
+
+pub struct RedisProgressSink {
+    node_id: String,
+    tx: mpsc::Sender<String>,
+}
+
+impl RedisProgressSink {
+    /// Starts the publishing task on the current arbiter (call inside the actix system).
+    pub fn start(redis: Redis, node_id: &str, channel: &str) -> RedisProgressSink {
+        let (tx, rx) = mpsc::channel(QUEUE);
+        actix_web::rt::spawn(publish_loop(redis, channel.to_string(), rx));
+        RedisProgressSink {
+            node_id: node_id.to_string(),
+            tx,
+        }
+    }
+}
+
+impl ProgressSink for RedisProgressSink {
+    fn publish(&self, message: &ProgressMessage) {
+        let envelope = Envelope {
+            node: self.node_id.as_str(),
+            message,
+        };
+        match serde_json::to_string(&envelope) {
+            Ok(json) => {
+                if self.tx.try_send(json).is_err() {
+                    log::debug!(target: "buko::redis", "progress publish queue full; message dropped");
+                }
+            }
+            Err(e) => log::error!(target: "buko::redis", "cannot encode a progress message: {e}"),
+        }
+    }
+}
+
+/// Publishes what the sink queued, pipelining whatever has accumulated into one round trip.
+async fn publish_loop(redis: Redis, channel: String, mut rx: mpsc::Receiver<String>) {
+    while let Some(first) = rx.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < 256 {
+            match rx.try_recv() {
+                Ok(m) => batch.push(m),
+                Err(_) => break,
+            }
+        }
+        let ch = channel.clone();
+        let r = redis
+            .with_conn("progress publish", move |c| {
+                async move {
+                    let mut pipe = redis::pipe();
+                    for m in batch {
+                        pipe.publish(&ch, m).ignore();
+                    }
+                    pipe.query_async::<()>(c).await
+                }
+                .boxed()
+            })
+            .await;
+        if r.is_err() {
+            // Down (logged by `with_conn`): these messages are dropped, see the module comment.
+        }
+    }
+}
+
+/// The relay's handle; dropping it does not stop the relay, [`RelayHandle::stop`] does.
+pub struct RelayHandle {
+    task: actix_web::rt::task::JoinHandle<()>,
+}
+
+impl RelayHandle {
+    pub fn stop(&self) {
+        self.task.abort();
+    }
+}
+
+/// Subscribes to `channel` and calls `deliver` with each message another node published. Runs on the
+/// current arbiter until stopped; reconnects with backoff (0.2 s doubling to 5 s) when Redis goes away.
+pub fn start_relay<F>(redis: Redis, node_id: &str, channel: &str, deliver: F) -> RelayHandle
+where
+    F: Fn(ProgressMessage) + 'static,
+{
+    let (node_id, channel) = (node_id.to_string(), channel.to_string());
+    let task = actix_web::rt::spawn(async move {
+        let mut backoff = Duration::from_millis(200);
+        loop {
+            match subscribe(&redis, &channel).await {
+                Ok(mut pubsub) => {
+                    backoff = Duration::from_millis(200);
+                    let mut messages = pubsub.on_message();
+                    while let Some(msg) = messages.next().await {
+                        let Ok(payload) = msg.get_payload::<String>() else {
+                            continue;
+                        };
+                        match serde_json::from_str::<Envelope<String, ProgressMessage>>(&payload) {
+                            Ok(e) if e.node != node_id => deliver(e.message),
+                            Ok(_) => {}
+                            Err(e) => {
+                                log::warn!(target: "buko::redis", "unreadable progress message: {e}")
+                            }
+                        }
+                    }
+                    redis.mark_down("pub/sub connection closed", "progress relay");
+                }
+                Err(e) => {
+                    redis.mark_down(&e, "progress relay");
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                }
+            }
+        }
+    });
+    RelayHandle { task }
+}
+
+async fn subscribe(redis: &Redis, channel: &str) -> Result<redis::aio::PubSub, String> {
+    let connect = async {
+        let mut pubsub = redis
+            .client
+            .get_async_pubsub()
+            .await
+            .map_err(|e| e.to_string())?;
+        pubsub.subscribe(channel).await.map_err(|e| e.to_string())?;
+        Ok::<_, String>(pubsub)
+    };
+    let pubsub = tokio::time::timeout(super::redis::OP_TIMEOUT, connect)
+        .await
+        .map_err(|_| "timed out subscribing".to_string())??;
+    log::info!(target: "buko::redis", channel = channel; "progress relay subscribed");
+    Ok(pubsub)
+}

@@ -1,0 +1,190 @@
+//! Downloads: the stored book → `buko_export::BookDoc` → the requested format. Renders are CPU-bound, so
+//! they run on the blocking pool (PDF renders, ~300 MB each at their peak, two at a time), and each is
+//! cached on disk per book *version* (bumped by every committed chunk), so a finished book renders once
+//! per format and a changed book is rendered again.
+
+use std::path::{Path, PathBuf};
+
+use buko_actors::Architecture;
+use buko_export::{BookDoc, ChapterDoc, Format, Language};
+use diesel::prelude::*;
+use tokio::sync::Semaphore;
+
+use crate::app::AppState;
+use crate::db::schema::{books, chapters, chunks, users};
+use crate::db::{self, DbConn, DbError};
+use crate::error::AppError;
+
+static PDF_SLOTS: Semaphore = Semaphore::const_new(2);
+
+/// A rendered file ready to send.
+pub struct Export {
+    pub bytes: Vec<u8>,
+    pub file_name: String,
+    pub content_type: &'static str,
+}
+
+/// The book as the exporter sees it, with the version its cache is keyed by.
+pub fn book_doc(conn: &mut DbConn, book_id: &str) -> Result<(BookDoc, i32), DbError> {
+    let (title, language, is_demo, architecture, version, created, completed, user_id): (
+        String,
+        String,
+        bool,
+        Option<String>,
+        i32,
+        chrono::NaiveDateTime,
+        Option<chrono::NaiveDateTime>,
+        String,
+    ) = books::table
+        .find(book_id)
+        .select((
+            books::title,
+            books::language,
+            books::is_demo,
+            books::architecture,
+            books::version,
+            books::created_at,
+            books::completed_at,
+            books::user_id,
+        ))
+        .first(conn)?;
+    let author: String = users::table
+        .find(&user_id)
+        .select(users::display_name)
+        .first(conn)?;
+    let arch: Architecture = architecture
+        .and_then(|a| serde_json::from_str(&a).ok())
+        .unwrap_or_default();
+    let titles: Vec<(i32, String)> = chapters::table
+        .filter(chapters::book_id.eq(book_id))
+        .order(chapters::position.asc())
+        .select((chapters::position, chapters::title))
+        .load(conn)?;
+    let parts: Vec<(i32, String)> = chunks::table
+        .filter(chunks::book_id.eq(book_id))
+        .order(chunks::seq.asc())
+        .select((chunks::chapter_index, chunks::text))
+        .load(conn)?;
+    let chapters = titles
+        .into_iter()
+        .map(|(position, title)| {
+            let text: Vec<&str> = parts
+                .iter()
+                .filter(|(c, _)| *c == position)
+                .map(|(_, t)| t.trim())
+                .filter(|t| !t.is_empty())
+                .collect();
+            ChapterDoc {
+                title,
+                text: text.join("\n\n"),
+            }
+        })
+        .filter(|c| !c.text.is_empty())
+        .collect();
+    let doc = BookDoc {
+        id: book_id.to_string(),
+        title: if title.trim().is_empty() {
+            arch.title.clone()
+        } else {
+            title
+        },
+        subtitle: arch.subtitle,
+        author: if author.trim().is_empty() {
+            "Buko".to_string()
+        } else {
+            author
+        },
+        language: Language::from_code(&language).unwrap_or(Language::En),
+        synopsis: arch.synopsis,
+        is_demo,
+        date: completed.unwrap_or(created).date(),
+        chapters,
+    };
+    Ok((doc, version))
+}
+
+/// The rendered book (from the cache when this version was rendered before).
+pub async fn export(state: &AppState, book_id: &str, format: Format) -> Result<Export, AppError> {
+    let id = book_id.to_string();
+    let (doc, version) = db::run(&state.db, move |c| book_doc(c, &id)).await?;
+    if doc.chapters.is_empty() {
+        return Err(AppError::Conflict(
+            "the book has no written chapters yet".into(),
+        ));
+    }
+    let file_name = buko_export::file_name(&doc.title, format);
+    let dir = state.settings.data_dir.join("exports").join(book_id);
+    let path = dir.join(format!("{version}.{}", format.extension()));
+    let _slot = match format {
+        Format::Pdf => Some(PDF_SLOTS.acquire().await.map_err(AppError::internal)?),
+        _ => None,
+    };
+    let bytes = actix_web::web::block(move || cached_render(&doc, format, &dir, &path))
+        .await
+        .map_err(AppError::internal)??;
+    Ok(Export {
+        bytes,
+        file_name,
+        content_type: format.content_type(),
+    })
+}
+
+fn cached_render(
+    doc: &BookDoc,
+    format: Format,
+    dir: &Path,
+    path: &PathBuf,
+) -> Result<Vec<u8>, AppError> {
+    if let Ok(bytes) = std::fs::read(path) {
+        return Ok(bytes);
+    }
+    let bytes = buko_export::render(doc, format)
+        .map_err(|e| AppError::Internal(format!("export {format:?}: {e}")))?;
+    // Write-then-rename: a concurrent reader never sees half a file. Older versions are removed.
+    if std::fs::create_dir_all(dir).is_ok() {
+        let tmp = path.with_extension(format!("{}.tmp{}", format.extension(), std::process::id()));
+        if std::fs::write(&tmp, &bytes)
+            .and_then(|()| std::fs::rename(&tmp, path))
+            .is_ok()
+        {
+            remove_stale(dir, path, format);
+        }
+    }
+    Ok(bytes)
+}
+
+fn remove_stale(dir: &Path, keep: &Path, format: Format) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let p = entry.path();
+        if p != keep && p.extension().and_then(|e| e.to_str()) == Some(format.extension()) {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+}
+
+/// `Content-Disposition` with an ASCII fallback and the UTF-8 name (RFC 6266 / 5987).
+pub fn content_disposition(file_name: &str) -> String {
+    let ascii: String = file_name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_graphic() && c != '"' && c != '\\' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let encoded: String = file_name
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect();
+    format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
+}

@@ -1,0 +1,307 @@
+//! The worker pool of a node: per queue, `concurrency` slots that claim a job, run its [`JobHandler`]
+//! while a heartbeat renews the lease, enforce the soft and hard time limits, and settle the outcome. A
+//! sweeper returns expired leases to the queue. No database connection is held while a handler runs:
+//! every claim, renewal and settlement is one short `db::run`.
+//!
+//! Slots are local tasks on the arbiter that starts the pool (handlers' futures are `!Send`: they talk
+//! to actors and awc).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+use super::claim::{self, ClaimedJob, Failed, JobLease};
+use super::handler::{JobHandlers, JobOutcome, LeaseHandle, LeaseState};
+use super::listener::Wakeup;
+use super::settings::QueueSettings;
+use super::QueueName;
+use crate::db::{self, DbPool};
+
+/// A set of slots sharing one queue list (normally one queue; tests and small nodes may mix).
+#[derive(Clone, Debug)]
+pub struct SlotGroup {
+    pub queues: Vec<QueueName>,
+    pub concurrency: usize,
+}
+
+/// The running pool; dropping it does not stop it, [`WorkerPool::stop`] does.
+pub struct WorkerPool {
+    stop: watch::Sender<bool>,
+    wakeup: Wakeup,
+    node_id: String,
+}
+
+struct Shared {
+    db: DbPool,
+    settings: QueueSettings,
+    handlers: JobHandlers,
+    wakeup: Wakeup,
+    stop: watch::Receiver<bool>,
+}
+
+impl WorkerPool {
+    /// Starts one group per queue that has a handler, sized by the settings, plus the sweeper and (on
+    /// PostgreSQL) the NOTIFY listener. Call from within an actix system (slots are local tasks).
+    pub fn start(
+        db: DbPool,
+        database_url: &str,
+        settings: QueueSettings,
+        handlers: JobHandlers,
+        node_id: &str,
+    ) -> WorkerPool {
+        let groups = handlers
+            .queues()
+            .into_iter()
+            .map(|q| SlotGroup {
+                queues: vec![q],
+                concurrency: settings.limits(q).concurrency,
+            })
+            .collect();
+        Self::start_groups(db, database_url, settings, handlers, node_id, groups)
+    }
+
+    pub fn start_groups(
+        db: DbPool,
+        database_url: &str,
+        settings: QueueSettings,
+        handlers: JobHandlers,
+        node_id: &str,
+        groups: Vec<SlotGroup>,
+    ) -> WorkerPool {
+        let (stop, stop_rx) = watch::channel(false);
+        let wakeup = Wakeup::new();
+        wakeup.listen(database_url);
+        let shared = Arc::new(Shared {
+            db,
+            settings,
+            handlers,
+            wakeup: wakeup.clone(),
+            stop: stop_rx,
+        });
+        for g in groups {
+            let queues: Vec<QueueName> = g
+                .queues
+                .into_iter()
+                .filter(|q| shared.handlers.get(*q).is_some())
+                .collect();
+            if queues.is_empty() {
+                continue;
+            }
+            let tag: Vec<&str> = queues.iter().map(|q| q.as_str()).collect();
+            for i in 0..g.concurrency {
+                let worker_id = format!("{node_id}/{}-{i}", tag.join("+"));
+                actix_web::rt::spawn(slot(shared.clone(), queues.clone(), worker_id));
+            }
+        }
+        actix_web::rt::spawn(sweeper(shared));
+        log::info!(target: "buko::queue", node = node_id; "workers started");
+        WorkerPool {
+            stop,
+            wakeup,
+            node_id: node_id.to_string(),
+        }
+    }
+
+    /// Wakes idle slots now (after a local enqueue, where no NOTIFY exists).
+    pub fn wake(&self) {
+        self.wakeup.wake();
+    }
+
+    pub fn node_id(&self) -> &str {
+        &self.node_id
+    }
+
+    /// Stops claiming; running jobs are abandoned where they are and their leases expire (another node,
+    /// or this one after a restart, resumes them).
+    pub fn stop(&self) {
+        let _ = self.stop.send(true);
+        self.wakeup.stop();
+        self.wakeup.wake();
+    }
+}
+
+fn stopped(s: &Shared) -> bool {
+    *s.stop.borrow()
+}
+
+async fn slot(s: Arc<Shared>, queues: Vec<QueueName>, worker_id: String) {
+    let mut stop = s.stop.clone();
+    while !stopped(&s) {
+        let notified = s.wakeup.notified();
+        tokio::pin!(notified);
+        // Registered before claiming, so a NOTIFY that lands during the claim is not missed.
+        notified.as_mut().enable();
+        let (q, w, lease) = (queues.clone(), worker_id.clone(), s.settings.lease);
+        match db::run(&s.db, move |c| claim::claim(c, &q, &w, lease)).await {
+            Ok(Some(job)) => run_job(&s, job).await,
+            Ok(None) => {
+                tokio::select! {
+                    _ = &mut notified => {}
+                    _ = tokio::time::sleep(s.settings.poll) => {}
+                    _ = stop.changed() => {}
+                }
+            }
+            Err(e) => {
+                log::warn!(target: "buko::queue", worker = worker_id.as_str(); "claim failed: {e}");
+                tokio::time::sleep(s.settings.poll * 2).await;
+            }
+        }
+    }
+}
+
+/// Why the pool stopped waiting for a handler.
+enum Ended {
+    Outcome(JobOutcome),
+    HardLimit,
+    LeaseLost,
+}
+
+async fn run_job(s: &Shared, job: ClaimedJob) {
+    let lease = job.lease();
+    let queue = job.queue;
+    let Some(handler) = s.handlers.get(queue) else {
+        return;
+    };
+    let limits = s.settings.limits(queue);
+    let (state_tx, state_rx) = watch::channel(LeaseState::default());
+    let state_tx = Arc::new(state_tx);
+    let heartbeat = actix_web::rt::spawn(heartbeat(
+        s.db.clone(),
+        lease.clone(),
+        s.settings.lease,
+        s.settings.heartbeat,
+        state_tx.clone(),
+    ));
+    let handle = LeaseHandle::new(lease.clone(), state_rx.clone());
+    let job_id = lease.job_id.clone();
+    log::info!(target: "buko::queue", job = job_id.as_str(), queue = queue.as_str(), attempt = job.attempts, fence = lease.fence.0; "job started");
+    let started = std::time::Instant::now();
+    let mut run = handler.run(job, handle);
+    let soft = tokio::time::sleep(limits.soft_limit);
+    let hard = tokio::time::sleep(limits.hard_limit);
+    tokio::pin!(soft, hard);
+    let mut lost_rx = state_rx.clone();
+    let mut soft_fired = false;
+    let ended = loop {
+        tokio::select! {
+            out = &mut run => break Ended::Outcome(out),
+            _ = &mut soft, if !soft_fired => {
+                soft_fired = true;
+                log::warn!(target: "buko::queue", job = job_id.as_str(), queue = queue.as_str(); "job passed its soft time limit");
+                state_tx.send_modify(|st| st.soft_limit_passed = true);
+            }
+            _ = &mut hard => break Ended::HardLimit,
+            _ = lost_rx.wait_for(|st| st.lost) => {
+                // The handler was told; give it one heartbeat period to wind down, then drop it.
+                // Whatever it returns then cannot be recorded: the job is no longer ours.
+                let _ = tokio::time::timeout(s.settings.heartbeat, &mut run).await;
+                break Ended::LeaseLost;
+            }
+        }
+    };
+    drop(run);
+    heartbeat.abort();
+    let elapsed_ms = started.elapsed().as_millis() as u64;
+    let outcome = match ended {
+        Ended::Outcome(o) => o,
+        Ended::HardLimit => {
+            log::error!(target: "buko::queue", job = job_id.as_str(), queue = queue.as_str(); "job abandoned at its hard time limit");
+            JobOutcome::Retry {
+                after: None,
+                error: format!(
+                    "hard time limit of {}s exceeded",
+                    limits.hard_limit.as_secs()
+                ),
+            }
+        }
+        Ended::LeaseLost => {
+            log::warn!(target: "buko::queue", job = job_id.as_str(); "lease lost; another worker owns the job");
+            return;
+        }
+    };
+    settle(s, lease, outcome, elapsed_ms).await;
+}
+
+/// Records the outcome, retrying briefly while the database is away; if it stays away the lease
+/// expires and the job runs again (at-least-once: handlers must be idempotent, the fence makes the
+/// book's commits so).
+async fn settle(s: &Shared, lease: JobLease, outcome: JobOutcome, elapsed_ms: u64) {
+    let job_id = lease.job_id.clone();
+    for attempt in 0..5u32 {
+        let (l, o) = (lease.clone(), outcome.clone());
+        let r = db::run(&s.db, move |c| match o {
+            JobOutcome::Done => claim::complete(c, &l).map(|ok| ok.then_some("completed")),
+            JobOutcome::Retry { after, error } => {
+                claim::fail(c, &l, &error, after, false).map(describe)
+            }
+            JobOutcome::Failed { error } => claim::fail(c, &l, &error, None, true).map(describe),
+            JobOutcome::Later { at } => {
+                claim::retry_later(c, &l, at).map(|ok| ok.then_some("postponed"))
+            }
+        })
+        .await;
+        match r {
+            Ok(Some(what)) => {
+                log::info!(target: "buko::queue", job = job_id.as_str(), outcome = what, ms = elapsed_ms; "job settled");
+                return;
+            }
+            Ok(None) => {
+                log::warn!(target: "buko::queue", job = job_id.as_str(); "lease lost before settling; outcome dropped");
+                return;
+            }
+            Err(e) => {
+                log::warn!(target: "buko::queue", job = job_id.as_str(); "cannot settle the job yet: {e}");
+                tokio::time::sleep(Duration::from_millis(200 << attempt)).await;
+            }
+        }
+    }
+}
+
+fn describe(f: Failed) -> Option<&'static str> {
+    match f {
+        Failed::Requeued { .. } => Some("retry"),
+        Failed::Dead => Some("failed"),
+        Failed::LeaseLost => None,
+    }
+}
+
+async fn heartbeat(
+    db: DbPool,
+    lease: JobLease,
+    duration: Duration,
+    every: Duration,
+    state: Arc<watch::Sender<LeaseState>>,
+) {
+    loop {
+        tokio::time::sleep(every).await;
+        let l = lease.clone();
+        match db::run(&db, move |c| claim::renew(c, &l, duration)).await {
+            Ok(true) => {}
+            Ok(false) => {
+                state.send_modify(|st| st.lost = true);
+                return;
+            }
+            // Keep trying: if the database stays away past the lease, the next successful renewal finds
+            // the job swept (or not, if no node could sweep either) and reports accordingly.
+            Err(e) => {
+                log::warn!(target: "buko::queue", job = lease.job_id.as_str(); "lease renewal failed: {e}")
+            }
+        }
+    }
+}
+
+async fn sweeper(s: Arc<Shared>) {
+    let mut stop = s.stop.clone();
+    while !stopped(&s) {
+        match db::run(&s.db, super::sweep::sweep).await {
+            Ok(swept) if swept.requeued > 0 => s.wakeup.wake(),
+            Ok(_) => {}
+            Err(e) => log::warn!(target: "buko::queue", "sweep failed: {e}"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(s.settings.sweep_every) => {}
+            _ = stop.changed() => {}
+        }
+    }
+}

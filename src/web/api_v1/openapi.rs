@@ -1,0 +1,387 @@
+//! `GET /api/v1/openapi.json`: the OpenAPI 3.1 document of API v1, rendered from [`ROUTES`], a table of
+//! every route (method, path, summary, request and response shapes). A unit test reads the route
+//! registrations of the `api_v1` handler files and fails when a route is missing from the table or the
+//! table names a route that does not exist, so the document cannot drift from the code. The body shapes
+//! live in `openapi_schemas`.
+
+use std::sync::OnceLock;
+
+use actix_web::{web, HttpResponse};
+use serde_json::{json, Map, Value};
+
+#[path = "openapi_schemas.rs"]
+mod schemas;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/openapi.json", web::get().to(document));
+}
+
+/// What a successful response carries.
+#[derive(Clone, Copy, Debug)]
+pub enum Body {
+    Json(&'static str),
+    JsonArray(&'static str),
+    Empty,
+    File,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct Route {
+    pub method: &'static str,
+    /// Path under `/api/v1`, with `{param}` placeholders.
+    pub path: &'static str,
+    pub summary: &'static str,
+    /// Needs `X-API-Key`.
+    pub auth: bool,
+    pub request: Option<&'static str>,
+    pub ok: (u16, Body),
+    /// Error statuses the route answers with `{error, message}` (besides 401 / 429 for keyed routes).
+    pub errors: &'static [u16],
+}
+
+const fn r(
+    method: &'static str,
+    path: &'static str,
+    summary: &'static str,
+    request: Option<&'static str>,
+    ok: (u16, Body),
+    errors: &'static [u16],
+) -> Route {
+    Route {
+        method,
+        path,
+        summary,
+        auth: true,
+        request,
+        ok,
+        errors,
+    }
+}
+
+use Body::*;
+
+/// Every API v1 route.
+pub const ROUTES: &[Route] = &[
+    r(
+        "post",
+        "/books",
+        "Start a book from an idea (drafts its architecture)",
+        Some("NewBook"),
+        (202, Json("BookStatus")),
+        &[400, 422],
+    ),
+    r(
+        "get",
+        "/books",
+        "List your books",
+        None,
+        (200, JsonArray("BookSummary")),
+        &[],
+    ),
+    r(
+        "get",
+        "/books/{id}",
+        "A book: status, architecture, progress and usage",
+        None,
+        (200, Json("Book")),
+        &[404],
+    ),
+    r(
+        "put",
+        "/books/{id}/architecture",
+        "Replace the architecture (while architecture_ready)",
+        Some("ArchitectureUpdate"),
+        (200, Json("BookStatus")),
+        &[400, 404, 409, 422],
+    ),
+    r(
+        "post",
+        "/books/{id}/approve",
+        "Approve the architecture and queue the writing",
+        None,
+        (202, Json("BookStatus")),
+        &[404, 409],
+    ),
+    r(
+        "post",
+        "/books/{id}/cancel",
+        "Cancel the book",
+        None,
+        (200, Json("BookStatus")),
+        &[404, 409],
+    ),
+    r(
+        "post",
+        "/books/{id}/pause",
+        "Pause the writing",
+        None,
+        (200, Json("BookStatus")),
+        &[404, 409],
+    ),
+    r(
+        "post",
+        "/books/{id}/resume",
+        "Resume a paused or failed book",
+        None,
+        (202, Json("BookStatus")),
+        &[404, 409],
+    ),
+    r(
+        "post",
+        "/books/{id}/chapters/{n}/regenerate",
+        "Rewrite one chapter (0-based)",
+        None,
+        (202, Json("BookStatus")),
+        &[404, 409, 422],
+    ),
+    r(
+        "get",
+        "/books/{id}/chapters",
+        "Chapters with their text",
+        None,
+        (200, JsonArray("Chapter")),
+        &[404],
+    ),
+    r(
+        "get",
+        "/books/{id}/events",
+        "Durable events after a sequence number",
+        None,
+        (200, JsonArray("Event")),
+        &[400, 404],
+    ),
+    r(
+        "get",
+        "/books/{id}/export/{fmt}",
+        "Download the book as PDF, EPUB, DOCX or Markdown",
+        None,
+        (200, File),
+        &[404, 409, 422],
+    ),
+    r(
+        "post",
+        "/keys",
+        "Create an API key (the key is shown once)",
+        Some("NewKey"),
+        (201, Json("CreatedKey")),
+        &[400, 422],
+    ),
+    r(
+        "get",
+        "/keys",
+        "List your API keys",
+        None,
+        (200, JsonArray("Key")),
+        &[],
+    ),
+    r(
+        "delete",
+        "/keys/{prefix}",
+        "Revoke an API key",
+        None,
+        (204, Empty),
+        &[404],
+    ),
+    r(
+        "get",
+        "/usage",
+        "Tokens, cost, books and limits left",
+        None,
+        (200, Json("Usage")),
+        &[],
+    ),
+    Route {
+        auth: false,
+        ..r(
+            "get",
+            "/openapi.json",
+            "This document",
+            None,
+            (200, Json("OpenApi")),
+            &[],
+        )
+    },
+];
+
+async fn document() -> HttpResponse {
+    static DOC: OnceLock<Value> = OnceLock::new();
+    HttpResponse::Ok().json(DOC.get_or_init(render))
+}
+
+fn param_schema(name: &str) -> Value {
+    match name {
+        "n" => json!({"type": "integer", "minimum": 0}),
+        "fmt" => json!({"type": "string", "enum": ["pdf", "epub", "docx", "md"]}),
+        _ => json!({"type": "string"}),
+    }
+}
+
+fn schema_ref(name: &str) -> Value {
+    json!({"$ref": format!("#/components/schemas/{name}")})
+}
+
+fn error_response(description: &str) -> Value {
+    json!({"description": description,
+           "content": {"application/json": {"schema": schema_ref("Error")}}})
+}
+
+fn operation(route: &Route) -> Value {
+    let mut params: Vec<Value> = route
+        .path
+        .split('/')
+        .filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+        .map(|name| json!({"name": name, "in": "path", "required": true, "schema": param_schema(name)}))
+        .collect();
+    if route.path == "/books/{id}/events" {
+        params.push(json!({"name": "after", "in": "query", "required": false,
+                           "schema": {"type": "integer", "minimum": 0}}));
+    }
+    let mut responses = Map::new();
+    let ok = match route.ok.1 {
+        Json(s) => json!({"description": "success",
+                          "content": {"application/json": {"schema": schema_ref(s)}}}),
+        JsonArray(s) => json!({"description": "success", "content": {"application/json":
+                               {"schema": {"type": "array", "items": schema_ref(s)}}}}),
+        Empty => json!({"description": "done"}),
+        File => json!({"description": "the file", "content": {
+            "application/pdf": {}, "application/epub+zip": {}, "text/markdown": {},
+            "application/vnd.openxmlformats-officedocument.wordprocessingml.document": {}}}),
+    };
+    responses.insert(route.ok.0.to_string(), ok);
+    let mut errors: Vec<u16> = route.errors.to_vec();
+    if route.auth {
+        errors.extend([401, 429]);
+    }
+    if route.request.is_some() {
+        errors.push(413);
+    }
+    for code in errors {
+        responses.insert(code.to_string(), error_response("error"));
+    }
+    // Anything else (e.g. 503 while the database is away) still has the error shape.
+    responses.insert("default".into(), error_response("error"));
+    let mut op = json!({
+        "summary": route.summary,
+        "operationId": operation_id(route),
+        "parameters": params,
+        "responses": responses,
+    });
+    if let Some(schema) = route.request {
+        op["requestBody"] = json!({"required": true,
+            "content": {"application/json": {"schema": schema_ref(schema)}}});
+    }
+    if !route.auth {
+        op["security"] = json!([]);
+    }
+    op
+}
+
+fn operation_id(route: &Route) -> String {
+    let mut id = route.method.to_string();
+    for seg in route.path.split('/').filter(|s| !s.is_empty()) {
+        let seg = seg.trim_matches(|c| c == '{' || c == '}').replace('.', "_");
+        id.push('_');
+        id.push_str(&seg);
+    }
+    id
+}
+
+/// The whole document.
+pub fn render() -> Value {
+    let mut paths = Map::new();
+    for route in ROUTES {
+        let item = paths
+            .entry(format!("/api/v1{}", route.path))
+            .or_insert_with(|| json!({}));
+        item[route.method] = operation(route);
+    }
+    json!({
+        "openapi": "3.1.0",
+        "info": {"title": "Buko API", "version": "1",
+                 "description": "Turn an idea into a finished book. Errors are {error, message}."},
+        "paths": paths,
+        "components": {
+            "schemas": schemas::components(),
+            "securitySchemes": {"apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"}},
+        },
+        "security": [{"apiKey": []}],
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    /// `(method, path)` of every route registration in a handler file, with actix's
+    /// `{name:a|b}` alternatives expanded into one path each.
+    fn registered(source: &str) -> Vec<(String, String)> {
+        let mut out = vec![];
+        // Only the handler code: this very test mentions the pattern too.
+        let source = source.split("#[cfg(test)]").next().unwrap_or_default();
+        for piece in source.split(".route(").skip(1) {
+            // rustfmt may break the call after the parenthesis.
+            let Some(piece) = piece.trim_start().strip_prefix('"') else {
+                continue;
+            };
+            let Some((path, rest)) = piece.split_once('"') else {
+                continue;
+            };
+            let Some(method) = rest.split("web::").nth(1).and_then(|m| m.split('(').next()) else {
+                continue;
+            };
+            let mut paths = vec![String::new()];
+            for seg in path.split('/').filter(|s| !s.is_empty()) {
+                let options: Vec<String> =
+                    match seg.strip_prefix('{').and_then(|s| s.split_once(':')) {
+                        Some((_, alts)) => alts
+                            .trim_end_matches('}')
+                            .split('|')
+                            .map(String::from)
+                            .collect(),
+                        None => vec![seg.to_string()],
+                    };
+                paths = paths
+                    .iter()
+                    .flat_map(|p| options.iter().map(move |o| format!("{p}/{o}")))
+                    .collect();
+            }
+            out.extend(paths.into_iter().map(|p| (method.to_string(), p)));
+        }
+        out
+    }
+
+    #[test]
+    fn the_table_lists_exactly_the_registered_routes() {
+        let sources = [
+            include_str!("books.rs"),
+            include_str!("keys.rs"),
+            include_str!("usage.rs"),
+            include_str!("openapi.rs"),
+        ];
+        let code: BTreeSet<(String, String)> = sources.iter().flat_map(|s| registered(s)).collect();
+        let table: BTreeSet<(String, String)> = ROUTES
+            .iter()
+            .map(|r| (r.method.to_string(), r.path.to_string()))
+            .collect();
+        assert!(code.len() >= 15, "parsed too few routes: {code:?}");
+        assert_eq!(
+            code, table,
+            "openapi::ROUTES and the registered routes differ"
+        );
+    }
+
+    #[test]
+    fn every_reference_resolves() {
+        let doc = render();
+        let text = doc.to_string();
+        for piece in text.split("#/components/schemas/").skip(1) {
+            let name = piece.split('"').next().unwrap_or_default();
+            assert!(
+                doc["components"]["schemas"].get(name).is_some(),
+                "missing schema {name}"
+            );
+        }
+        assert_eq!(doc["openapi"], "3.1.0");
+    }
+}

@@ -1,0 +1,158 @@
+//! The live writing view (`/books/{id}/live`) and the controls (pause / resume / cancel, regenerate a
+//! chapter). The page renders what is committed; `static/live.js` streams the rest over `/ws` and reads
+//! two small JSON resources here to fill gaps after a reconnect and to refresh usage figures.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpResponse};
+use askama::Template;
+use buko_actors::model::BookStatus;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::owned_book;
+use super::review::PlainForm;
+use crate::app::AppState;
+use crate::db::{self, repo, repo::books::Book, repo::books::Control, repo::chapters::ChapterText};
+use crate::error::AppError;
+use crate::web::render::{html, see_other};
+use crate::web::session::{CsrfForm, CurrentUser, PageCtx};
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/books/{id}/live", web::get().to(live))
+        .route("/books/{id}/progress", web::get().to(progress))
+        .route("/books/{id}/chunks", web::get().to(chunks))
+        .route("/books/{id}/control/{action}", web::post().to(control))
+        .route(
+            "/books/{id}/chapters/{n}/regenerate",
+            web::post().to(regenerate),
+        );
+}
+
+#[derive(Template)]
+#[template(path = "books/live.html")]
+struct LivePage {
+    page: PageCtx,
+    book: Book,
+    chapters: Vec<ChapterText>,
+    last_seq: i64,
+    last_chunk_seq: i64,
+    target_words: u64,
+}
+
+impl LivePage {
+    fn can_pause(&self) -> bool {
+        matches!(
+            self.book.status(),
+            BookStatus::Queued | BookStatus::Generating
+        )
+    }
+    fn can_resume(&self) -> bool {
+        matches!(self.book.status(), BookStatus::Paused | BookStatus::Failed)
+    }
+    fn can_cancel(&self) -> bool {
+        !self.book.status().is_terminal()
+    }
+}
+
+async fn live(
+    page: PageCtx,
+    CurrentUser(user): CurrentUser,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let book = owned_book(&state, &user, &id).await?;
+    let book_id = book.id.clone();
+    let (chapters, last_seq, last_chunk_seq) = db::run(&state.db, move |c| {
+        let chapters = repo::chapters::list_with_text(c, &book_id)?;
+        let last_seq = repo::events::last_seq(c, &book_id)?;
+        let last_chunk = repo::chapters::chunks_after(c, &book_id, 0, i64::MAX)?
+            .last()
+            .map_or(0, |ch| ch.seq);
+        Ok((chapters, last_seq, last_chunk))
+    })
+    .await?;
+    let target_words = book.architecture().map_or(0, |a| a.total_target_words());
+    html(
+        StatusCode::OK,
+        &LivePage {
+            page,
+            book,
+            chapters,
+            last_seq,
+            last_chunk_seq,
+            target_words,
+        },
+    )
+}
+
+async fn progress(
+    CurrentUser(user): CurrentUser,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let b = owned_book(&state, &user, &id).await?;
+    Ok(HttpResponse::Ok().json(json!({
+        "status": b.status,
+        "status_reason": b.status_reason,
+        "chunks_done": b.chunks_done,
+        "chunks_total": b.chunks_total,
+        "words": b.words,
+        "input_tokens": b.input_tokens,
+        "output_tokens": b.output_tokens,
+        "cost_usd": b.cost_usd,
+    })))
+}
+
+#[derive(Deserialize)]
+struct AfterQuery {
+    #[serde(default)]
+    after: i64,
+}
+
+async fn chunks(
+    CurrentUser(user): CurrentUser,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    q: web::Query<AfterQuery>,
+) -> Result<HttpResponse, AppError> {
+    let b = owned_book(&state, &user, &id).await?;
+    let after = q.after;
+    let rows = db::run(&state.db, move |c| {
+        repo::chapters::chunks_after(c, &b.id, after, 200)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(rows))
+}
+
+async fn control(
+    CurrentUser(user): CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+    _form: CsrfForm<PlainForm>,
+) -> Result<HttpResponse, AppError> {
+    let (id, action) = path.into_inner();
+    let c = Control::parse(&action).ok_or(AppError::NotFound)?;
+    let book = owned_book(&state, &user, &id).await?;
+    let book_id = book.id.clone();
+    db::run(&state.db, move |conn| {
+        Ok(repo::books::control(conn, &book_id, c))
+    })
+    .await??;
+    Ok(see_other(&format!("/books/{}/live", book.id)))
+}
+
+async fn regenerate(
+    CurrentUser(user): CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<(String, usize)>,
+    _form: CsrfForm<PlainForm>,
+) -> Result<HttpResponse, AppError> {
+    let (id, n) = path.into_inner();
+    let book = owned_book(&state, &user, &id).await?;
+    let book_id = book.id.clone();
+    db::run(&state.db, move |c| {
+        Ok(repo::books::regenerate_chapter(c, &book_id, n))
+    })
+    .await??;
+    Ok(see_other(&format!("/books/{}/live", book.id)))
+}

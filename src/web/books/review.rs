@@ -1,0 +1,257 @@
+//! Architecture review (`/books/{id}`): shows the status while the outline is drafted, then lets the
+//! author edit everything (title, synopsis, bible; rename, reorder, add, remove chapters; word targets),
+//! see a cost estimate and the remaining quota, and approve. Works without JavaScript: chapters are
+//! numbered form rows with an order field and a remove box, plus one empty row to add a chapter.
+
+use std::collections::HashMap;
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpResponse};
+use askama::Template;
+use buko_actors::model::{Architecture, BookStatus, ChapterPlan, Character, Language};
+use serde::Deserialize;
+
+use super::{estimate_cost_usd, owned_book, DEFAULT_USD_PER_MTOK};
+use crate::app::AppState;
+use crate::db::{self, models::User, repo, repo::books::Book};
+use crate::error::AppError;
+use crate::limits::quota::{self, Quota};
+use crate::web::render::{html, see_other};
+use crate::web::session::{CsrfForm, CsrfProtected, CurrentUser, PageCtx};
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/books/{id}", web::get().to(review))
+        .route("/books/{id}/architecture", web::post().to(save))
+        .route("/books/{id}/approve", web::post().to(approve));
+}
+
+#[derive(Template)]
+#[template(path = "books/review.html")]
+struct ReviewPage {
+    page: PageCtx,
+    book: Book,
+    arch: Option<Architecture>,
+    error: Option<String>,
+    est_tokens: u64,
+    est_cost: String,
+    architectures_left: u64,
+    books_left: u64,
+}
+
+impl ReviewPage {
+    fn lines(items: &[String]) -> String {
+        items.join("\n")
+    }
+    fn characters(arch: &Architecture) -> String {
+        arch.bible
+            .characters
+            .iter()
+            .map(|c| {
+                format!(
+                    "{} | {} | {}",
+                    c.name,
+                    c.role,
+                    c.description.as_deref().unwrap_or("")
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+    fn is_ready(&self) -> bool {
+        self.book.status() == BookStatus::ArchitectureReady
+    }
+    fn is_pending(&self) -> bool {
+        self.book.status() == BookStatus::ArchitecturePending
+    }
+}
+
+async fn render(
+    state: &AppState,
+    page: PageCtx,
+    user: &User,
+    book: Book,
+    arch: Option<Architecture>,
+    error: Option<String>,
+) -> Result<HttpResponse, AppError> {
+    let words = arch.as_ref().map_or(0, Architecture::total_target_words);
+    let (est_tokens, cost) = estimate_cost_usd(words, DEFAULT_USD_PER_MTOK);
+    let status = if error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    let tpl = ReviewPage {
+        page,
+        book,
+        arch,
+        error,
+        est_tokens,
+        est_cost: format!("{cost:.2}"),
+        architectures_left: quota::remaining(state.limiter.as_ref(), user, Quota::Architecture)
+            .await,
+        books_left: quota::remaining(state.limiter.as_ref(), user, Quota::Book).await,
+    };
+    html(status, &tpl)
+}
+
+async fn review(
+    page: PageCtx,
+    CurrentUser(user): CurrentUser,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let book = owned_book(&state, &user, &id).await?;
+    let arch = book.architecture();
+    render(&state, page, &user, book, arch, None).await
+}
+
+#[derive(Deserialize)]
+pub struct ArchitectureForm {
+    csrf_token: String,
+    #[serde(flatten)]
+    fields: HashMap<String, String>,
+}
+
+impl CsrfProtected for ArchitectureForm {
+    fn csrf_token(&self) -> &str {
+        &self.csrf_token
+    }
+}
+
+fn lines(s: Option<&String>) -> Vec<String> {
+    s.map(|s| {
+        s.lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(str::to_string)
+            .collect()
+    })
+    .unwrap_or_default()
+}
+
+/// Builds the architecture from the form rows (order field, remove box, empty rows ignored).
+pub fn from_form(fields: &HashMap<String, String>) -> Result<Architecture, String> {
+    let get = |k: &str| {
+        fields
+            .get(k)
+            .map(|v| v.trim().to_string())
+            .unwrap_or_default()
+    };
+    let count: usize = get("ch_count")
+        .parse()
+        .unwrap_or(0)
+        .min(buko_actors::model::MAX_CHAPTERS + 1);
+    let mut rows = Vec::new();
+    for i in 0..count {
+        let title = get(&format!("ch{i}_title"));
+        if title.is_empty() || fields.contains_key(&format!("ch{i}_remove")) {
+            continue;
+        }
+        let words = get(&format!("ch{i}_words"));
+        let target_words = words
+            .parse::<u32>()
+            .map_err(|_| format!("chapter {}: the word target must be a number", i + 1))?;
+        let order: f64 = get(&format!("ch{i}_order"))
+            .parse()
+            .unwrap_or(i as f64 + 1.0);
+        rows.push((
+            order,
+            i,
+            ChapterPlan {
+                title,
+                summary: get(&format!("ch{i}_summary")),
+                key_points: lines(fields.get(&format!("ch{i}_points"))),
+                target_words,
+            },
+        ));
+    }
+    rows.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    let characters = lines(fields.get("characters"))
+        .into_iter()
+        .map(|l| {
+            let mut parts = l.splitn(3, '|').map(|p| p.trim().to_string());
+            Character {
+                name: parts.next().unwrap_or_default(),
+                role: parts.next().unwrap_or_default(),
+                description: parts.next().filter(|d| !d.is_empty()),
+            }
+        })
+        .collect();
+    let mut arch = Architecture {
+        title: get("title"),
+        subtitle: get("subtitle"),
+        synopsis: get("synopsis"),
+        audience: get("audience"),
+        tone: get("tone"),
+        language: Language::parse(&get("language")).ok_or("unknown language; use en or es")?,
+        chapters: rows.into_iter().map(|(_, _, c)| c).collect(),
+        ..Architecture::default()
+    };
+    arch.bible.characters = characters;
+    arch.bible.facts = lines(fields.get("facts"));
+    arch.bible.style = lines(fields.get("style"));
+    Ok(arch)
+}
+
+async fn save(
+    page: PageCtx,
+    CurrentUser(user): CurrentUser,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    CsrfForm(form): CsrfForm<ArchitectureForm>,
+) -> Result<HttpResponse, AppError> {
+    let book = owned_book(&state, &user, &id).await?;
+    if book.status() != BookStatus::ArchitectureReady {
+        return Err(AppError::Conflict(format!(
+            "the architecture can only be edited before approval (the book is {})",
+            book.status
+        )));
+    }
+    let arch = match from_form(&form.fields) {
+        Ok(a) => a,
+        Err(e) => return render(&state, page, &user, book, None, Some(e)).await,
+    };
+    let book_id = book.id.clone();
+    let to_store = arch.clone();
+    let saved = db::run(&state.db, move |c| {
+        Ok(repo::books::update_architecture(c, &book_id, to_store))
+    })
+    .await?;
+    match saved {
+        Ok(_) => Ok(see_other(&format!("/books/{}", book.id))),
+        Err(repo::books::BookChangeError::Invalid(m)) => {
+            render(&state, page, &user, book, Some(arch), Some(m)).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct PlainForm {
+    csrf_token: String,
+}
+
+impl CsrfProtected for PlainForm {
+    fn csrf_token(&self) -> &str {
+        &self.csrf_token
+    }
+}
+
+async fn approve(
+    CurrentUser(user): CurrentUser,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    _form: CsrfForm<PlainForm>,
+) -> Result<HttpResponse, AppError> {
+    let book = owned_book(&state, &user, &id).await?;
+    if book.status() != BookStatus::ArchitectureReady {
+        return Err(AppError::Conflict(format!(
+            "cannot approve a book that is {}",
+            book.status
+        )));
+    }
+    quota::take(state.limiter.as_ref(), &user, Quota::Book).await?;
+    let book_id = book.id.clone();
+    db::run(&state.db, move |c| Ok(repo::books::approve(c, &book_id))).await??;
+    Ok(see_other(&format!("/books/{}/live", book.id)))
+}

@@ -1,0 +1,47 @@
+//! The `/ws` endpoint: authenticates the upgrade (session cookie, or `?api_key=` for API clients) and
+//! starts one [`session::WsSession`] actor per connection. It owns no progress state: the broadcaster
+//! fans out, the events table replays.
+
+pub mod registry;
+pub mod session;
+
+use actix_session::SessionExt;
+use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web_actors::ws;
+use serde::Deserialize;
+
+use crate::app::AppState;
+use crate::db::{self, repo};
+use crate::error::AppError;
+use crate::web::session::session_user;
+
+/// Largest client frame accepted (client messages are a few hundred bytes).
+const MAX_FRAME: usize = 16 * 1024;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/ws", web::get().to(upgrade));
+}
+
+#[derive(Deserialize)]
+struct WsQuery {
+    api_key: Option<String>,
+}
+
+async fn upgrade(
+    req: HttpRequest,
+    stream: web::Payload,
+    state: web::Data<AppState>,
+    query: web::Query<WsQuery>,
+) -> Result<HttpResponse, actix_web::Error> {
+    let user = match query.into_inner().api_key {
+        Some(key) => db::run(&state.db, move |c| repo::api_keys::authenticate(c, &key))
+            .await
+            .map_err(AppError::from)?
+            .map(|(_, user)| user),
+        None => session_user(&state, &req.get_session()).await?,
+    };
+    let user = user.ok_or(AppError::Unauthorized)?;
+    ws::WsResponseBuilder::new(session::WsSession::new(state, user), &req, stream)
+        .frame_size(MAX_FRAME)
+        .start()
+}

@@ -1,0 +1,323 @@
+//! One actor per WebSocket connection: the client's subscriptions, replay of durable events after a
+//! reconnect, and forwarding of the broadcaster's live messages.
+//!
+//! Exactly-once order per book: on subscribe the session first subscribes to the broadcaster, then reads
+//! the stored events after the client's `after_seq`, writes them, and only then lets its mailbox (where
+//! live messages waited) run again — `ctx.wait` holds the mailbox. Live events whose seq was already sent
+//! are skipped. The mailbox is small and bounded: a client too slow to read fills it, the broadcaster
+//! drops it, and the session closes with the reason instead of buffering without limit.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use actix::prelude::*;
+use actix_web::web;
+use actix_web_actors::ws;
+use buko_actors::{
+    Deliver, ProgressBroadcaster, ProgressMessage, Register, Subscribe, SubscriberId, Topic,
+    Unregister, Unsubscribe,
+};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::app::AppState;
+use crate::db::{self, models::User, repo};
+
+const HEARTBEAT: Duration = Duration::from_secs(10);
+const CLIENT_TIMEOUT: Duration = Duration::from_secs(30);
+/// Live messages waiting for this session; when full the broadcaster drops the session.
+pub const MAILBOX: usize = 256;
+const MAX_BOOKS_PER_SESSION: usize = 32;
+const REPLAY_PAGE: i64 = 500;
+
+/// Asks a session to close (an operator disconnecting a user, a revoked account).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Disconnect {
+    pub reason: String,
+}
+
+#[derive(Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum ClientMessage {
+    Subscribe {
+        book_id: String,
+        #[serde(default)]
+        after_seq: i64,
+    },
+    Unsubscribe {
+        book_id: String,
+    },
+    Ping,
+}
+
+pub struct WsSession {
+    state: web::Data<AppState>,
+    broadcaster: Addr<ProgressBroadcaster>,
+    user: User,
+    id: u64,
+    heartbeat: Instant,
+    subscriber: Option<SubscriberId>,
+    /// Book id → highest event seq sent to the client.
+    books: HashMap<String, i64>,
+}
+
+impl WsSession {
+    pub fn new(state: web::Data<AppState>, user: User) -> Self {
+        let broadcaster = state.broadcaster.clone();
+        let id = state.ws_registry.next_id();
+        WsSession {
+            state,
+            broadcaster,
+            user,
+            id,
+            heartbeat: Instant::now(),
+            subscriber: None,
+            books: HashMap::new(),
+        }
+    }
+
+    fn send_error(ctx: &mut ws::WebsocketContext<Self>, code: &str, message: &str) {
+        ctx.text(json!({"type": "error", "code": code, "message": message}).to_string());
+    }
+
+    fn on_client_text(&mut self, text: &str, ctx: &mut ws::WebsocketContext<Self>) {
+        let msg: ClientMessage = match serde_json::from_str(text) {
+            Ok(m) => m,
+            Err(e) => {
+                return Self::send_error(ctx, "bad_message", &format!("unreadable message: {e}"));
+            }
+        };
+        match msg {
+            ClientMessage::Ping => ctx.text(r#"{"type":"pong"}"#),
+            ClientMessage::Unsubscribe { book_id } => {
+                if self.books.remove(&book_id).is_some() {
+                    if let Some(id) = self.subscriber {
+                        self.broadcaster.do_send(Unsubscribe {
+                            id,
+                            topic: Topic::Book(book_id),
+                        });
+                    }
+                }
+            }
+            ClientMessage::Subscribe { book_id, after_seq } => {
+                self.subscribe(book_id, after_seq.max(0), ctx)
+            }
+        }
+    }
+
+    fn subscribe(&mut self, book_id: String, after: i64, ctx: &mut ws::WebsocketContext<Self>) {
+        let Some(sub_id) = self.subscriber else {
+            return Self::send_error(ctx, "unavailable", "progress is not available right now");
+        };
+        if !self.books.contains_key(&book_id) && self.books.len() >= MAX_BOOKS_PER_SESSION {
+            return Self::send_error(
+                ctx,
+                "too_many_subscriptions",
+                "too many books on one connection",
+            );
+        }
+        let pool = self.state.db.clone();
+        let broadcaster = self.broadcaster.clone();
+        let (uid, admin) = (self.user.id.clone(), self.user.is_admin());
+        let book = book_id.clone();
+        let work = async move {
+            let owned = {
+                let (book, uid) = (book.clone(), uid.clone());
+                db::run(&pool, move |c| repo::books::find_for(c, &book, &uid, admin)).await
+            };
+            match owned {
+                Ok(Some(_)) => {}
+                Ok(None) => return Err(("not_found", "no such book".to_string())),
+                Err(e) => return Err(("unavailable", e.to_string())),
+            }
+            // Live first: from here on every new message waits in the mailbox while we replay.
+            let live = broadcaster
+                .send(Subscribe {
+                    id: sub_id,
+                    topic: Topic::Book(book.clone()),
+                })
+                .await
+                .unwrap_or(false);
+            if !live {
+                return Err(("unavailable", "progress is not available right now".into()));
+            }
+            let mut frames = Vec::new();
+            let mut last = after;
+            loop {
+                let (b, from) = (book.clone(), last);
+                let rows = db::run(&pool, move |c| {
+                    repo::events::list_after(c, &b, from, REPLAY_PAGE)
+                })
+                .await
+                .map_err(|e| ("unavailable", e.to_string()))?;
+                let n = rows.len() as i64;
+                for row in rows {
+                    last = row.seq;
+                    let msg = ProgressMessage::from_event(row.to_book_event());
+                    if let Ok(s) = serde_json::to_string(&msg) {
+                        frames.push(s);
+                    }
+                }
+                if n < REPLAY_PAGE {
+                    break;
+                }
+            }
+            Ok((frames, last))
+        };
+        ctx.wait(work.into_actor(self).map(move |res, act, ctx| match res {
+            Ok((frames, last)) => {
+                for f in frames {
+                    ctx.text(f);
+                }
+                let seen = act.books.entry(book_id).or_insert(last);
+                *seen = (*seen).max(last);
+            }
+            Err((code, message)) => {
+                if code == "unavailable" {
+                    log::warn!(target: "buko::ws", "subscribe failed: {message}");
+                }
+                let shown = if code == "not_found" {
+                    "no such book"
+                } else {
+                    "try again later"
+                };
+                Self::send_error(ctx, code, shown);
+            }
+        }));
+    }
+
+    fn forward(&mut self, msg: &ProgressMessage, json: &str, ctx: &mut ws::WebsocketContext<Self>) {
+        match msg {
+            ProgressMessage::Event { book_id, seq, .. } => {
+                // Already sent by the replay (or a duplicate from another node): skip.
+                if let Some(seen) = self.books.get_mut(book_id) {
+                    if *seq > *seen {
+                        *seen = *seq;
+                        ctx.text(json.to_string());
+                    }
+                }
+            }
+            ProgressMessage::Delta { book_id, .. } | ProgressMessage::Snapshot { book_id, .. } => {
+                if self.books.contains_key(book_id) {
+                    ctx.text(json.to_string());
+                }
+            }
+            ProgressMessage::Broadcast { .. } => ctx.text(json.to_string()),
+            // Only admin sessions subscribe to the `admin` topic; the check keeps it that way.
+            ProgressMessage::Stats { .. } if self.user.is_admin() => ctx.text(json.to_string()),
+            ProgressMessage::Stats { .. } => {}
+        }
+    }
+
+    fn close(ctx: &mut ws::WebsocketContext<Self>, code: ws::CloseCode, reason: &str) {
+        ctx.close(Some(ws::CloseReason {
+            code,
+            description: Some(reason.to_string()),
+        }));
+        ctx.stop();
+    }
+}
+
+impl Actor for WsSession {
+    type Context = ws::WebsocketContext<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        ctx.set_mailbox_capacity(MAILBOX);
+        self.state
+            .ws_registry
+            .add(&self.user.id, self.id, ctx.address());
+        ctx.run_interval(HEARTBEAT, |act, ctx| {
+            if act.heartbeat.elapsed() > CLIENT_TIMEOUT {
+                Self::close(ctx, ws::CloseCode::Away, "heartbeat timeout");
+            } else {
+                ctx.ping(b"");
+            }
+        });
+        let recipient = ctx.address().recipient();
+        let broadcaster = self.broadcaster.clone();
+        let admin = self.user.is_admin();
+        // Held with `wait`: no client message is handled before the session can subscribe.
+        ctx.wait(
+            async move {
+                let id = broadcaster.send(Register { recipient }).await.ok()?;
+                broadcaster
+                    .send(Subscribe {
+                        id,
+                        topic: Topic::All,
+                    })
+                    .await
+                    .ok()?;
+                // Admins also get the dashboard's live figures (`stats` messages).
+                if admin {
+                    broadcaster
+                        .send(Subscribe {
+                            id,
+                            topic: Topic::Admin,
+                        })
+                        .await
+                        .ok()?;
+                }
+                Some(id)
+            }
+            .into_actor(self)
+            .map(|id, act, _| act.subscriber = id),
+        );
+    }
+
+    fn stopping(&mut self, _: &mut Self::Context) -> Running {
+        if let Some(id) = self.subscriber.take() {
+            self.broadcaster.do_send(Unregister { id });
+        }
+        self.state.ws_registry.remove(&self.user.id, self.id);
+        Running::Stop
+    }
+}
+
+impl Handler<Deliver> for WsSession {
+    type Result = ();
+    fn handle(&mut self, msg: Deliver, ctx: &mut Self::Context) {
+        match msg {
+            Deliver::Message(out) => self.forward(&out.message, &out.json, ctx),
+            Deliver::Dropped { reason } => {
+                // The broadcaster already forgot us; don't unregister a second time.
+                self.subscriber = None;
+                Self::close(ctx, ws::CloseCode::Again, &reason);
+            }
+        }
+    }
+}
+
+impl Handler<Disconnect> for WsSession {
+    type Result = ();
+    fn handle(&mut self, msg: Disconnect, ctx: &mut Self::Context) {
+        Self::close(ctx, ws::CloseCode::Policy, &msg.reason);
+    }
+}
+
+impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for WsSession {
+    fn handle(&mut self, item: Result<ws::Message, ws::ProtocolError>, ctx: &mut Self::Context) {
+        let msg = match item {
+            Ok(m) => m,
+            Err(e) => {
+                // Oversized or malformed frames: close with the reason rather than drop silently.
+                return Self::close(ctx, ws::CloseCode::Protocol, &e.to_string());
+            }
+        };
+        self.heartbeat = Instant::now();
+        match msg {
+            ws::Message::Ping(b) => ctx.pong(&b),
+            ws::Message::Pong(_) => {}
+            ws::Message::Text(t) => self.on_client_text(&t, ctx),
+            ws::Message::Binary(_) => Self::send_error(ctx, "bad_message", "send JSON text frames"),
+            ws::Message::Close(reason) => {
+                ctx.close(reason);
+                ctx.stop();
+            }
+            ws::Message::Continuation(_) => {
+                Self::send_error(ctx, "bad_message", "fragmented messages are not supported")
+            }
+            ws::Message::Nop => {}
+        }
+    }
+}
