@@ -182,7 +182,10 @@ impl Application {
         // The dashboard's live figures, and the cross-node admin commands when Redis is configured.
         actix_web::rt::spawn(crate::admin::stats::run(state.clone()));
         if let Some(url) = &settings.redis_url {
-            actix_web::rt::spawn(crate::admin::control::listen(state.clone(), url.expose().to_string()));
+            actix_web::rt::spawn(crate::admin::control::listen(
+                state.clone(),
+                url.expose().to_string(),
+            ));
         }
         let broadcaster = state.broadcaster.clone();
         let secure = settings.cookie_secure;

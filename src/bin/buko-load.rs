@@ -66,39 +66,11 @@ async fn run(args: Args) -> anyhow::Result<bool> {
     let (writer_accounts, idle_accounts) = accounts.split_at(writers);
     let client = http::client(64, None);
 
-    say(
-        t0,
-        &format!(
-            "creating {writers} books through the API ({} pages each)",
-            args.target_pages
-        ),
+    let writing = writing_books(&args, &client, writer_accounts, t0).await?;
+    anyhow::ensure!(
+        writers == 0 || !writing.is_empty(),
+        "no writing book reached architecture_ready"
     );
-    let keys: Vec<String> = writer_accounts.iter().map(|a| a.api_key.clone()).collect();
-    let created = books::create_all(&client, &args.targets, &keys, args.target_pages).await?;
-    let st = books::wait_while(
-        &client,
-        &args.targets,
-        &created,
-        &["draft", "architecture_pending"],
-        Duration::from_secs(args.setup_timeout),
-        "architectures",
-    )
-    .await;
-    let (ready, not_ready): (Vec<_>, Vec<_>) = created
-        .into_iter()
-        .zip(st)
-        .partition(|(_, s)| s == "architecture_ready");
-    if !not_ready.is_empty() {
-        say(
-            t0,
-            &format!(
-                "{} books did not reach architecture_ready: {:?}",
-                not_ready.len(),
-                not_ready.iter().map(|(_, s)| s).collect::<Vec<_>>()
-            ),
-        );
-    }
-    let writing: Vec<WritingBook> = ready.into_iter().map(|(b, _)| b).collect();
 
     let pages = login_browsers(&client, &args, idle_accounts, t0).await?;
     let plan = plan::build(&args, idle_accounts, &writing, pages);
@@ -239,6 +211,68 @@ async fn run(args: Args) -> anyhow::Result<bool> {
     }
     say(t0, "done");
     Ok(checks.iter().all(|(_, ok)| *ok))
+}
+
+/// The writing books, `architecture_ready`: seeded, or created through the API and drafted by the LLM.
+async fn writing_books(
+    args: &Args,
+    client: &awc::Client,
+    owners: &[setup::Account],
+    t0: Instant,
+) -> anyhow::Result<Vec<WritingBook>> {
+    let n = args.targets.len();
+    let pages = args.target_pages;
+    if !args.architect_via_llm {
+        say(
+            t0,
+            &format!(
+                "seeding {} architecture_ready books ({pages} pages each)",
+                owners.len()
+            ),
+        );
+        let ids = setup::seed_ready_books(&args.database_url, owners, pages).await?;
+        return Ok(ids
+            .into_iter()
+            .zip(owners)
+            .enumerate()
+            .map(|(i, (id, a))| WritingBook {
+                id,
+                api_key: a.api_key.clone(),
+                target: i % n,
+            })
+            .collect());
+    }
+    say(
+        t0,
+        &format!(
+            "creating {} books through the API ({pages} pages each)",
+            owners.len()
+        ),
+    );
+    let keys: Vec<String> = owners.iter().map(|a| a.api_key.clone()).collect();
+    let created = books::create_all(client, &args.targets, &keys, pages).await?;
+    let pending = ["draft", "architecture_pending"];
+    let timeout = Duration::from_secs(args.setup_timeout);
+    let st = books::wait_while(
+        client,
+        &args.targets,
+        &created,
+        &pending,
+        timeout,
+        "architectures",
+    )
+    .await;
+    let (ready, not_ready): (Vec<_>, Vec<_>) = created
+        .into_iter()
+        .zip(st)
+        .partition(|(_, s)| s == "architecture_ready");
+    if !not_ready.is_empty() {
+        say(
+            t0,
+            &format!("{} books did not reach architecture_ready", not_ready.len()),
+        );
+    }
+    Ok(ready.into_iter().map(|(b, _)| b).collect())
 }
 
 fn mark(nodes: &mut [Node], m: Mark) {

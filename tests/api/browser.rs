@@ -47,7 +47,11 @@ impl Driver {
     async fn start() -> Option<Driver> {
         let driver = find_binary(&["chromedriver"])?;
         let chromium = find_binary(&["chromium", "chromium-browser"])?;
-        let port = TcpListener::bind("127.0.0.1:0").ok()?.local_addr().ok()?.port();
+        let port = TcpListener::bind("127.0.0.1:0")
+            .ok()?
+            .local_addr()
+            .ok()?
+            .port();
         let child = Command::new(driver)
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
@@ -98,7 +102,11 @@ impl Driver {
             None => req.send().await,
         }
         .expect("webdriver reachable");
-        let v: Value = res.json().limit(64 * 1024 * 1024).await.expect("webdriver JSON");
+        let v: Value = res
+            .json()
+            .limit(64 * 1024 * 1024)
+            .await
+            .expect("webdriver JSON");
         assert!(
             v["value"].get("error").is_none(),
             "webdriver {method} {path}: {v}"
@@ -232,7 +240,8 @@ async fn author_flow_in_headless_chromium() {
     d.go(&format!("{}/register", app.base)).await;
     d.type_into("input[name=email]", &unique_email()).await;
     d.type_into("input[name=password]", PASSWORD).await;
-    d.click("form[action='/register'] button[type=submit]").await;
+    d.click("form[action='/register'] button[type=submit]")
+        .await;
     let u = d.wait_url(|u| u.ends_with("/books")).await;
     assert!(u.ends_with("/books"), "{u}");
 
@@ -292,16 +301,29 @@ async fn author_flow_in_headless_chromium() {
     d.screenshot("live-page.png").await;
 
     // Download (the committed text; the writer would have stored it).
-    buko::db::repo::chapters::insert_chunk(&mut app.db(), &book_id, 1, 0, "La niebla cubría el faro.")
-        .expect("chunk");
+    buko::db::repo::chapters::insert_chunk(
+        &mut app.db(),
+        &book_id,
+        1,
+        0,
+        "La niebla cubría el faro.",
+    )
+    .expect("chunk");
     d.find("#download-md").await;
     // Fetched by the page itself, with its session cookie, as the download link would.
     let script = "const done = arguments[arguments.length - 1]; \
                   fetch(document.getElementById('download-md').href).then(r => r.text()).then(done);";
     let md = d
-        .s("POST", "/execute/async", Some(json!({"script": script, "args": []})))
+        .s(
+            "POST",
+            "/execute/async",
+            Some(json!({"script": script, "args": []})),
+        )
         .await;
     let md = md.as_str().unwrap_or("");
-    assert!(md.contains("## La llegada") && md.contains("La niebla cubría el faro."), "{md}");
+    assert!(
+        md.contains("## La llegada") && md.contains("La niebla cubría el faro."),
+        "{md}"
+    );
     d.s("DELETE", "", None).await;
 }

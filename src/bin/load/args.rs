@@ -29,6 +29,10 @@ pub struct Args {
     /// Target page count of each writing book (chapters ≈ pages / 10, 3..24).
     #[arg(long, default_value_t = 30)]
     pub target_pages: u32,
+    /// Create the writing books through `POST /api/v1/books` and let the LLM draft their architectures
+    /// (needs an LLM that answers architecture prompts with JSON; `buko fake-llm` does not).
+    #[arg(long)]
+    pub architect_via_llm: bool,
     /// HTTP browsing requests per second in total (library, book page, book API, events API).
     #[arg(long, default_value_t = 1000.0)]
     pub rate: f64,

@@ -3,7 +3,9 @@
 //! cost one argon2 hash each on the server and measure sign-up, not the steady state. All load accounts
 //! share one password (hashed once here), get plan `unlimited` (the `free` plan allows 3 architectures
 //! an hour) and one API key each. Idle users' books are inserted as `draft` rows: a draft has no job,
-//! so thousands of idle subscriptions cost no LLM call. Writing books are created through the REST API.
+//! so thousands of idle subscriptions cost no LLM call. Writing books are seeded `architecture_ready`
+//! with the offline writer's architecture (`buko fake-llm` streams prose, not architecture JSON) and then
+//! approved through the REST API; `--architect-via-llm` creates them through the API instead.
 
 use anyhow::Context;
 use buko::db::schema::{books, users};
@@ -16,6 +18,7 @@ const BATCH: usize = 250;
 /// One seeded account.
 #[derive(Clone, Debug)]
 pub struct Account {
+    pub user_id: String,
     pub email: String,
     pub api_key: String,
     /// The draft book an idle user's WebSocket subscribes to (writers have none: theirs is created later).
@@ -92,6 +95,7 @@ fn seed_batch(
             None
         };
         out.push(Account {
+            user_id: user.id,
             email: user.email,
             api_key: key.expose().to_string(),
             idle_book,
@@ -111,4 +115,53 @@ async fn set_plan(pool: &DbPool, tag: &str) -> anyhow::Result<()> {
     .await
     .context("set the load accounts' plan")?;
     Ok(())
+}
+
+/// Inserts one `architecture_ready` book per owner, with the architecture the offline writer drafts for
+/// the idea (valid by construction); returns the book ids in the owners' order.
+pub async fn seed_ready_books(
+    database_url: &str,
+    owners: &[Account],
+    pages: u32,
+) -> anyhow::Result<Vec<String>> {
+    let pool = db::build_pool(database_url, 2).context("connect to the database")?;
+    let owners: Vec<String> = owners.iter().map(|a| a.user_id.clone()).collect();
+    let ids = db::run(&pool, move |c| {
+        c.transaction(|c| {
+            let mut ids = Vec::with_capacity(owners.len());
+            for (i, user_id) in owners.iter().enumerate() {
+                let idea = format!(
+                    "A load-test novel number {i} about lighthouse keepers who trade letters across a stormy archipelago"
+                );
+                let ctx = buko_actors::RequestContext {
+                    idea: Some(idea.clone()),
+                    target_pages: Some(pages),
+                    ..Default::default()
+                };
+                let arch = buko::llm::offline::architecture(&ctx);
+                let json = serde_json::to_string(&arch).unwrap_or_default();
+                let (id, t) = (new_id(), now());
+                diesel::insert_into(books::table)
+                    .values((
+                        books::id.eq(&id),
+                        books::user_id.eq(user_id),
+                        books::title.eq(&arch.title),
+                        books::idea.eq(&idea),
+                        books::genre.eq("literary fiction"),
+                        books::language.eq("en"),
+                        books::target_pages.eq(pages as i32),
+                        books::status.eq("architecture_ready"),
+                        books::architecture.eq(Some(json)),
+                        books::created_at.eq(t),
+                        books::updated_at.eq(t),
+                    ))
+                    .execute(c)?;
+                ids.push(id);
+            }
+            Ok::<_, db::DbError>(ids)
+        })
+    })
+    .await
+    .context("seed the writing books")?;
+    Ok(ids)
 }

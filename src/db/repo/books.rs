@@ -149,7 +149,9 @@ fn enqueue(conn: &mut DbConn, job: NewJob) -> Result<Enqueued, DbError> {
         }
         Ok(Enqueued::AlreadyActive) => Err(diesel::result::Error::RollbackTransaction),
         Err(DbError::Query(e)) => Err(e),
-        Err(e) => Err(diesel::result::Error::QueryBuilderError(e.to_string().into())),
+        Err(e) => Err(diesel::result::Error::QueryBuilderError(
+            e.to_string().into(),
+        )),
     });
     match res {
         Ok(()) | Err(diesel::result::Error::RollbackTransaction) => Ok(outcome),
