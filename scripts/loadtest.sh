@@ -95,12 +95,13 @@ fi
   >"$WORK/fake-llm.log" 2>&1 &
 PIDS+=($!)
 
-# The load runs from one address: the per-IP and per-endpoint limits (300 and 1000 a minute by default)
+# The load runs from one address with few API keys: the per-IP, per-endpoint and per-key limits (300, 1000
+# and 120 a minute by default)
 # are raised, not removed, so every request still goes through the limiter (Redis on two nodes).
 node_env=(
   DATABASE_URL="$DATABASE_URL" BUKO_SECRET_KEY="$SECRET" RUST_LOG="${RUST_LOG:-warn}"
   BUKO_LLM_PROVIDER=anthropic ANTHROPIC_API_KEY=load-test ANTHROPIC_BASE_URL="http://127.0.0.1:$LLM_PORT"
-  BUKO_RATE_IP_PER_MIN=100000000 BUKO_RATE_ENDPOINT_PER_MIN=100000000
+  BUKO_RATE_IP_PER_MIN=100000000 BUKO_RATE_ENDPOINT_PER_MIN=100000000 BUKO_API_KEY_RATE_LIMIT=100000000
   BUKO_WORKERS_BOOK="$M" BUKO_WORKERS_ARCHITECTURE=${ARCH_WORKERS:-50}
   BUKO_DB_POOL_SIZE=${POOL:-32}
 )

@@ -126,7 +126,7 @@ async fn run(args: Args) -> anyhow::Result<bool> {
             args.hold
         ),
     );
-    let approve_refused = books::approve_all(&client, &args.targets, &writing).await;
+    let approvals = books::approve_all(&client, &args.targets, &writing).await;
     let _ = browse_start_tx.send(true);
     let hold_start = Instant::now();
     let mut early_marked = false;
@@ -152,12 +152,12 @@ async fn run(args: Args) -> anyhow::Result<bool> {
     let _ = browse_stop_tx.send(true);
 
     say(t0, "drain: waiting for the writing books to finish");
-    let pending = ["architecture_ready", "queued", "generating", "paused"];
-    books::wait_while(
+    let done = ["completed", "failed", "cancelled"];
+    books::wait_until(
         &client,
         &args.targets,
         &writing,
-        &pending,
+        &done,
         Duration::from_secs(args.drain_timeout),
         "drain",
     )
@@ -194,7 +194,7 @@ async fn run(args: Args) -> anyhow::Result<bool> {
         nodes: nodes.iter().enumerate().map(|(i, n)| n.figures(plan.conns_per_target.get(i).copied().unwrap_or(0))).collect(),
         load_cores,
         books: verification,
-        approve_refused,
+        approvals,
         max_kib_per_conn: args.max_kib_per_conn,
         max_growth_mib: args.max_growth_mib,
         multi_node: args.targets.len() > 1,
@@ -251,13 +251,13 @@ async fn writing_books(
     );
     let keys: Vec<String> = owners.iter().map(|a| a.api_key.clone()).collect();
     let created = books::create_all(client, &args.targets, &keys, pages).await?;
-    let pending = ["draft", "architecture_pending"];
+    let done = ["architecture_ready", "failed", "cancelled"];
     let timeout = Duration::from_secs(args.setup_timeout);
-    let st = books::wait_while(
+    let st = books::wait_until(
         client,
         &args.targets,
         &created,
-        &pending,
+        &done,
         timeout,
         "architectures",
     )

@@ -87,24 +87,29 @@ pub async fn statuses(
         .await
 }
 
-/// Waits until no book is in one of `pending` statuses; returns the last statuses.
-pub async fn wait_while(
+/// Waits until every book is in one of the `done` statuses; returns the last statuses. An unreadable
+/// status (a refused or failed request) counts as not done.
+pub async fn wait_until(
     client: &awc::Client,
     targets: &[String],
     books: &[WritingBook],
-    pending: &[&str],
+    done: &[&str],
     timeout: Duration,
     label: &str,
 ) -> Vec<String> {
     let start = Instant::now();
     loop {
         let st = statuses(client, targets, books).await;
-        let waiting = st.iter().filter(|s| pending.contains(&s.as_str())).count();
+        let waiting = st.iter().filter(|s| !done.contains(&s.as_str())).count();
         if waiting == 0 || start.elapsed() > timeout {
             return st;
         }
+        let mut by: BTreeMap<&str, usize> = BTreeMap::new();
+        for s in st.iter().filter(|s| !done.contains(&s.as_str())) {
+            *by.entry(s.as_str()).or_default() += 1;
+        }
         eprintln!(
-            "[{:>5.0}s] {label}: {waiting} of {} books still {pending:?}",
+            "[{:>5.0}s] {label}: {waiting} of {} books not yet {done:?}: {by:?}",
             start.elapsed().as_secs_f64(),
             books.len()
         );
@@ -112,27 +117,48 @@ pub async fn wait_while(
     }
 }
 
-/// Approves every book; returns how many were refused.
-pub async fn approve_all(client: &awc::Client, targets: &[String], books: &[WritingBook]) -> usize {
+/// What approving the books took.
+#[derive(Clone, Debug, Default)]
+pub struct Approvals {
+    /// Answers other than 202 that were retried (a client retries a 5xx or a 429 after a pause).
+    pub retried: BTreeMap<String, usize>,
+    /// Books never approved after the retries.
+    pub refused: usize,
+}
+
+/// Approves every book, retrying an answer other than 202 up to 5 times, 1 s apart.
+pub async fn approve_all(
+    client: &awc::Client,
+    targets: &[String],
+    books: &[WritingBook],
+) -> Approvals {
     let jobs = books.iter().map(|b| async move {
         let url = format!("{}/api/v1/books/{}/approve", targets[b.target], b.id);
-        match api(client, Method::POST, &url, &b.api_key, None).await {
-            Ok((202, _)) => 0,
-            Ok((s, v)) => {
-                eprintln!("approve {}: {s} {v}", b.id);
-                1
+        let mut retried = Vec::new();
+        for attempt in 0..6 {
+            if attempt > 0 {
+                tokio::time::sleep(Duration::from_secs(1)).await;
             }
-            Err(e) => {
-                eprintln!("approve {}: {e}", b.id);
-                1
+            match api(client, Method::POST, &url, &b.api_key, None).await {
+                Ok((202, _)) => return (retried, 0),
+                Ok((s, v)) => retried.push(format!("{s} {}", v["message"].as_str().unwrap_or(""))),
+                Err(e) => retried.push(e.to_string().chars().take(60).collect()),
             }
         }
+        (retried, 1)
     });
-    let refused: Vec<usize> = futures_util::stream::iter(jobs)
+    let results: Vec<_> = futures_util::stream::iter(jobs)
         .buffered(PARALLEL)
         .collect()
         .await;
-    refused.into_iter().sum()
+    let mut a = Approvals::default();
+    for (retried, refused) in results {
+        for r in retried {
+            *a.retried.entry(r).or_default() += 1;
+        }
+        a.refused += refused;
+    }
+    a
 }
 
 async fn all_events(

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use serde_json::json;
 
-use super::books::Verification;
+use super::books::{Approvals, Verification};
 use super::browse::HttpStats;
 use super::delivery::Delivery;
 use super::hist::Histogram;
@@ -43,7 +43,7 @@ pub struct Report {
     pub nodes: Vec<NodeFigures>,
     pub load_cores: f64,
     pub books: Verification,
-    pub approve_refused: usize,
+    pub approvals: Approvals,
     pub max_kib_per_conn: f64,
     pub max_growth_mib: f64,
     pub multi_node: bool,
@@ -196,8 +196,11 @@ impl Report {
         let _ = writeln!(
             s,
             "| completed / writing books | {} / {} (approvals refused: {}) |",
-            b.completed, b.books, self.approve_refused
+            b.completed, b.books, self.approvals.refused
         );
+        for (k, v) in &self.approvals.retried {
+            let _ = writeln!(s, "| approval answered {k}, retried | {v} |");
+        }
         let nc: Vec<String> = b
             .not_completed
             .iter()
@@ -303,7 +306,7 @@ impl Report {
         let b = &self.books;
         c.push((
             format!("all books complete ({} / {})", b.completed, b.books),
-            b.books > 0 && b.completed == b.books && self.approve_refused == 0,
+            b.books > 0 && b.completed == b.books && self.approvals.refused == 0,
         ));
         let d = &w.defects;
         let lost = b.chunks_lost
