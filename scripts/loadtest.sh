@@ -150,6 +150,7 @@ status=0
 "$BIN/buko-load" "${TARGETS[@]}" "${PID_ARGS[@]}" --database-url "$DATABASE_URL" \
   --users "$N" --books "$M" --watchers "$WATCHERS" --target-pages "$PAGES" --rate "$RATE" \
   --browsers "$BROWSERS" --ramp-up "$RAMP_UP" --hold "$DURATION" --threads "$THREADS" \
+  --drain-timeout "${DRAIN:-900}" \
   --json "$OUT/report.json" | tee "$OUT/report.md" || status=$?
 echo "== report: $OUT/report.md (node logs in $WORK)"
 exit "$status"
