@@ -10,6 +10,9 @@
 #   RAMP_UP [60] s · RATE [1000] browsing req/s · BROWSERS [100] logged-in page users · PAGES [from DURATION]
 #   TOKENS_PER_SEC [50] · TTFT_MS [1000] · WORDS [600] per LLM answer · FAULT_529 [0.01] · FAULT_429 [0]
 #   NODE_B_ROLE [full|no-worker] · THREADS [2] load threads · SKIP_BUILD=1 use the binaries as built
+#   DRAIN [900] longest wait (s) for the books after the hold
+#   LLM [anthropic] the nodes' provider: anthropic = `buko fake-llm`; offline = the in-process writer at
+#   TOKENS_PER_SEC (no LLM server, no injected faults)
 #   KEEP=1 keep the work dir and the database · OUT [work dir] where report.md / report.json go
 #   PROFILE [release] the cargo profile directory the binaries are taken from (debug for a quick try)
 #   PERF=1 profile each node with `perf record` for PERF_SECS [20] s, PERF_AT [RAMP_UP+30] s into the load
@@ -100,7 +103,8 @@ PIDS+=($!)
 # are raised, not removed, so every request still goes through the limiter (Redis on two nodes).
 node_env=(
   DATABASE_URL="$DATABASE_URL" BUKO_SECRET_KEY="$SECRET" RUST_LOG="${RUST_LOG:-warn}"
-  BUKO_LLM_PROVIDER=anthropic ANTHROPIC_API_KEY=load-test ANTHROPIC_BASE_URL="http://127.0.0.1:$LLM_PORT"
+  BUKO_LLM_PROVIDER="${LLM:-anthropic}" ANTHROPIC_API_KEY=load-test ANTHROPIC_BASE_URL="http://127.0.0.1:$LLM_PORT"
+  BUKO_OFFLINE_TOKENS_PER_SEC="$TOKENS_PER_SEC"
   BUKO_RATE_IP_PER_MIN=100000000 BUKO_RATE_ENDPOINT_PER_MIN=100000000 BUKO_API_KEY_RATE_LIMIT=100000000
   BUKO_WORKERS_BOOK="$M" BUKO_WORKERS_ARCHITECTURE=${ARCH_WORKERS:-50}
   BUKO_DB_POOL_SIZE=${POOL:-32}
