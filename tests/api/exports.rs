@@ -1,27 +1,7 @@
 //! Downloads of a finished book in every format, written end to end by the node's own workers: the whole
 //! author flow through the API on the offline writer, then the files as a reader's tools see them.
 
-use std::time::{Duration, Instant};
-
-use crate::helpers::{author, create_book_via_api, spawn_app, Author, TestApp};
-
-async fn wait_status(author: &Author, id: &str, wanted: &str) -> serde_json::Value {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let book = author
-            .api("GET", &format!("/api/v1/books/{id}"), None)
-            .await
-            .json();
-        if book["status"] == wanted {
-            return book;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "book never became {wanted}: {book}"
-        );
-        actix_web::rt::time::sleep(Duration::from_millis(100)).await;
-    }
-}
+use crate::helpers::{author, create_book_via_api, spawn_app, wait_book_status, Author, TestApp};
 
 /// A completed book written by the workers (architecture job, approval, book job).
 async fn finished_book(app: &TestApp) -> (Author, String) {
@@ -31,12 +11,12 @@ async fn finished_book(app: &TestApp) -> (Author, String) {
         "A <clockmaker> & her \"impossible\" clock / ../ in Sevilla",
     )
     .await;
-    wait_status(&a, &id, "architecture_ready").await;
+    wait_book_status(&a, &id, "architecture_ready").await;
     let res = a
         .api("POST", &format!("/api/v1/books/{id}/approve"), None)
         .await;
     assert_eq!(res.status, 202, "{}", res.body);
-    let book = wait_status(&a, &id, "completed").await;
+    let book = wait_book_status(&a, &id, "completed").await;
     assert_eq!(
         book["progress"]["chunks_done"], book["progress"]["chunks_total"],
         "{book}"

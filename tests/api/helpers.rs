@@ -448,3 +448,22 @@ pub fn jobs_of(app: &TestApp, book_id: &str) -> Vec<(String, String)> {
         .load(&mut app.db())
         .expect("jobs")
 }
+
+/// Polls the API until the book's status is `wanted` (panics after 90 s with the last state).
+pub async fn wait_book_status(author: &Author, id: &str, wanted: &str) -> serde_json::Value {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
+    loop {
+        let book = author
+            .api("GET", &format!("/api/v1/books/{id}"), None)
+            .await
+            .json();
+        if book["status"] == wanted {
+            return book;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "book never became {wanted}: {book}"
+        );
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}

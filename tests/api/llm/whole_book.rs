@@ -2,28 +2,8 @@
 //! node writes a whole book through the engine — architecture, every chunk — and injected faults on the
 //! way are retried as the engine's policy says.
 
-use std::time::{Duration, Instant};
-
 use super::helpers::{script, spawn_fake};
-use crate::helpers::{author, create_book_via_api, spawn_app_with, Author};
-
-async fn wait_status(a: &Author, id: &str, wanted: &str) -> serde_json::Value {
-    let deadline = Instant::now() + Duration::from_secs(90);
-    loop {
-        let book = a
-            .api("GET", &format!("/api/v1/books/{id}"), None)
-            .await
-            .json();
-        if book["status"] == wanted {
-            return book;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "book never became {wanted}: {book}"
-        );
-        actix_web::rt::time::sleep(Duration::from_millis(100)).await;
-    }
-}
+use crate::helpers::{author, create_book_via_api, spawn_app_with, wait_book_status};
 
 #[actix_web::test]
 async fn a_whole_book_is_written_over_the_anthropic_protocol_despite_injected_faults() {
@@ -48,7 +28,7 @@ async fn a_whole_book_is_written_over_the_anthropic_protocol_despite_injected_fa
         "A cartographer maps a city that rearranges itself every night",
     )
     .await;
-    let book = wait_status(&a, &id, "architecture_ready").await;
+    let book = wait_book_status(&a, &id, "architecture_ready").await;
     assert!(
         book["architecture"]["chapters"]
             .as_array()
@@ -62,7 +42,7 @@ async fn a_whole_book_is_written_over_the_anthropic_protocol_despite_injected_fa
         .api("POST", &format!("/api/v1/books/{id}/approve"), None)
         .await;
     assert_eq!(res.status, 202, "{}", res.body);
-    let book = wait_status(&a, &id, "completed").await;
+    let book = wait_book_status(&a, &id, "completed").await;
     let (done, total) = (
         &book["progress"]["chunks_done"],
         &book["progress"]["chunks_total"],
