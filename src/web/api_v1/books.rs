@@ -235,8 +235,8 @@ async fn events(
     let out: Vec<Value> = rows
         .into_iter()
         .map(|r| {
-            let data: Value = serde_json::from_str(&r.data).unwrap_or(Value::Null);
-            json!({"seq": r.seq, "kind": r.kind, "data": data, "at": r.created_at.and_utc()})
+            let e = r.to_book_event();
+            json!({"seq": e.seq, "kind": e.kind, "data": e.data, "at": e.at})
         })
         .collect();
     Ok(HttpResponse::Ok().json(out))
