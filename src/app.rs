@@ -57,6 +57,10 @@ pub struct AppState {
     pub ws_registry: Arc<SessionRegistry>,
     /// The admin panel's per-node state (node name, peak of online users, CPU meter).
     pub admin: Arc<crate::admin::AdminState>,
+    /// Recent session look-ups (`sessions::cache`).
+    pub sessions: Arc<crate::sessions::SessionCache>,
+    /// The credentials of this node's WebSocket sessions, re-checked periodically (`ws::auth_watch`).
+    pub ws_auth: Arc<crate::ws::auth_watch::AuthWatch>,
 }
 
 /// What a node runs.
@@ -169,8 +173,12 @@ impl Application {
             broadcaster: runner.engine.broadcaster.clone(),
             ws_registry: Arc::new(SessionRegistry::new()),
             admin: Arc::new(crate::admin::AdminState::new()),
+            sessions: Arc::new(crate::sessions::SessionCache::new()),
+            ws_auth: Arc::new(crate::ws::auth_watch::AuthWatch::default()),
             runner,
         });
+        crate::sessions::sign_in::warm_up();
+        actix_web::rt::spawn(crate::ws::auth_watch::run(state.clone()));
         let workers = role.runs_workers().then(|| {
             WorkerPool::start(
                 state.db.clone(),
@@ -213,8 +221,10 @@ impl Application {
                         crate::web::routes(cfg)
                     }
                 })
+                .wrap(from_fn(crate::web::input::check_input))
                 .wrap(from_fn(crate::limits::http::enforce))
                 .wrap(from_fn(crate::web::error_pages::render_error_pages))
+                .wrap(from_fn(crate::web::cache_control::no_store))
                 .wrap(session)
                 .wrap(security_headers())
                 .wrap(from_fn(crate::metrics::http_metrics))

@@ -44,6 +44,9 @@ pub struct Settings {
     pub queue: crate::queue::QueueSettings,
     /// Outgoing mail (`BUKO_SMTP_*`, `BUKO_MAIL_FROM`, `BUKO_PUBLIC_URL`; see `email`).
     pub mail: crate::email::MailSettings,
+    /// `BUKO_ALLOWED_ORIGINS`: comma-separated origins (`https://app.example.com`) whose pages may open
+    /// the WebSocket, besides `BUKO_PUBLIC_URL` and the site's own host (see `ws::origin`).
+    pub allowed_origins: Vec<String>,
 }
 
 impl Settings {
@@ -71,6 +74,14 @@ impl Settings {
             node_id: var("BUKO_NODE_ID").unwrap_or_else(default_node_id),
             queue: crate::queue::QueueSettings::from_env()?,
             mail: crate::email::MailSettings::from_env()?,
+            allowed_origins: var("BUKO_ALLOWED_ORIGINS")
+                .map(|v| {
+                    v.split(',')
+                        .map(|o| o.trim().trim_end_matches('/').to_string())
+                        .filter(|o| !o.is_empty())
+                        .collect()
+                })
+                .unwrap_or_default(),
         })
     }
 }
@@ -127,6 +138,7 @@ mod tests {
             node_id: "n".into(),
             queue: Default::default(),
             mail: Default::default(),
+            allowed_origins: vec![],
         };
         let shown = format!("{s:?}");
         assert!(!shown.contains("hunter2") && !shown.contains("pw@") && !shown.contains("kkkk"));

@@ -4,6 +4,7 @@
 //! (or a test) can read exactly what would have been sent. SMTP and file I/O are blocking: they run on
 //! the blocking pool, never on the reactor.
 
+pub mod account;
 pub mod handler;
 
 use std::path::PathBuf;
@@ -166,7 +167,7 @@ pub async fn send_book_completed(
         .map_err(|_| MailError::Cancelled)?
 }
 
-fn deliver(mail: &MailSettings, outbox: PathBuf, message: Message) -> Result<Delivery, MailError> {
+pub(crate) fn deliver(mail: &MailSettings, outbox: PathBuf, message: Message) -> Result<Delivery, MailError> {
     if let Some(transport) = mail.transport()? {
         transport
             .send(&message)
