@@ -24,5 +24,8 @@ mod redis_support;
 mod runner;
 mod schemathesis;
 mod security;
+mod sessions;
+mod hardening;
+mod ws_security;
 mod ws;
 mod xss;
