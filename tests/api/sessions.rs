@@ -90,7 +90,7 @@ async fn settings_list_the_sessions_and_end_one() {
         let mut c = Client::new(&app);
         c.default_headers
             .push(("accept-language".into(), "es".into()));
-        assert_eq!(c.login(&email, PASSWORD).await.status, 303);
+        assert_eq!(c.register(&unique_email(), PASSWORD).await.status, 303);
         c.get("/settings").await.body
     };
     assert!(spanish.contains("este navegador"), "localized");

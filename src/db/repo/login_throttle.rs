@@ -26,8 +26,9 @@ pub fn locked_until(conn: &mut DbConn, email: &str) -> Result<Option<NaiveDateTi
     Ok(until.flatten().filter(|u| *u > t))
 }
 
-/// Counts a failure for the address; at `threshold` consecutive failures the address is locked until `lock_until`
-/// (and counting starts again). Returns the failures so far.
+/// Counts a failure for the address; from `threshold` consecutive failures on, each failure locks the
+/// address until `lock_until` (a successful sign-in or an operator's unlock clears the count).
+/// Returns the failures so far.
 pub fn record_failure(
     conn: &mut DbConn,
     email: &str,
@@ -43,11 +44,8 @@ pub fn record_failure(
             .first(conn)
             .optional()?;
         let n = failures.unwrap_or(0) + 1;
-        let (stored, locked) = if n >= threshold {
-            (0, Some(lock_until))
-        } else {
-            (n, None::<NaiveDateTime>)
-        };
+        let stored = n;
+        let locked = (n >= threshold).then_some(lock_until);
         if failures.is_some() {
             diesel::update(login_throttle::table.find(key))
                 .set((
