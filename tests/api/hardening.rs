@@ -216,7 +216,7 @@ async fn a_wrong_password_takes_as_long_as_an_unknown_e_mail() {
     for _ in 0..3 {
         timed(known.clone()).await;
     }
-    for i in 0..15 {
+    for i in 0..21 {
         // Interleaved, and a fresh unknown address each time, as a prober would.
         if i % 2 == 0 {
             k.push(timed(known.clone()).await);
@@ -228,7 +228,9 @@ async fn a_wrong_password_takes_as_long_as_an_unknown_e_mail() {
     }
     k.sort();
     u.sort();
-    let (mk, mu) = (k[k.len() / 2], u[u.len() / 2]);
+    // The lower quartile: what the work costs, with little of the noise of a busy test machine.
+    let (mk, mu) = (k[k.len() / 4], u[u.len() / 4]);
+    eprintln!("sign-in timing: known {mk:?}, unknown {mu:?} (lower quartiles of 21)");
     let ratio = mk.as_secs_f64().max(mu.as_secs_f64()) / mk.as_secs_f64().min(mu.as_secs_f64());
     // Fails before issue 18 (on PostgreSQL: 28.6 ms against 18.5 ms, the lockout bookkeeping).
     assert!(ratio < 1.25, "known {mk:?} vs unknown {mu:?}");
