@@ -53,7 +53,7 @@ pub async fn generate(mut settings: Settings, args: GenerateArgs) -> anyhow::Res
     let scratch = tempfile::tempdir().context("creating a scratch directory")?;
     settings.data_dir = scratch.path().to_path_buf();
     let pool = db::build_pool(&scratch.path().join("generate.db").to_string_lossy(), 4)?;
-    crate::app::migrate(&pool).await?;
+    db::migrate_pool(&pool).await?;
     crate::llm::init_tls();
     let llm = crate::llm::build_provider(&settings.llm);
     eprintln!("writing with {} ({})", llm.provider(), llm.model());

@@ -18,6 +18,7 @@ pub mod metrics;
 pub mod queue;
 pub mod runner;
 pub mod secret;
+pub mod state;
 pub mod store;
 pub mod telemetry;
 pub mod web;

@@ -10,10 +10,10 @@ use buko_export::{BookDoc, ChapterDoc, Format, Language};
 use diesel::prelude::*;
 use tokio::sync::Semaphore;
 
-use crate::app::AppState;
 use crate::db::schema::{books, chapters, chunks, users};
 use crate::db::{self, DbConn, DbError};
 use crate::error::AppError;
+use crate::state::AppState;
 
 static PDF_SLOTS: Semaphore = Semaphore::const_new(2);
 

@@ -11,11 +11,11 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{audit, ActionForm, RequireAdmin};
-use crate::app::AppState;
 use crate::db::repo::admin::{BookRow, CallRow, EventRow};
 use crate::db::repo::books::{Book, Control};
 use crate::db::{self, repo};
 use crate::error::AppError;
+use crate::state::AppState;
 use crate::web::render::{html, see_other};
 use crate::web::session::{CsrfForm, PageCtx};
 

@@ -7,10 +7,10 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::ApiUser;
-use crate::app::AppState;
 use crate::db::{self, repo, repo::books::Book, repo::books::Control, repo::books::NewBook};
 use crate::error::AppError;
 use crate::limits::quota::{self, Quota};
+use crate::state::AppState;
 use crate::web::books::owned_book;
 use crate::web::books::reader::export_file;
 

@@ -5,10 +5,10 @@ use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
-use crate::app::AppState;
 use crate::db::{self, repo, repo::books::Book, repo::books::NewBook};
 use crate::error::AppError;
 use crate::limits::quota::{self, Quota};
+use crate::state::AppState;
 use crate::web::render::{html, see_other};
 use crate::web::session::{CsrfForm, CsrfProtected, CurrentUser, PageCtx};
 

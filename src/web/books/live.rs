@@ -11,9 +11,9 @@ use serde_json::json;
 
 use super::owned_book;
 use super::review::PlainForm;
-use crate::app::AppState;
 use crate::db::{self, repo, repo::books::Book, repo::books::Control, repo::chapters::ChapterText};
 use crate::error::AppError;
+use crate::state::AppState;
 use crate::web::render::{html, see_other};
 use crate::web::session::{CsrfForm, CurrentUser, PageCtx};
 

@@ -9,9 +9,9 @@ pub mod review;
 
 use actix_web::web;
 
-use crate::app::AppState;
 use crate::db::{self, models::User, repo, repo::books::Book, repo::books::BookChangeError};
 use crate::error::AppError;
+use crate::state::AppState;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.configure(library::routes)

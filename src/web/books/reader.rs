@@ -5,9 +5,9 @@ use actix_web::{web, HttpResponse};
 use askama::Template;
 
 use super::owned_book;
-use crate::app::AppState;
 use crate::db::{self, repo, repo::books::Book, repo::chapters::ChapterText};
 use crate::error::AppError;
+use crate::state::AppState;
 use crate::web::render::html;
 use crate::web::session::{CurrentUser, PageCtx};
 

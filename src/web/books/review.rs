@@ -12,10 +12,10 @@ use buko_actors::model::{Architecture, BookStatus, ChapterPlan, Character, Langu
 use serde::Deserialize;
 
 use super::{estimate_cost_usd, owned_book, DEFAULT_USD_PER_MTOK};
-use crate::app::AppState;
 use crate::db::{self, models::User, repo, repo::books::Book};
 use crate::error::AppError;
 use crate::limits::quota::{self, Quota};
+use crate::state::AppState;
 use crate::web::render::{html, see_other};
 use crate::web::session::{CsrfForm, CsrfProtected, CurrentUser, PageCtx};
 
