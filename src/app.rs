@@ -22,7 +22,7 @@ use buko_actors::ports::{NoRemote, ProgressSink};
 use crate::bus::redis::Redis;
 use crate::bus::{MemoryPresence, Presence, RedisPresence, RedisProgressSink};
 use crate::config::Settings;
-use crate::db::{self, DbPool};
+use crate::db;
 use crate::limits::{MemoryLimiter, RateLimiter, RedisLimiter};
 use crate::queue::{JobHandlers, QueueName, WorkerPool};
 use crate::runner::Runner;
@@ -129,12 +129,23 @@ impl Application {
                 move |m| broadcaster.do_send(buko_actors::Relay(m)),
             );
         }
+        let cost_model = crate::books::CostModel {
+            model: engine.deps.llm.model().to_string(),
+            free: engine.deps.llm.is_demo(),
+        };
         let runner = Runner::new(engine, pool.clone());
+        let books = crate::books::BookService::new(
+            pool.clone(),
+            limiter.clone(),
+            settings.data_dir.clone(),
+            cost_model,
+        );
         let state = web::Data::new(AppState {
             settings: Arc::new(settings.clone()),
             db: pool,
             redis,
             limiter,
+            books,
             presence,
             progress_sink,
             runs_workers: role.runs_workers(),

@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod app;
+pub mod books;
 pub mod bus;
 pub mod cli;
 pub mod config;

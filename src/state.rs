@@ -8,6 +8,7 @@ use actix::Addr;
 use buko_actors::ports::ProgressSink;
 use buko_actors::ProgressBroadcaster;
 
+use crate::books::BookService;
 use crate::bus::redis::Redis;
 use crate::bus::Presence;
 use crate::config::Settings;
@@ -32,6 +33,8 @@ pub struct AppState {
     pub runs_workers: bool,
     /// The node's generation engine (supervisor + progress broadcaster) and the job runner over it.
     pub runner: Runner,
+    /// The book use cases (create, approve, controls, export…) every door calls.
+    pub books: BookService,
     /// This node's progress fan-out: the engine's broadcaster, so books written on this node reach its
     /// WebSocket sessions.
     pub broadcaster: Addr<ProgressBroadcaster>,
