@@ -9,7 +9,7 @@ pub mod sign_in;
 
 use chrono::Duration;
 
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::db::models::{SessionRow, User};
 use crate::db::{self, repo};
 use crate::error::AppError;

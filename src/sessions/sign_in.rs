@@ -9,7 +9,7 @@ use std::sync::OnceLock;
 use argon2::password_hash::{rand_core::OsRng, PasswordHasher, SaltString};
 use argon2::Argon2;
 
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::db::models::User;
 use crate::db::{self, repo};
 use crate::error::AppError;

@@ -11,10 +11,10 @@ use argon2::Argon2;
 use askama::Template;
 use serde::Deserialize;
 
-use crate::app::AppState;
 use crate::db::{self, models::ROLE_USER, repo};
 use crate::error::AppError;
 use crate::sessions::sign_in::{self, SignIn};
+use crate::state::AppState;
 use crate::web::render::{html, see_other};
 use crate::web::safe_next::safe_next;
 use crate::web::session::{self as sess, CsrfForm, CsrfProtected, PageCtx};

@@ -11,10 +11,10 @@ use actix_web::{web, FromRequest, HttpRequest};
 use rand::RngCore;
 use serde::de::DeserializeOwned;
 
-use crate::app::AppState;
 use crate::db::models::User;
 use crate::error::AppError;
 use crate::i18n::{Locale, Tr};
+use crate::state::AppState;
 
 /// The server-side session's id.
 pub const KEY_SESSION: &str = "sid";

@@ -12,11 +12,11 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use actix::Addr;
+use actix::Recipient;
 use actix_web::web;
 
-use super::session::{Disconnect, WsSession};
-use crate::app::AppState;
+use super::registry::Disconnect;
+use crate::state::AppState;
 use crate::db::{self, repo};
 
 /// How often credentials are re-checked (a revoked key's sockets close within this plus a query).
@@ -38,11 +38,11 @@ pub enum Credential {
 
 #[derive(Default)]
 pub struct AuthWatch {
-    sockets: Mutex<HashMap<u64, (Credential, Addr<WsSession>)>>,
+    sockets: Mutex<HashMap<u64, (Credential, Recipient<Disconnect>)>>,
 }
 
 impl AuthWatch {
-    pub fn add(&self, socket: u64, credential: Credential, addr: Addr<WsSession>) {
+    pub fn add(&self, socket: u64, credential: Credential, addr: Recipient<Disconnect>) {
         let mut s = self.sockets.lock().unwrap_or_else(|p| p.into_inner());
         s.insert(socket, (credential, addr));
     }
@@ -64,7 +64,7 @@ impl AuthWatch {
     }
 
     fn close_where(&self, gone: impl Fn(&Credential) -> bool) -> usize {
-        let doomed: Vec<(Credential, Addr<WsSession>)> = {
+        let doomed: Vec<(Credential, Recipient<Disconnect>)> = {
             let s = self.sockets.lock().unwrap_or_else(|p| p.into_inner());
             s.values().filter(|(c, _)| gone(c)).cloned().collect()
         };

@@ -13,11 +13,11 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use actix_web_actors::ws;
 use serde::Deserialize;
 
-use crate::app::AppState;
 use crate::db::{self, repo};
 use crate::error::AppError;
 use crate::web::session::{session_id, session_user};
 use auth_watch::Credential;
+use crate::state::AppState;
 
 /// Largest client frame accepted (client messages are a few hundred bytes).
 const MAX_FRAME: usize = 16 * 1024;

@@ -21,8 +21,9 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::auth_watch::Credential;
-use crate::app::AppState;
+use super::registry::Disconnect;
 use crate::db::{self, models::User, repo};
+use crate::state::AppState;
 
 const HEARTBEAT: Duration = Duration::from_secs(10);
 const CLIENT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -34,13 +35,6 @@ const MAX_BOOKS_PER_SESSION: usize = 32;
 pub const REPLAY_CAP: i64 = 500;
 /// Subscribe requests one socket may make per minute (each costs queries and a replay).
 pub const SUBSCRIBES_PER_MINUTE: u32 = 30;
-
-/// Asks a session to close (an operator disconnecting a user, a revoked account).
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct Disconnect {
-    pub reason: String,
-}
 
 #[derive(Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -264,10 +258,10 @@ impl Actor for WsSession {
         ctx.set_mailbox_capacity(MAILBOX);
         self.state
             .ws_registry
-            .add(&self.user.id, self.id, ctx.address());
+            .add(&self.user.id, self.id, ctx.address().recipient());
         self.state
             .ws_auth
-            .add(self.id, self.credential.clone(), ctx.address());
+            .add(self.id, self.credential.clone(), ctx.address().recipient());
         // Online users (shared across nodes through Redis): seen now and at every heartbeat.
         actix::spawn(self.state.presence.touch(self.user.id.clone()));
         ctx.run_interval(HEARTBEAT, |act, ctx| {

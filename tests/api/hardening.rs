@@ -119,7 +119,7 @@ async fn nul_and_control_characters_are_a_400_naming_the_field() {
         .await;
     assert_eq!(res.status, 202, "{}", res.body);
     let id = create_book_via_api(&a, "A lighthouse keeper finds a message").await;
-    make_ready(&app, &id);
+    make_ready(&app, &id).await;
     let mut arch = serde_json::to_value(crate::helpers::sample_architecture()).expect("json");
     arch["title"] = json!("The\u{0}Keeper");
     let res = a

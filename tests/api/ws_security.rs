@@ -166,7 +166,7 @@ async fn revoking_a_key_on_one_node_closes_its_socket_on_another() {
 
 async fn book_with_events(app: &TestApp, a: &Author, n: usize) -> String {
     let id = create_book_via_api(a, "Many events").await;
-    make_ready(app, &id);
+    make_ready(app, &id).await;
     let mut conn = app.db();
     for i in 0..n {
         repo::events::append(&mut conn, &id, "chapter_completed", &json!({"chapter_index": i}))
