@@ -6,8 +6,8 @@
 //! commands of *other* origins to its own registry. Progress messages stay on the progress bus; this is
 //! a separate channel because a command is not something a browser should ever receive.
 //! Delivery is best effort (Redis pub/sub): a node that is reconnecting misses the command — a
-//! disconnect that must stick is paired with revoking the user's sessions (`session_version`), which
-//! every node checks on the next request and WebSocket upgrade.
+//! disconnect that must stick is paired with ending the user's sessions (`sessions::end_all`), which
+//! every node checks on the next request, WebSocket upgrade and credential re-check (`ws::auth_watch`).
 
 use std::time::Duration;
 

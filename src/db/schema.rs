@@ -186,6 +186,15 @@ diesel::joinable!(events -> books (book_id));
 diesel::joinable!(api_keys -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
-    users, books, chapters, chunks, jobs, events, api_keys, llm_calls, audit_log, sessions,
+    users,
+    books,
+    chapters,
+    chunks,
+    jobs,
+    events,
+    api_keys,
+    llm_calls,
+    audit_log,
+    sessions,
     login_throttle,
 );

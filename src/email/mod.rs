@@ -167,7 +167,11 @@ pub async fn send_book_completed(
         .map_err(|_| MailError::Cancelled)?
 }
 
-pub(crate) fn deliver(mail: &MailSettings, outbox: PathBuf, message: Message) -> Result<Delivery, MailError> {
+pub(crate) fn deliver(
+    mail: &MailSettings,
+    outbox: PathBuf,
+    message: Message,
+) -> Result<Delivery, MailError> {
     if let Some(transport) = mail.transport()? {
         transport
             .send(&message)

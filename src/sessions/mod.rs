@@ -9,10 +9,10 @@ pub mod sign_in;
 
 use chrono::Duration;
 
-use crate::state::AppState;
 use crate::db::models::{SessionRow, User};
 use crate::db::{self, repo};
 use crate::error::AppError;
+use crate::state::AppState;
 
 pub use cache::SessionCache;
 

@@ -9,10 +9,10 @@ use std::sync::OnceLock;
 use argon2::password_hash::{rand_core::OsRng, PasswordHasher, SaltString};
 use argon2::Argon2;
 
-use crate::state::AppState;
 use crate::db::models::User;
 use crate::db::{self, repo};
 use crate::error::AppError;
+use crate::state::AppState;
 
 /// What a sign-in attempt comes to.
 pub enum SignIn {

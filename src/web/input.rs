@@ -198,7 +198,11 @@ fn check_field(field: &str, value: &str) -> Result<(), AppError> {
         .filter(|c| !c.is_control())
         .take(100)
         .collect();
-    let shown = if shown.is_empty() { "(unnamed)".into() } else { shown };
+    let shown = if shown.is_empty() {
+        "(unnamed)".into()
+    } else {
+        shown
+    };
     Err(AppError::BadRequest(format!(
         "the field `{shown}` contains a control character"
     )))

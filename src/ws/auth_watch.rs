@@ -16,8 +16,8 @@ use actix::Recipient;
 use actix_web::web;
 
 use super::registry::Disconnect;
-use crate::state::AppState;
 use crate::db::{self, repo};
+use crate::state::AppState;
 
 /// How often credentials are re-checked (a revoked key's sockets close within this plus a query).
 pub const INTERVAL: Duration = Duration::from_secs(2);

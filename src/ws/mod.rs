@@ -15,9 +15,9 @@ use serde::Deserialize;
 
 use crate::db::{self, repo};
 use crate::error::AppError;
+use crate::state::AppState;
 use crate::web::session::{session_id, session_user};
 use auth_watch::Credential;
-use crate::state::AppState;
 
 /// Largest client frame accepted (client messages are a few hundred bytes).
 const MAX_FRAME: usize = 16 * 1024;
@@ -38,7 +38,9 @@ async fn upgrade(
     query: web::Query<WsQuery>,
 ) -> Result<HttpResponse, actix_web::Error> {
     if !origin::allowed(&req, &state.settings) {
-        return Err(AppError::Forbidden("this page's origin may not open the WebSocket".into()).into());
+        return Err(
+            AppError::Forbidden("this page's origin may not open the WebSocket".into()).into(),
+        );
     }
     let found = match query.into_inner().api_key {
         Some(key) => db::run(&state.db, move |c| repo::api_keys::authenticate(c, &key))
@@ -59,6 +61,6 @@ async fn upgrade(
         &req,
         stream,
     )
-        .frame_size(MAX_FRAME)
-        .start()
+    .frame_size(MAX_FRAME)
+    .start()
 }

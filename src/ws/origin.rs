@@ -76,13 +76,25 @@ mod tests {
         let host = "buko.example.com";
         assert!(allowed(&req(None, host), &s));
         assert!(allowed(&req(Some("https://buko.example.com"), host), &s));
-        assert!(allowed(&req(Some("https://BUKO.example.com:443"), host), &s));
+        assert!(allowed(
+            &req(Some("https://BUKO.example.com:443"), host),
+            &s
+        ));
         assert!(allowed(&req(Some("https://app.example.com"), host), &s));
         assert!(!allowed(&req(Some("https://evil.example.com"), host), &s));
-        assert!(!allowed(&req(Some("http://buko.example.com.evil.net"), host), &s));
+        assert!(!allowed(
+            &req(Some("http://buko.example.com.evil.net"), host),
+            &s
+        ));
         assert!(!allowed(&req(Some("null"), host), &s));
         // The site's own host, as addressed (a local install reached by its address).
-        assert!(allowed(&req(Some("http://127.0.0.1:9000"), "127.0.0.1:9000"), &s));
-        assert!(!allowed(&req(Some("http://127.0.0.1:9001"), "127.0.0.1:9000"), &s));
+        assert!(allowed(
+            &req(Some("http://127.0.0.1:9000"), "127.0.0.1:9000"),
+            &s
+        ));
+        assert!(!allowed(
+            &req(Some("http://127.0.0.1:9001"), "127.0.0.1:9000"),
+            &s
+        ));
     }
 }

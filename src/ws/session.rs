@@ -125,7 +125,11 @@ impl WsSession {
         }
         self.subscribes.1 += 1;
         if self.subscribes.1 > SUBSCRIBES_PER_MINUTE {
-            return Self::send_error(ctx, "rate_limited", "too many subscribe requests; wait a minute");
+            return Self::send_error(
+                ctx,
+                "rate_limited",
+                "too many subscribe requests; wait a minute",
+            );
         }
         if uuid::Uuid::parse_str(&book_id).is_err() {
             return Self::send_error(ctx, "not_found", "no such book");

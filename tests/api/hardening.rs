@@ -31,7 +31,10 @@ async fn next_never_leads_off_the_site() {
         assert_eq!(res.header("location"), Some("/books"), "{next}");
     }
     assert_eq!(
-        a.client.get("/login?next=%2Fsettings").await.header("location"),
+        a.client
+            .get("/login?next=%2Fsettings")
+            .await
+            .header("location"),
         Some("/settings")
     );
     let token = a.client.csrf("/settings").await;
@@ -39,7 +42,11 @@ async fn next_never_leads_off_the_site() {
         .client
         .post_form(
             "/language",
-            &[("csrf_token", &token), ("lang", "en"), ("next", "/\t/evil.example")],
+            &[
+                ("csrf_token", &token),
+                ("lang", "en"),
+                ("next", "/\t/evil.example"),
+            ],
         )
         .await;
     assert_eq!(res.header("location"), Some("/books"));
@@ -72,7 +79,10 @@ async fn made_up_methods_do_not_mint_metric_series() {
     }
     let metrics = c.get("/metrics").await.body;
     // Fails before issue 18: each method was its own series.
-    assert!(!metrics.contains(&marker), "a made-up method became a label");
+    assert!(
+        !metrics.contains(&marker),
+        "a made-up method became a label"
+    );
     assert!(metrics.contains("method=\"other\""), "counted as `other`");
 }
 
@@ -108,7 +118,10 @@ async fn nul_and_control_characters_are_a_400_naming_the_field() {
         .await;
     assert_eq!(res.status, 400, "{}", res.body);
     assert_eq!(res.json()["error"], "bad_request");
-    assert!(res.json()["message"].as_str().unwrap_or("").contains("`idea`"));
+    assert!(res.json()["message"]
+        .as_str()
+        .unwrap_or("")
+        .contains("`idea`"));
     // Prose keeps its newlines and tabs.
     let res = a
         .api(
@@ -123,7 +136,11 @@ async fn nul_and_control_characters_are_a_400_naming_the_field() {
     let mut arch = serde_json::to_value(crate::helpers::sample_architecture()).expect("json");
     arch["title"] = json!("The\u{0}Keeper");
     let res = a
-        .api("PUT", &format!("/api/v1/books/{id}/architecture"), Some(json!({"architecture": arch})))
+        .api(
+            "PUT",
+            &format!("/api/v1/books/{id}/architecture"),
+            Some(json!({"architecture": arch})),
+        )
         .await;
     assert_eq!(res.status, 400, "{}", res.body);
     assert!(res.body.contains("title"), "{}", res.body);
@@ -131,13 +148,18 @@ async fn nul_and_control_characters_are_a_400_naming_the_field() {
     assert_eq!(res.status, 404);
     let res = a.api("GET", "/api/v1/books/not-a-uuid", None).await;
     assert_eq!(res.status, 404);
-    let res = a.api("POST", "/api/v1/keys", Some(json!({"name": "k\u{0}"}))).await;
+    let res = a
+        .api("POST", "/api/v1/keys", Some(json!({"name": "k\u{0}"})))
+        .await;
     assert_eq!(res.status, 400, "{}", res.body);
     assert!(res.body.contains("`name`"));
     let token = a.client.csrf("/settings").await;
     let res = a
         .client
-        .post_form("/settings/keys", &[("csrf_token", &token), ("name", "a\u{0}b")])
+        .post_form(
+            "/settings/keys",
+            &[("csrf_token", &token), ("name", "a\u{0}b")],
+        )
         .await;
     assert_eq!(res.status, 400);
     assert!(res.body.contains("name"), "the page names the field");
@@ -146,7 +168,11 @@ async fn nul_and_control_characters_are_a_400_naming_the_field() {
     let res = c
         .post_form(
             "/login",
-            &[("csrf_token", &token), ("email", "a\u{0}@example.com"), ("password", PASSWORD)],
+            &[
+                ("csrf_token", &token),
+                ("email", "a\u{0}@example.com"),
+                ("password", PASSWORD),
+            ],
         )
         .await;
     assert_eq!(res.status, 400);
@@ -163,7 +189,11 @@ async fn failed_login(c: &Client, email: &str) -> (u16, String) {
     let res = c
         .post_form(
             "/login",
-            &[("csrf_token", &token), ("email", email), ("password", "wrong password!!")],
+            &[
+                ("csrf_token", &token),
+                ("email", email),
+                ("password", "wrong password!!"),
+            ],
         )
         .await;
     // The form echoes the e-mail and carries the session's token: the rest must be the same.
@@ -176,7 +206,10 @@ async fn failed_login(c: &Client, email: &str) -> (u16, String) {
 async fn sign_in_answers_the_same_for_unknown_e_mails() {
     let app = spawn_app().await;
     let known = unique_email();
-    assert_eq!(Client::new(&app).register(&known, PASSWORD).await.status, 303);
+    assert_eq!(
+        Client::new(&app).register(&known, PASSWORD).await.status,
+        303
+    );
     let unknown = unique_email();
     let (ck, cu) = (Client::new(&app), Client::new(&app));
     for attempt in 1..=7 {
@@ -195,7 +228,10 @@ async fn sign_in_answers_the_same_for_unknown_e_mails() {
 async fn a_wrong_password_takes_as_long_as_an_unknown_e_mail() {
     let app = spawn_app_with(|s| s.login_max_failures = 10_000).await;
     let known = unique_email();
-    assert_eq!(Client::new(&app).register(&known, PASSWORD).await.status, 303);
+    assert_eq!(
+        Client::new(&app).register(&known, PASSWORD).await.status,
+        303
+    );
     let c = Client::new(&app);
     let token = c.csrf("/login").await;
     let timed = |email: String| {
@@ -205,7 +241,11 @@ async fn a_wrong_password_takes_as_long_as_an_unknown_e_mail() {
             let res = c
                 .post_form(
                     "/login",
-                    &[("csrf_token", &token), ("email", &email), ("password", "wrong password!!")],
+                    &[
+                        ("csrf_token", &token),
+                        ("email", &email),
+                        ("password", "wrong password!!"),
+                    ],
                 )
                 .await;
             assert_eq!(res.status, 401);
@@ -276,7 +316,10 @@ async fn registering_an_existing_e_mail_answers_like_a_new_one_and_mails_the_own
                     .collect()
             })
             .unwrap_or_default();
-        if mails.iter().any(|m| m.contains("tried to") && m.contains(&email)) {
+        if mails
+            .iter()
+            .any(|m| m.contains("tried to") && m.contains(&email))
+        {
             break;
         }
         assert!(Instant::now() < deadline, "no notice in the outbox");

@@ -60,7 +60,10 @@ async fn settings_list_the_sessions_and_end_one() {
     assert_eq!(phone.login(&email, PASSWORD).await.status, 303);
     let page = laptop.get("/settings").await;
     assert_eq!(page.status, 200);
-    assert!(page.body.contains("PhoneBrowser/1.0"), "the phone is listed");
+    assert!(
+        page.body.contains("PhoneBrowser/1.0"),
+        "the phone is listed"
+    );
     assert_eq!(page.body.matches("/settings/sessions/").count(), 2);
     // The phone's row is the one not marked as this browser.
     let phone_id = session_ids(&phone.get("/settings").await.body)

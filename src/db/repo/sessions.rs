@@ -84,7 +84,10 @@ pub fn delete_all_for_user(conn: &mut DbConn, user_id: &str) -> Result<usize, Db
 
 /// Deletes sessions idle since before `idle_since` (housekeeping at sign-in).
 pub fn delete_idle(conn: &mut DbConn, idle_since: NaiveDateTime) -> Result<usize, DbError> {
-    Ok(diesel::delete(sessions::table.filter(sessions::last_seen_at.le(idle_since))).execute(conn)?)
+    Ok(
+        diesel::delete(sessions::table.filter(sessions::last_seen_at.le(idle_since)))
+            .execute(conn)?,
+    )
 }
 
 /// Which of `ids` still exist (one query for a node's live WebSocket sessions).
