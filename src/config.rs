@@ -44,6 +44,9 @@ pub struct Settings {
     pub queue: crate::queue::QueueSettings,
     /// Outgoing mail (`BUKO_SMTP_*`, `BUKO_MAIL_FROM`, `BUKO_PUBLIC_URL`; see `email`).
     pub mail: crate::email::MailSettings,
+    /// Running several nodes: trusted proxies, direct database URL, operations token and listener,
+    /// shutdown grace (`BUKO_TRUSTED_PROXIES`, `BUKO_DATABASE_DIRECT_URL`, `BUKO_OPS_*`; see `ops`).
+    pub ops: crate::ops::OpsSettings,
 }
 
 impl Settings {
@@ -71,6 +74,7 @@ impl Settings {
             node_id: var("BUKO_NODE_ID").unwrap_or_else(default_node_id),
             queue: crate::queue::QueueSettings::from_env()?,
             mail: crate::email::MailSettings::from_env()?,
+            ops: crate::ops::OpsSettings::from_env()?,
         })
     }
 }
@@ -127,6 +131,7 @@ mod tests {
             node_id: "n".into(),
             queue: Default::default(),
             mail: Default::default(),
+            ops: Default::default(),
         };
         let shown = format!("{s:?}");
         assert!(!shown.contains("hunter2") && !shown.contains("pw@") && !shown.contains("kkkk"));

@@ -62,10 +62,8 @@ pub async fn enforce(
     if is_limited(&req) {
         if let Some(state) = req.app_data::<web::Data<AppState>>().cloned() {
             let limits = state.http_limits;
-            // The peer address, not X-Forwarded-For: a header anyone can set must not pick the bucket.
-            let ip = req
-                .peer_addr()
-                .map_or_else(|| "unknown".to_string(), |a| a.ip().to_string());
+            // Forwarded headers count only from a trusted proxy (see `web::client_addr`).
+            let ip = crate::web::client_addr::client_addr(req.request()).ip_string();
             let endpoint = format!(
                 "{} {}",
                 req.method(),

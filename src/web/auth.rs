@@ -221,6 +221,7 @@ pub fn safe_next(next: &str) -> String {
 
 async fn login(
     state: web::Data<AppState>,
+    req: HttpRequest,
     page: PageCtx,
     session: Session,
     CsrfForm(form): CsrfForm<CredentialsForm>,
@@ -254,7 +255,9 @@ async fn login(
             repo::users::record_failed_login(c, &id, max, until)
         })
         .await?;
-        log::warn!(target: "buko::auth", user_id = user.id.as_str(); "failed login");
+        // The client as the proxies report it (trusted ones only), for whoever reads the log.
+        let ip = crate::web::client_addr::client_addr(&req).ip_string();
+        log::warn!(target: "buko::auth", user_id = user.id.as_str(), client_ip = ip.as_str(); "failed login");
         return fail(page, "auth.invalid_credentials", StatusCode::UNAUTHORIZED);
     }
     if user.disabled {

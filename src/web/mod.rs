@@ -4,6 +4,7 @@ pub mod admin;
 pub mod api_v1;
 pub mod auth;
 pub mod books;
+pub mod client_addr;
 pub mod error_pages;
 pub mod health;
 pub mod home;

@@ -8,7 +8,7 @@ use std::sync::Mutex;
 
 use actix::Addr;
 
-use super::session::{Disconnect, WsSession};
+use super::session::{Disconnect, ServerRestarting, WsSession};
 
 #[derive(Default)]
 pub struct SessionRegistry {
@@ -67,6 +67,19 @@ impl SessionRegistry {
             a.do_send(Disconnect {
                 reason: reason.to_string(),
             });
+        }
+        addrs.len()
+    }
+
+    /// Closes every session on this node with "service restart" (1012): the node is going away and
+    /// clients should reconnect elsewhere. Returns how many were asked.
+    pub fn close_all_for_restart(&self) -> usize {
+        let addrs: Vec<Addr<WsSession>> = {
+            let users = self.users.lock().unwrap_or_else(|p| p.into_inner());
+            users.values().flat_map(|s| s.values().cloned()).collect()
+        };
+        for a in &addrs {
+            a.do_send(ServerRestarting);
         }
         addrs.len()
     }

@@ -37,6 +37,12 @@ pub struct Disconnect {
     pub reason: String,
 }
 
+/// The node is shutting down: close with 1012 "service restart" so the client reconnects (to another
+/// node) and resumes from its last seq.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct ServerRestarting;
+
 #[derive(Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 enum ClientMessage {
@@ -306,6 +312,13 @@ impl Handler<Disconnect> for WsSession {
     type Result = ();
     fn handle(&mut self, msg: Disconnect, ctx: &mut Self::Context) {
         Self::close(ctx, ws::CloseCode::Policy, &msg.reason);
+    }
+}
+
+impl Handler<ServerRestarting> for WsSession {
+    type Result = ();
+    fn handle(&mut self, _: ServerRestarting, ctx: &mut Self::Context) {
+        Self::close(ctx, ws::CloseCode::Restart, "server restarting; reconnect");
     }
 }
 
