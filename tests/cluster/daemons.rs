@@ -150,9 +150,8 @@ pub fn nginx(nodes: &[u16]) -> Daemon {
     d
 }
 
-/// PgBouncer running `deploy/pgbouncer/pgbouncer.ini` unchanged (included), with only the listening
-/// address, the test database and trust authentication overridden. `pool_size` overrides
-/// `default_pool_size` when given.
+/// PgBouncer running `deploy/pgbouncer/pgbouncer.ini` with only the listening address, the test
+/// database and trust authentication overridden. `pool_size` overrides `default_pool_size`.
 pub fn pgbouncer(database_url: &str, pool_size: Option<u32>) -> Daemon {
     let (server, db) = database_url
         .trim_start_matches("postgres://")
@@ -168,13 +167,22 @@ pub fn pgbouncer(database_url: &str, pool_size: Option<u32>) -> Daemon {
         format!("\"{user}\" \"\"\n"),
     )
     .expect("users");
-    let mut ini = format!(
-        "%include {}\n\n[databases]\n{db} = host={host} port={pg_port} dbname={db}\n\n[pgbouncer]\n\
-         listen_addr = 127.0.0.1\nlisten_port = {port}\nunix_socket_dir =\nauth_type = trust\n\
-         auth_file = {d}/userlist.txt\nlogfile = {d}/pgbouncer.log\npidfile = {d}/pgbouncer.pid\n\
-         admin_users = {user}\n",
-        deploy_file("pgbouncer/pgbouncer.ini").display()
+    // The deploy file as it is, but for its database line, with the loopback address and trust
+    // authentication appended (the file ends in its [pgbouncer] section; the last value wins).
+    let base = std::fs::read_to_string(deploy_file("pgbouncer/pgbouncer.ini")).expect("ini");
+    let database_line = base
+        .lines()
+        .find(|l| l.starts_with("buko = "))
+        .expect("the deploy file's database line");
+    let mut ini = base.replace(
+        database_line,
+        &format!("{db} = host={host} port={pg_port} dbname={db}"),
     );
+    ini.push_str(&format!(
+        "\n;; tests\nlisten_addr = 127.0.0.1\nlisten_port = {port}\nunix_socket_dir =\nauth_type = trust\n\
+         auth_file = {d}/userlist.txt\nlogfile = {d}/pgbouncer.log\npidfile = {d}/pgbouncer.pid\n\
+         admin_users = {user}\n"
+    ));
     if let Some(n) = pool_size {
         ini.push_str(&format!("default_pool_size = {n}\nreserve_pool_size = 0\n"));
     }
