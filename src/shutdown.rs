@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::web;
 
-use crate::app::AppState;
 use crate::queue::WorkerPool;
+use crate::state::AppState;
 
 /// Whether this node is draining (read by `/health/ready`).
 #[derive(Clone, Debug, Default)]

@@ -11,8 +11,8 @@ use actix_web::{web, App, HttpRequest, HttpServer};
 use anyhow::Context;
 use sha2::{Digest, Sha256};
 
-use crate::app::AppState;
 use crate::config::Settings;
+use crate::state::AppState;
 use crate::web::client_addr::TrustedProxies;
 
 /// App data marking the `BUKO_OPS_BIND` listener.
