@@ -102,6 +102,7 @@ impl Application {
         })?;
         let pool = db::build_pool(settings.database_url.expose(), settings.db_pool_size)?;
         migrate(&pool).await?;
+        crate::billing::start(&pool, &settings).await?;
         let redis = match &settings.redis_url {
             Some(url) => Some(Redis::connect_lazy(url.expose()).map_err(anyhow::Error::msg)?),
             None => None,
@@ -269,6 +270,13 @@ fn job_handlers(state: &web::Data<AppState>) -> JobHandlers {
         .with(
             QueueName::Book,
             Arc::new(crate::runner::handlers::BookHandler(state.runner.clone())),
+        )
+        .with(
+            QueueName::Billing,
+            Arc::new(crate::billing::job::BillingEventHandler {
+                settings: state.settings.clone(),
+                db: state.db.clone(),
+            }),
         )
         .with(
             QueueName::Email,

@@ -44,6 +44,8 @@ pub struct Settings {
     pub queue: crate::queue::QueueSettings,
     /// Outgoing mail (`BUKO_SMTP_*`, `BUKO_MAIL_FROM`, `BUKO_PUBLIC_URL`; see `email`).
     pub mail: crate::email::MailSettings,
+    /// Payment providers and provider plan ids (`PAYPAL_*`, `MP_*`, `BUKO_PLAN_*`; see `payments`).
+    pub payments: crate::payments::PaymentSettings,
 }
 
 impl Settings {
@@ -71,6 +73,7 @@ impl Settings {
             node_id: var("BUKO_NODE_ID").unwrap_or_else(default_node_id),
             queue: crate::queue::QueueSettings::from_env()?,
             mail: crate::email::MailSettings::from_env()?,
+            payments: crate::payments::PaymentSettings::from_env()?,
         })
     }
 }
@@ -127,6 +130,7 @@ mod tests {
             node_id: "n".into(),
             queue: Default::default(),
             mail: Default::default(),
+            payments: Default::default(),
         };
         let shown = format!("{s:?}");
         assert!(!shown.contains("hunter2") && !shown.contains("pw@") && !shown.contains("kkkk"));

@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod app;
+pub mod billing;
 pub mod bus;
 pub mod cli;
 pub mod config;
@@ -15,6 +16,7 @@ pub mod i18n;
 pub mod limits;
 pub mod llm;
 pub mod metrics;
+pub mod payments;
 pub mod queue;
 pub mod runner;
 pub mod secret;

@@ -13,16 +13,23 @@ pub enum QueueName {
     Architecture,
     Book,
     Email,
+    Billing,
 }
 
 impl QueueName {
-    pub const ALL: [QueueName; 3] = [QueueName::Architecture, QueueName::Book, QueueName::Email];
+    pub const ALL: [QueueName; 4] = [
+        QueueName::Architecture,
+        QueueName::Book,
+        QueueName::Email,
+        QueueName::Billing,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             QueueName::Architecture => "architecture",
             QueueName::Book => "book",
             QueueName::Email => "email",
+            QueueName::Billing => "billing",
         }
     }
 
@@ -36,6 +43,7 @@ impl QueueName {
             QueueName::Architecture => 0,
             QueueName::Book => 10,
             QueueName::Email => 20,
+            QueueName::Billing => 5,
         }
     }
 }
@@ -53,6 +61,8 @@ pub enum JobPayload {
     },
     /// Tell the author the book is finished.
     BookCompletedEmail { book_id: String },
+    /// Act on a stored payment webhook event (`billing_events.id`).
+    BillingEvent { event_id: String },
 }
 
 impl JobPayload {
@@ -61,6 +71,7 @@ impl JobPayload {
             JobPayload::Architecture { .. } => QueueName::Architecture,
             JobPayload::Book { .. } => QueueName::Book,
             JobPayload::BookCompletedEmail { .. } => QueueName::Email,
+            JobPayload::BillingEvent { .. } => QueueName::Billing,
         }
     }
 
@@ -69,6 +80,7 @@ impl JobPayload {
             JobPayload::Architecture { .. } => "architecture",
             JobPayload::Book { .. } => "book",
             JobPayload::BookCompletedEmail { .. } => "book_completed_email",
+            JobPayload::BillingEvent { .. } => "billing_event",
         }
     }
 
@@ -78,6 +90,7 @@ impl JobPayload {
             JobPayload::Architecture { book_id } => Some(format!("architecture:{book_id}")),
             JobPayload::Book { book_id, .. } => Some(format!("book:{book_id}")),
             JobPayload::BookCompletedEmail { .. } => None,
+            JobPayload::BillingEvent { event_id } => Some(format!("billing_event:{event_id}")),
         }
     }
 }

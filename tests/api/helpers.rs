@@ -100,6 +100,7 @@ pub fn test_settings(data_dir: &std::path::Path) -> (Settings, Option<(String, S
         node_id: format!("test-{}", uuid::Uuid::new_v4().simple()),
         queue: Default::default(),
         mail: Default::default(),
+        payments: Default::default(),
     };
     (settings, pg)
 }

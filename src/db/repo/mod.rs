@@ -3,7 +3,10 @@
 pub mod admin;
 pub mod api_keys;
 pub mod audit;
+pub mod billing;
 pub mod books;
 pub mod chapters;
 pub mod events;
+pub mod plans;
+pub mod quota;
 pub mod users;

@@ -98,8 +98,9 @@ async fn create(
         b.target_pages,
     )
     .map_err(AppError::Validation)?;
-    quota::take(state.limiter.as_ref(), &user, Quota::Architecture).await?;
+    let used = quota::take(&state.db, &user, Quota::Architecture, None).await?;
     let book = db::run(&state.db, move |c| repo::books::create(c, &user.id, &new)).await?;
+    quota::attach(&state.db, used, book.id.clone()).await?;
     Ok(HttpResponse::Accepted().json(json!({"id": book.id, "status": book.status})))
 }
 
@@ -154,7 +155,7 @@ async fn approve(
             book.status
         )));
     }
-    quota::take(state.limiter.as_ref(), &user, Quota::Book).await?;
+    quota::take(&state.db, &user, Quota::Book, Some(&book.id)).await?;
     let book_id = book.id.clone();
     db::run(&state.db, move |c| Ok(repo::books::approve(c, &book_id))).await??;
     Ok(

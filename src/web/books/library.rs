@@ -72,7 +72,7 @@ async fn wizard(
     CurrentUser(user): CurrentUser,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    let remaining = quota::remaining(state.limiter.as_ref(), &user, Quota::Architecture).await;
+    let remaining = quota::remaining(&state.db, &user, Quota::Architecture).await?;
     let form = WizardForm {
         language: page.lang.to_string(),
         target_pages: "100".into(),
@@ -118,7 +118,7 @@ async fn create(
         Ok(n) => n,
         Err(message) => {
             let remaining =
-                quota::remaining(state.limiter.as_ref(), &user, Quota::Architecture).await;
+                quota::remaining(&state.db, &user, Quota::Architecture).await?;
             return html(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 &WizardPage {
@@ -130,7 +130,8 @@ async fn create(
             );
         }
     };
-    quota::take(state.limiter.as_ref(), &user, Quota::Architecture).await?;
+    let used = quota::take(&state.db, &user, Quota::Architecture, None).await?;
     let book = db::run(&state.db, move |c| repo::books::create(c, &user.id, &new)).await?;
+    quota::attach(&state.db, used, book.id.clone()).await?;
     Ok(see_other(&format!("/books/{}", book.id)))
 }

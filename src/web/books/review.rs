@@ -87,9 +87,8 @@ async fn render(
         error,
         est_tokens,
         est_cost: format!("{cost:.2}"),
-        architectures_left: quota::remaining(state.limiter.as_ref(), user, Quota::Architecture)
-            .await,
-        books_left: quota::remaining(state.limiter.as_ref(), user, Quota::Book).await,
+        architectures_left: quota::remaining(&state.db, user, Quota::Architecture).await?,
+        books_left: quota::remaining(&state.db, user, Quota::Book).await?,
     };
     html(status, &tpl)
 }
@@ -250,7 +249,7 @@ async fn approve(
             book.status
         )));
     }
-    quota::take(state.limiter.as_ref(), &user, Quota::Book).await?;
+    quota::take(&state.db, &user, Quota::Book, Some(&book.id)).await?;
     let book_id = book.id.clone();
     db::run(&state.db, move |c| Ok(repo::books::approve(c, &book_id))).await??;
     Ok(see_other(&format!("/books/{}/live", book.id)))
