@@ -230,3 +230,40 @@ pub async fn sync_latest(db_pool: &DbPool, settings: &Settings, user: &User, pro
         }
     }
 }
+
+impl Overview {
+    /// `free`, `active`, `suspended`, `cancelled` (paid until `ends_at`) or `operator` (a plan that is
+    /// not sold, set by an admin).
+    pub fn status(&self) -> &'static str {
+        if !self.plan.public {
+            return "operator";
+        }
+        match self.subscription.as_ref().map(|s| s.status.as_str()) {
+            Some("active") => "active",
+            Some("suspended") => "suspended",
+            Some("cancelled") => "cancelled",
+            _ => "free",
+        }
+    }
+
+    /// The next renewal of an active subscription.
+    pub fn renews_at(&self) -> Option<chrono::NaiveDateTime> {
+        self.subscription
+            .as_ref()
+            .filter(|s| s.status == "active")
+            .and_then(|s| s.current_period_end)
+    }
+
+    /// When a cancelled subscription's paid period ends (the plan falls back to free then).
+    pub fn ends_at(&self) -> Option<chrono::NaiveDateTime> {
+        self.subscription
+            .as_ref()
+            .filter(|s| s.status == "cancelled")
+            .and_then(|s| s.current_period_end)
+    }
+
+    /// The subscription can be cancelled now.
+    pub fn can_cancel(&self) -> bool {
+        matches!(self.status(), "active" | "suspended")
+    }
+}
