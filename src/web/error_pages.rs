@@ -24,7 +24,7 @@ struct ErrorPage {
 }
 
 fn is_machine_path(path: &str) -> bool {
-    ["/api/", "/ws", "/health", "/metrics", "/static/"]
+    ["/api/", "/ws", "/health", "/metrics", "/static/", "/webhooks/"]
         .iter()
         .any(|p| path.starts_with(p))
 }

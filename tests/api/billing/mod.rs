@@ -47,7 +47,10 @@ pub async fn spawn_billing_app(base: &str) -> TestApp {
 
 /// Sends a webhook with the given headers and raw body.
 pub async fn post_webhook(app_base: &str, path: &str, headers: &[(&str, String)], body: Vec<u8>) -> Response {
-    let client = awc::Client::builder().timeout(Duration::from_secs(30)).finish();
+    let client = awc::Client::builder()
+        .disable_redirects()
+        .timeout(Duration::from_secs(30))
+        .finish();
     let mut req = client
         .post(format!("{app_base}{path}"))
         .insert_header(("content-type", "application/json"));
