@@ -28,7 +28,11 @@ pub struct Overview {
     pub providers: Vec<Provider>,
 }
 
-pub async fn overview(db_pool: &DbPool, settings: &Settings, user: &User) -> Result<Overview, BillingError> {
+pub async fn overview(
+    db_pool: &DbPool,
+    settings: &Settings,
+    user: &User,
+) -> Result<Overview, BillingError> {
     let uid = user.id.clone();
     let (usage, plans, subs, history) = db::run(db_pool, move |c| {
         let usage = quota::usage_of(c, &uid)?;
@@ -128,7 +132,13 @@ pub async fn checkout(
                 return Err(BillingError::NotConfigured("Mercado Pago"));
             };
             MercadoPago { settings: mp }
-                .create_preapproval(rec, &format!("Buko {}", plan.name), &user.email, &user.id, &return_url)
+                .create_preapproval(
+                    rec,
+                    &format!("Buko {}", plan.name),
+                    &user.email,
+                    &user.id,
+                    &return_url,
+                )
                 .await
         }
         (Provider::MercadoPago, None) => Err(PaymentError::Invalid("no recurrence".into())),
@@ -160,7 +170,11 @@ pub async fn fetch_state(
 ) -> Result<SubscriptionState, BillingError> {
     match provider {
         Provider::PayPal => {
-            let pp = settings.payments.paypal.as_ref().ok_or(BillingError::NotConfigured("PayPal"))?;
+            let pp = settings
+                .payments
+                .paypal
+                .as_ref()
+                .ok_or(BillingError::NotConfigured("PayPal"))?;
             Ok(PayPal { settings: pp }.get_subscription(reference).await?)
         }
         Provider::MercadoPago => {
@@ -169,13 +183,19 @@ pub async fn fetch_state(
                 .mercadopago
                 .as_ref()
                 .ok_or(BillingError::NotConfigured("Mercado Pago"))?;
-            Ok(MercadoPago { settings: mp }.get_preapproval(reference).await?)
+            Ok(MercadoPago { settings: mp }
+                .get_preapproval(reference)
+                .await?)
         }
     }
 }
 
 /// Cancels the user's subscription at the provider; the plan stays until the paid period ends.
-pub async fn cancel(db_pool: &DbPool, settings: &Settings, user: &User) -> Result<(), BillingError> {
+pub async fn cancel(
+    db_pool: &DbPool,
+    settings: &Settings,
+    user: &User,
+) -> Result<(), BillingError> {
     let uid = user.id.clone();
     let subs = db::run(db_pool, move |c| repo::billing::of_user(c, &uid)).await?;
     let sub = subs
@@ -183,10 +203,17 @@ pub async fn cancel(db_pool: &DbPool, settings: &Settings, user: &User) -> Resul
         .find(|s| s.status == "active" || s.status == "suspended")
         .ok_or(BillingError::NoSubscription)?;
     let provider = Provider::parse(&sub.provider).ok_or(BillingError::NoSubscription)?;
-    let reference = sub.provider_subscription_id.clone().ok_or(BillingError::NoSubscription)?;
+    let reference = sub
+        .provider_subscription_id
+        .clone()
+        .ok_or(BillingError::NoSubscription)?;
     match provider {
         Provider::PayPal => {
-            let pp = settings.payments.paypal.as_ref().ok_or(BillingError::NotConfigured("PayPal"))?;
+            let pp = settings
+                .payments
+                .paypal
+                .as_ref()
+                .ok_or(BillingError::NotConfigured("PayPal"))?;
             PayPal { settings: pp }.cancel(&reference).await?
         }
         Provider::MercadoPago => {
@@ -200,7 +227,9 @@ pub async fn cancel(db_pool: &DbPool, settings: &Settings, user: &User) -> Resul
     }
     log::info!(target: "buko::billing", user_id = user.id.as_str(), provider = provider.as_str(); "subscription cancelled");
     // Record the new state now; the webhook that follows finds nothing left to do.
-    sync(db_pool, settings, provider, &reference).await.map(|_| ())
+    sync(db_pool, settings, provider, &reference)
+        .await
+        .map(|_| ())
 }
 
 /// Fetches a subscription's current state and acts on it (the return page; after a cancel).

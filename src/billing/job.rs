@@ -38,7 +38,11 @@ enum Step {
 
 fn from_payment(e: PaymentError) -> Step {
     match e {
-        PaymentError::NotFound => Step::Finish("ignored", "the provider does not know the resource".into(), None),
+        PaymentError::NotFound => Step::Finish(
+            "ignored",
+            "the provider does not know the resource".into(),
+            None,
+        ),
         // Our credentials or the provider's trouble: the event waits for a retry.
         e => Step::Retry(e.to_string()),
     }
@@ -49,7 +53,9 @@ impl JobHandler for BillingEventHandler {
         let (settings, pool) = (self.settings.clone(), self.db.clone());
         async move {
             let JobPayload::BillingEvent { event_id } = job.payload else {
-                return JobOutcome::Failed { error: "not a billing job".into() };
+                return JobOutcome::Failed {
+                    error: "not a billing job".into(),
+                };
             };
             match process(&pool, &settings, &event_id).await {
                 Ok(()) => JobOutcome::Done,
@@ -72,10 +78,16 @@ pub async fn process(pool: &DbPool, settings: &Settings, id: &str) -> Result<(),
     if event.status != "received" {
         return Ok(());
     }
-    let (p, e, i) = (event.provider.clone(), event.event_id.clone(), event.id.clone());
-    let seen = db::run(pool, move |c| repo::billing::event_already_processed(c, &p, &e, &i))
-        .await
-        .map_err(|e| e.to_string())?;
+    let (p, e, i) = (
+        event.provider.clone(),
+        event.event_id.clone(),
+        event.id.clone(),
+    );
+    let seen = db::run(pool, move |c| {
+        repo::billing::event_already_processed(c, &p, &e, &i)
+    })
+    .await
+    .map_err(|e| e.to_string())?;
     let step = if seen {
         Step::Finish("ignored", "this event was already acted on".into(), None)
     } else {
@@ -93,19 +105,33 @@ pub async fn process(pool: &DbPool, settings: &Settings, id: &str) -> Result<(),
         Step::Finish(status, outcome, sub) => {
             log::info!(target: "buko::billing", event_id = event.event_id.as_str(), status = status, outcome = outcome.as_str(); "billing event processed");
             let id = event.id.clone();
-            db::run(pool, move |c| repo::billing::finish_event(c, &id, status, &outcome, sub.as_deref()))
-                .await
-                .map_err(|e| e.to_string())
+            db::run(pool, move |c| {
+                repo::billing::finish_event(c, &id, status, &outcome, sub.as_deref())
+            })
+            .await
+            .map_err(|e| e.to_string())
         }
     }
 }
 
-async fn act(pool: &DbPool, state: crate::payments::SubscriptionState, event: &BillingEvent) -> Step {
+async fn act(
+    pool: &DbPool,
+    state: crate::payments::SubscriptionState,
+    event: &BillingEvent,
+) -> Step {
     let event_ref = format!("{}:{}", event.provider, event.event_id);
     match db::run(pool, move |c| apply_state(c, &state, Some(&event_ref))).await {
-        Ok(Applied::Updated { subscription, plan_changed }) => Step::Finish(
+        Ok(Applied::Updated {
+            subscription,
+            plan_changed,
+        }) => Step::Finish(
             "processed",
-            if plan_changed { "plan changed" } else { "subscription updated" }.into(),
+            if plan_changed {
+                "plan changed"
+            } else {
+                "subscription updated"
+            }
+            .into(),
             Some(subscription),
         ),
         Ok(Applied::Ignored(why)) => Step::Finish("ignored", why, None),
@@ -126,9 +152,19 @@ async fn paypal(pool: &DbPool, settings: &Settings, event: &BillingEvent) -> Ste
     };
     match client.verify(&headers, &body).await {
         Ok(true) => {}
-        Ok(false) => return Step::Finish("rejected", "PayPal did not verify the signature".into(), None),
+        Ok(false) => {
+            return Step::Finish(
+                "rejected",
+                "PayPal did not verify the signature".into(),
+                None,
+            )
+        }
         Err(PaymentError::Rejected { status, .. }) => {
-            return Step::Finish("rejected", format!("PayPal refused to verify it (HTTP {status})"), None)
+            return Step::Finish(
+                "rejected",
+                format!("PayPal refused to verify it (HTTP {status})"),
+                None,
+            )
         }
         Err(e) => return Step::Retry(format!("verifying: {e}")),
     }
@@ -157,7 +193,13 @@ async fn mercadopago(pool: &DbPool, settings: &Settings, event: &BillingEvent) -
                     // The payment names only our user: their newest Mercado Pago subscription.
                     None => match newest_mp_subscription(pool, external_ref).await {
                         Ok(Some(r)) => r,
-                        Ok(None) => return Step::Finish("ignored", "no subscription for this payment".into(), None),
+                        Ok(None) => {
+                            return Step::Finish(
+                                "ignored",
+                                "no subscription for this payment".into(),
+                                None,
+                            )
+                        }
                         Err(e) => return Step::Retry(e.to_string()),
                     },
                 }
@@ -172,7 +214,10 @@ async fn mercadopago(pool: &DbPool, settings: &Settings, event: &BillingEvent) -
     }
 }
 
-async fn newest_mp_subscription(pool: &DbPool, user: Option<String>) -> Result<Option<String>, BillingError> {
+async fn newest_mp_subscription(
+    pool: &DbPool,
+    user: Option<String>,
+) -> Result<Option<String>, BillingError> {
     let Some(uid) = user else { return Ok(None) };
     let subs = db::run(pool, move |c| repo::billing::of_user(c, &uid)).await?;
     Ok(subs

@@ -55,7 +55,10 @@ impl From<BillingError> for AppError {
 /// At start: fill the paid plans' provider plan ids from the environment where none is set yet, and
 /// run the sweeper that ends cancelled subscriptions at the end of their paid period (every node runs
 /// it; ending one is a conditional update, so two nodes never end it twice).
-pub async fn start(db_pool: &crate::db::DbPool, settings: &crate::config::Settings) -> anyhow::Result<()> {
+pub async fn start(
+    db_pool: &crate::db::DbPool,
+    settings: &crate::config::Settings,
+) -> anyhow::Result<()> {
     let ids = settings.payments.plan_ids.clone();
     crate::db::run(db_pool, move |c| {
         for (plan, provider, id) in &ids {
@@ -73,7 +76,9 @@ pub async fn start(db_pool: &crate::db::DbPool, settings: &crate::config::Settin
             tick.tick().await;
             match crate::db::run(&pool, |c| plan::end_due(c, None)).await {
                 Ok(0) => {}
-                Ok(n) => log::info!(target: "buko::billing", ended = n; "subscriptions ended at period end"),
+                Ok(n) => {
+                    log::info!(target: "buko::billing", ended = n; "subscriptions ended at period end")
+                }
                 Err(e) => log::warn!(target: "buko::billing", "subscription sweeper: {e}"),
             }
         }

@@ -22,7 +22,12 @@ pub struct Change<'a> {
 }
 
 /// Sets the user's plan to `to` and audits it; false when it already was `to`.
-pub fn change_plan(conn: &mut DbConn, user_id: &str, to: &str, why: Change<'_>) -> Result<bool, DbError> {
+pub fn change_plan(
+    conn: &mut DbConn,
+    user_id: &str,
+    to: &str,
+    why: Change<'_>,
+) -> Result<bool, DbError> {
     let Some(from) = repo::billing::switch_plan(conn, user_id, to)? else {
         return Ok(false);
     };
@@ -104,7 +109,10 @@ pub fn effective_plan(conn: &mut DbConn, user_id: &str) -> Result<Plan, DbError>
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Applied {
     /// The subscription was updated (and the plan changed when `true`).
-    Updated { subscription: String, plan_changed: bool },
+    Updated {
+        subscription: String,
+        plan_changed: bool,
+    },
     /// Nothing to do with it (unknown subscription, another user's, …); the reason is kept.
     Ignored(String),
 }
@@ -117,7 +125,8 @@ pub fn apply_state(
     state: &SubscriptionState,
     event: Option<&str>,
 ) -> Result<Applied, DbError> {
-    let Some(sub) = repo::billing::by_provider_ref(conn, state.provider.as_str(), &state.id)? else {
+    let Some(sub) = repo::billing::by_provider_ref(conn, state.provider.as_str(), &state.id)?
+    else {
         return Ok(Applied::Ignored("unknown subscription".into()));
     };
     if state.user_ref.as_deref().is_some_and(|u| u != sub.user_id) {
@@ -170,13 +179,28 @@ pub async fn admin_set_plan(
     plan_id: &str,
     ip: &str,
 ) -> Result<bool, super::BillingError> {
-    let (aid, uid, pid, ip) = (admin.id.clone(), user_id.to_string(), plan_id.to_string(), ip.to_string());
+    let (aid, uid, pid, ip) = (
+        admin.id.clone(),
+        user_id.to_string(),
+        plan_id.to_string(),
+        ip.to_string(),
+    );
     let changed = db::run(db_pool, move |c| {
         if repo::plans::get(c, &pid)?.is_none() {
             return Ok(None);
         }
         write_tx(c, |c| {
-            change_plan(c, &uid, &pid, Change { reason: "admin", actor: Some(&aid), ip: &ip, ..Default::default() })
+            change_plan(
+                c,
+                &uid,
+                &pid,
+                Change {
+                    reason: "admin",
+                    actor: Some(&aid),
+                    ip: &ip,
+                    ..Default::default()
+                },
+            )
         })
         .map(Some)
     })

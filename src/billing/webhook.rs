@@ -78,34 +78,53 @@ fn ident(v: &Value) -> Option<String> {
     (!s.is_empty() && s.len() <= 128 && s.chars().all(|c| c.is_ascii_graphic())).then_some(s)
 }
 
-async fn store(db_pool: &DbPool, provider: &'static str, event_id: String, event_type: String,
-    resource_id: String, headers: String, body: Vec<u8>) -> Result<Ingested, WebhookError> {
+async fn store(
+    db_pool: &DbPool,
+    provider: &'static str,
+    event_id: String,
+    event_type: String,
+    resource_id: String,
+    headers: String,
+    body: Vec<u8>,
+) -> Result<Ingested, WebhookError> {
     let sha = sha256_hex(&body);
     let payload = String::from_utf8_lossy(&body).into_owned();
     let (eid, ety, rid) = (event_id.clone(), event_type.clone(), resource_id.clone());
     let stored = db::run(db_pool, move |c| {
         write_tx(c, |c| {
-            let id = repo::billing::insert_event(c, NewEvent {
-                provider,
-                event_id: &eid,
-                body_sha256: &sha,
-                event_type: &ety,
-                resource_id: &rid,
-                headers: &headers,
-                payload: &payload,
-            })?;
+            let id = repo::billing::insert_event(
+                c,
+                NewEvent {
+                    provider,
+                    event_id: &eid,
+                    body_sha256: &sha,
+                    event_type: &ety,
+                    resource_id: &rid,
+                    headers: &headers,
+                    payload: &payload,
+                },
+            )?;
             if let Some(id) = &id {
-                enqueue(c, NewJob {
-                    payload: JobPayload::BillingEvent { event_id: id.clone() },
-                    run_at: None,
-                    max_attempts: 30,
-                })?;
+                enqueue(
+                    c,
+                    NewJob {
+                        payload: JobPayload::BillingEvent {
+                            event_id: id.clone(),
+                        },
+                        run_at: None,
+                        max_attempts: 30,
+                    },
+                )?;
             }
             Ok::<_, DbError>(id)
         })
     })
     .await?;
-    let outcome = if stored.is_some() { Ingested::Accepted } else { Ingested::Duplicate };
+    let outcome = if stored.is_some() {
+        Ingested::Accepted
+    } else {
+        Ingested::Duplicate
+    };
     log::info!(target: "buko::billing", provider = provider, event_id = event_id.as_str(), event_type = event_type.as_str(), resource = resource_id.as_str(), outcome = outcome.as_str(); "webhook received");
     Ok(outcome)
 }
@@ -132,7 +151,9 @@ pub async fn ingest_paypal(
         .map_err(|_| WebhookError::Malformed("the body is not a JSON event".into()))?;
     let (Some(event_id), Some(event_type)) = (ident(&event["id"]), ident(&event["event_type"]))
     else {
-        return Err(WebhookError::Malformed("an event needs an id and an event_type".into()));
+        return Err(WebhookError::Malformed(
+            "an event needs an id and an event_type".into(),
+        ));
     };
     if !PAYPAL_TYPES.contains(&event_type.as_str()) {
         log::info!(target: "buko::billing", provider = "paypal", event_id = event_id.as_str(), event_type = event_type.as_str(); "webhook ignored");
@@ -140,7 +161,16 @@ pub async fn ingest_paypal(
     }
     let resource = subscription_of(&event_type, &event)
         .ok_or_else(|| WebhookError::Malformed("the event names no subscription".into()))?;
-    store(db_pool, "paypal", event_id, event_type, resource, Value::Object(signed).to_string(), body).await
+    store(
+        db_pool,
+        "paypal",
+        event_id,
+        event_type,
+        resource,
+        Value::Object(signed).to_string(),
+        body,
+    )
+    .await
 }
 
 /// A Mercado Pago delivery: signature first, then the notification's type and resource id.
@@ -166,14 +196,25 @@ pub async fn ingest_mercadopago(
         .or_else(|| ident(&note["data"]["id"]))
         .ok_or_else(|| WebhookError::Malformed("the notification has no data.id".into()))?;
     let sig = headers.get("x-signature").map(String::as_str).unwrap_or("");
-    let request_id = headers.get("x-request-id").map(String::as_str).unwrap_or("");
+    let request_id = headers
+        .get("x-request-id")
+        .map(String::as_str)
+        .unwrap_or("");
     if sig.is_empty() || request_id.is_empty() {
-        return Err(WebhookError::BadSignature("missing x-signature or x-request-id".into()));
+        return Err(WebhookError::BadSignature(
+            "missing x-signature or x-request-id".into(),
+        ));
     }
     let now = chrono::Utc::now().timestamp();
-    verify_signature(mp.webhook_secret.expose(), sig, request_id, &data_id, now,
-        settings.payments.webhook_tolerance_secs)
-        .map_err(|e: SignatureError| WebhookError::BadSignature(e.to_string()))?;
+    verify_signature(
+        mp.webhook_secret.expose(),
+        sig,
+        request_id,
+        &data_id,
+        now,
+        settings.payments.webhook_tolerance_secs,
+    )
+    .map_err(|e: SignatureError| WebhookError::BadSignature(e.to_string()))?;
     let kind = ident(&note["type"])
         .or_else(|| ident(&note["topic"]))
         .or_else(|| query.get("type").cloned())
@@ -183,5 +224,14 @@ pub async fn ingest_mercadopago(
         return Ok(Ingested::Ignored);
     }
     let event_id = ident(&note["id"]).unwrap_or_else(|| format!("{kind}:{data_id}:{request_id}"));
-    store(db_pool, "mercadopago", event_id, kind, data_id, "{}".into(), body).await
+    store(
+        db_pool,
+        "mercadopago",
+        event_id,
+        kind,
+        data_id,
+        "{}".into(),
+        body,
+    )
+    .await
 }

@@ -231,6 +231,17 @@ diesel::joinable!(api_keys -> users (user_id));
 diesel::joinable!(subscriptions -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
-    users, books, chapters, chunks, jobs, events, api_keys, llm_calls, audit_log, plans,
-    subscriptions, billing_events, quota_uses,
+    users,
+    books,
+    chapters,
+    chunks,
+    jobs,
+    events,
+    api_keys,
+    llm_calls,
+    audit_log,
+    plans,
+    subscriptions,
+    billing_events,
+    quota_uses,
 );

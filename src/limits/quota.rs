@@ -26,7 +26,6 @@ impl Quota {
             Quota::Book => "book",
         }
     }
-
 }
 
 /// What the user has used and may still use, by their current plan.
@@ -40,7 +39,10 @@ pub struct Usage {
 
 impl Usage {
     pub fn architectures_left_hour(&self) -> u64 {
-        left(self.plan.architectures_per_hour, self.architectures_used_hour)
+        left(
+            self.plan.architectures_per_hour,
+            self.architectures_used_hour,
+        )
     }
     pub fn books_left_hour(&self) -> u64 {
         left(self.plan.books_per_hour, self.books_used_hour)

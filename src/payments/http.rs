@@ -76,7 +76,11 @@ pub async fn send(req: awc::ClientRequest, body: Body<'_>) -> Result<(u16, Value
 /// The provider's error name and message, bounded.
 fn short(json: &Value) -> String {
     let pick = |k: &str| json.get(k).and_then(Value::as_str).unwrap_or("");
-    let mut s = format!("{} {}", pick("name").to_owned() + pick("error"), pick("message"));
+    let mut s = format!(
+        "{} {}",
+        pick("name").to_owned() + pick("error"),
+        pick("message")
+    );
     s.truncate(200);
     s.trim().to_string()
 }

@@ -19,7 +19,10 @@ pub struct MercadoPago<'a> {
 /// What a checkout asks for: a plan at Mercado Pago, or an amount billed monthly.
 pub enum Recurrence<'a> {
     Plan(&'a str),
-    Monthly { amount_cents: i64, currency: &'a str },
+    Monthly {
+        amount_cents: i64,
+        currency: &'a str,
+    },
 }
 
 impl MercadoPago<'_> {
@@ -83,7 +86,11 @@ impl MercadoPago<'_> {
 
     pub async fn get_preapproval(&self, id: &str) -> Result<SubscriptionState, PaymentError> {
         let res = self
-            .call(awc::http::Method::GET, &format!("/preapproval/{}", encode(id)), None)
+            .call(
+                awc::http::Method::GET,
+                &format!("/preapproval/{}", encode(id)),
+                None,
+            )
             .await?;
         state(&res)
     }
@@ -105,7 +112,11 @@ impl MercadoPago<'_> {
         id: &str,
     ) -> Result<(String, Option<String>, Option<String>), PaymentError> {
         let res = self
-            .call(awc::http::Method::GET, &format!("/v1/payments/{}", encode(id)), None)
+            .call(
+                awc::http::Method::GET,
+                &format!("/v1/payments/{}", encode(id)),
+                None,
+            )
             .await?;
         let s = |v: &Value| v.as_str().map(str::to_string);
         Ok((
@@ -198,12 +209,18 @@ pub fn verify_signature(
     };
     let when: i64 = ts.parse().map_err(|_| SignatureError::Malformed)?;
     // Seconds, or milliseconds as some deliveries send.
-    let when = if when > 100_000_000_000 { when / 1000 } else { when };
+    let when = if when > 100_000_000_000 {
+        when / 1000
+    } else {
+        when
+    };
     let expected = hex::decode(v1).map_err(|_| SignatureError::Mismatch)?;
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).map_err(|_| SignatureError::Mismatch)?;
+    let mut mac =
+        Hmac::<Sha256>::new_from_slice(secret.as_bytes()).map_err(|_| SignatureError::Mismatch)?;
     mac.update(manifest(data_id, request_id, ts).as_bytes());
     // `verify_slice` compares in constant time.
-    mac.verify_slice(&expected).map_err(|_| SignatureError::Mismatch)?;
+    mac.verify_slice(&expected)
+        .map_err(|_| SignatureError::Mismatch)?;
     if (now - when).abs() > tolerance_secs {
         return Err(SignatureError::Stale);
     }
@@ -218,23 +235,49 @@ mod tests {
     fn signatures_are_checked_for_content_and_age() {
         let v1 = sign("s3cret", "ABC123", "req-1", "1700000000");
         let header = format!("ts=1700000000,v1={v1}");
-        assert_eq!(verify_signature("s3cret", &header, "req-1", "ABC123", 1_700_000_010, 300), Ok(()));
+        assert_eq!(
+            verify_signature("s3cret", &header, "req-1", "ABC123", 1_700_000_010, 300),
+            Ok(())
+        );
         // The manifest lower-cases an alphanumeric id.
         assert_eq!(manifest("ABC123", "r", "1"), "id:abc123;request-id:r;ts:1;");
-        assert_eq!(verify_signature("other", &header, "req-1", "ABC123", 1_700_000_010, 300), Err(SignatureError::Mismatch));
-        assert_eq!(verify_signature("s3cret", &header, "req-2", "ABC123", 1_700_000_010, 300), Err(SignatureError::Mismatch));
-        assert_eq!(verify_signature("s3cret", &header, "req-1", "ABC124", 1_700_000_010, 300), Err(SignatureError::Mismatch));
-        assert_eq!(verify_signature("s3cret", &header, "req-1", "ABC123", 1_700_009_000, 300), Err(SignatureError::Stale));
-        assert_eq!(verify_signature("s3cret", "v1=abc", "req-1", "ABC123", 0, 300), Err(SignatureError::Malformed));
-        assert_eq!(verify_signature("s3cret", "ts=1,v1=zz", "req-1", "ABC123", 1, 300), Err(SignatureError::Mismatch));
+        assert_eq!(
+            verify_signature("other", &header, "req-1", "ABC123", 1_700_000_010, 300),
+            Err(SignatureError::Mismatch)
+        );
+        assert_eq!(
+            verify_signature("s3cret", &header, "req-2", "ABC123", 1_700_000_010, 300),
+            Err(SignatureError::Mismatch)
+        );
+        assert_eq!(
+            verify_signature("s3cret", &header, "req-1", "ABC124", 1_700_000_010, 300),
+            Err(SignatureError::Mismatch)
+        );
+        assert_eq!(
+            verify_signature("s3cret", &header, "req-1", "ABC123", 1_700_009_000, 300),
+            Err(SignatureError::Stale)
+        );
+        assert_eq!(
+            verify_signature("s3cret", "v1=abc", "req-1", "ABC123", 0, 300),
+            Err(SignatureError::Malformed)
+        );
+        assert_eq!(
+            verify_signature("s3cret", "ts=1,v1=zz", "req-1", "ABC123", 1, 300),
+            Err(SignatureError::Mismatch)
+        );
     }
 
     #[test]
     fn reads_a_preapproval() {
-        let s = state(&json!({"id": "pa1", "status": "authorized", "external_reference": "u1",
-            "preapproval_plan_id": "2c93", "next_payment_date": "2026-12-27T10:00:00.000-03:00"}))
+        let s = state(
+            &json!({"id": "pa1", "status": "authorized", "external_reference": "u1",
+            "preapproval_plan_id": "2c93", "next_payment_date": "2026-12-27T10:00:00.000-03:00"}),
+        )
         .expect("state");
         assert_eq!(s.status, SubStatus::Active);
-        assert_eq!(s.period_end.map(|t| t.to_string()).as_deref(), Some("2026-12-27 13:00:00"));
+        assert_eq!(
+            s.period_end.map(|t| t.to_string()).as_deref(),
+            Some("2026-12-27 13:00:00")
+        );
     }
 }

@@ -9,7 +9,9 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 use super::http::{client, send, Body};
-use super::{parse_time, Created, PayPalSettings, PaymentError, Provider, SubStatus, SubscriptionState};
+use super::{
+    parse_time, Created, PayPalSettings, PaymentError, Provider, SubStatus, SubscriptionState,
+};
 
 /// Tokens by API base and client id (shared by the node's threads; a token is a plain string).
 static TOKENS: Mutex<Option<HashMap<String, (String, Instant)>>> = Mutex::new(None);
@@ -62,12 +64,18 @@ impl PayPal<'_> {
             .as_str()
             .ok_or_else(|| PaymentError::Invalid("no access_token".into()))?
             .to_string();
-        let ttl = body["expires_in"].as_u64().unwrap_or(300).saturating_sub(60);
+        let ttl = body["expires_in"]
+            .as_u64()
+            .unwrap_or(300)
+            .saturating_sub(60);
         TOKENS
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .get_or_insert_with(HashMap::new)
-            .insert(key, (token.clone(), Instant::now() + Duration::from_secs(ttl)));
+            .insert(
+                key,
+                (token.clone(), Instant::now() + Duration::from_secs(ttl)),
+            );
         Ok(token)
     }
 
@@ -78,9 +86,7 @@ impl PayPal<'_> {
         body: Option<&Value>,
     ) -> Result<Value, PaymentError> {
         let token = self.token().await?;
-        let req = client()
-            .request(method, self.url(path))
-            .bearer_auth(token);
+        let req = client().request(method, self.url(path)).bearer_auth(token);
         let (_, json) = send(req, body.map_or(Body::None, Body::Json)).await?;
         Ok(json)
     }
@@ -105,7 +111,11 @@ impl PayPal<'_> {
             },
         });
         let res = self
-            .call(awc::http::Method::POST, "/v1/billing/subscriptions", Some(&body))
+            .call(
+                awc::http::Method::POST,
+                "/v1/billing/subscriptions",
+                Some(&body),
+            )
             .await?;
         let id = res["id"]
             .as_str()
@@ -140,7 +150,11 @@ impl PayPal<'_> {
     }
 
     /// Asks PayPal whether this delivery is genuine. `Ok(true)` only for `SUCCESS`.
-    pub async fn verify(&self, headers: &HashMap<String, String>, event: &Value) -> Result<bool, PaymentError> {
+    pub async fn verify(
+        &self,
+        headers: &HashMap<String, String>,
+        event: &Value,
+    ) -> Result<bool, PaymentError> {
         let h = |k: &str| headers.get(k).cloned().unwrap_or_default();
         let body = json!({
             "auth_algo": h("paypal-auth-algo"),
@@ -219,15 +233,23 @@ mod tests {
 
     #[test]
     fn reads_a_subscription_and_the_subscription_of_an_event() {
-        let s = state(&json!({"id": "I-1", "status": "ACTIVE", "custom_id": "u1", "plan_id": "P-9",
-            "billing_info": {"next_billing_time": "2026-12-27T10:00:00Z"}}))
+        let s = state(
+            &json!({"id": "I-1", "status": "ACTIVE", "custom_id": "u1", "plan_id": "P-9",
+            "billing_info": {"next_billing_time": "2026-12-27T10:00:00Z"}}),
+        )
         .expect("state");
         assert_eq!(s.status, SubStatus::Active);
         assert_eq!(s.user_ref.as_deref(), Some("u1"));
-        assert_eq!(s.period_end.map(|t| t.to_string()).as_deref(), Some("2026-12-27 10:00:00"));
+        assert_eq!(
+            s.period_end.map(|t| t.to_string()).as_deref(),
+            Some("2026-12-27 10:00:00")
+        );
         assert!(state(&json!({"id": "I-1", "status": "WEIRD"})).is_err());
         let sale = json!({"resource": {"id": "S-1", "billing_agreement_id": "I-1", "amount": {"total": "0.01"}}});
-        assert_eq!(subscription_of("PAYMENT.SALE.COMPLETED", &sale).as_deref(), Some("I-1"));
+        assert_eq!(
+            subscription_of("PAYMENT.SALE.COMPLETED", &sale).as_deref(),
+            Some("I-1")
+        );
         assert_eq!(subscription_of("CHECKOUT.ORDER.APPROVED", &sale), None);
         assert_eq!(encode("I-1/../x"), "I-1%2F..%2Fx");
     }

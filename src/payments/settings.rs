@@ -131,15 +131,24 @@ mod tests {
             .map(String::from)
         };
         let s = PaymentSettings::from_lookup(env).expect("settings");
-        assert_eq!(s.paypal.as_ref().map(|p| p.api_base.as_str()), Some(PAYPAL_LIVE));
+        assert_eq!(
+            s.paypal.as_ref().map(|p| p.api_base.as_str()),
+            Some(PAYPAL_LIVE)
+        );
         assert!(s.mercadopago.is_some());
-        assert_eq!(s.plan_ids, vec![("pro".into(), "mercadopago".into(), "2c93".into())]);
+        assert_eq!(
+            s.plan_ids,
+            vec![("pro".into(), "mercadopago".into(), "2c93".into())]
+        );
         let shown = format!("{s:?}");
         for secret in ["pp-secret-value", "mp-token-value", "mp-hook-secret"] {
             assert!(!shown.contains(secret), "{shown}");
         }
         let none = PaymentSettings::from_lookup(|_| None).expect("empty");
         assert!(!none.any_configured());
-        assert!(PaymentSettings::from_lookup(|k| (k == "PAYPAL_CLIENT_ID").then(|| "x".into())).is_err());
+        assert!(
+            PaymentSettings::from_lookup(|k| (k == "PAYPAL_CLIENT_ID").then(|| "x".into()))
+                .is_err()
+        );
     }
 }

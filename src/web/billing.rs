@@ -54,7 +54,8 @@ struct BillingPage {
 
 impl BillingPage {
     fn date(t: Option<chrono::NaiveDateTime>) -> String {
-        t.map(|t| t.format("%Y-%m-%d").to_string()).unwrap_or_default()
+        t.map(|t| t.format("%Y-%m-%d").to_string())
+            .unwrap_or_default()
     }
     fn renews(&self) -> String {
         Self::date(self.o.renews_at())
@@ -172,7 +173,8 @@ impl CsrfProtected for CheckoutForm {
 fn origin(url: &str) -> Option<String> {
     let (scheme, rest) = url.split_once("://")?;
     let host = rest.split(['/', '?', '#']).next()?;
-    (!host.is_empty() && (scheme == "https" || scheme == "http")).then(|| format!("{scheme}://{host}"))
+    (!host.is_empty() && (scheme == "https" || scheme == "http"))
+        .then(|| format!("{scheme}://{host}"))
 }
 
 async fn start_checkout(
@@ -180,7 +182,14 @@ async fn start_checkout(
     state: web::Data<AppState>,
     CsrfForm(form): CsrfForm<CheckoutForm>,
 ) -> Result<HttpResponse, AppError> {
-    let url = checkout::checkout(&state.db, &state.settings, &user, &form.plan, &form.provider).await?;
+    let url = checkout::checkout(
+        &state.db,
+        &state.settings,
+        &user,
+        &form.plan,
+        &form.provider,
+    )
+    .await?;
     let mut res = HttpResponse::SeeOther();
     res.insert_header((header::LOCATION, url.as_str()));
     // Browsers apply the page's `form-action` to the redirect that answers a form: allow the
@@ -214,7 +223,8 @@ async fn came_back(
     state: web::Data<AppState>,
     q: web::Query<ReturnQuery>,
 ) -> Result<HttpResponse, AppError> {
-    if let Some(p) = Provider::parse(&q.provider).filter(|p| state.settings.payments.configured(*p)) {
+    if let Some(p) = Provider::parse(&q.provider).filter(|p| state.settings.payments.configured(*p))
+    {
         checkout::sync_latest(&state.db, &state.settings, &user, p).await;
     }
     Ok(see_other("/billing?returned=1"))

@@ -28,7 +28,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 fn headers(req: &HttpRequest) -> HashMap<String, String> {
     req.headers()
         .iter()
-        .filter_map(|(k, v)| Some((k.as_str().to_ascii_lowercase(), v.to_str().ok()?.to_string())))
+        .filter_map(|(k, v)| {
+            Some((
+                k.as_str().to_ascii_lowercase(),
+                v.to_str().ok()?.to_string(),
+            ))
+        })
         .collect()
 }
 
@@ -39,7 +44,8 @@ fn answer(r: Result<webhook::Ingested, WebhookError>) -> Result<HttpResponse, Ap
         Err(WebhookError::Malformed(m)) => Err(AppError::BadRequest(m)),
         Err(WebhookError::BadSignature(m)) => {
             log::warn!(target: "buko::billing", "webhook refused: {m}");
-            Ok(HttpResponse::Unauthorized().json(json!({"error": "invalid_signature", "message": m})))
+            Ok(HttpResponse::Unauthorized()
+                .json(json!({"error": "invalid_signature", "message": m})))
         }
         Err(WebhookError::Db(e)) => Err(e.into()),
     }

@@ -227,19 +227,19 @@ pub fn insert_event(conn: &mut DbConn, e: NewEvent<'_>) -> Result<Option<String>
     let id = new_id();
     let r = conn.transaction(|conn| {
         diesel::insert_into(billing_events::table)
-        .values((
-            billing_events::id.eq(&id),
-            billing_events::provider.eq(e.provider),
-            billing_events::event_id.eq(e.event_id),
-            billing_events::body_sha256.eq(e.body_sha256),
-            billing_events::event_type.eq(e.event_type),
-            billing_events::resource_id.eq(e.resource_id),
-            billing_events::headers.eq(e.headers),
-            billing_events::payload.eq(e.payload),
-            billing_events::status.eq("received"),
-            billing_events::received_at.eq(now()),
-        ))
-        .execute(conn)
+            .values((
+                billing_events::id.eq(&id),
+                billing_events::provider.eq(e.provider),
+                billing_events::event_id.eq(e.event_id),
+                billing_events::body_sha256.eq(e.body_sha256),
+                billing_events::event_type.eq(e.event_type),
+                billing_events::resource_id.eq(e.resource_id),
+                billing_events::headers.eq(e.headers),
+                billing_events::payload.eq(e.payload),
+                billing_events::status.eq("received"),
+                billing_events::received_at.eq(now()),
+            ))
+            .execute(conn)
     });
     match r {
         Ok(_) => Ok(Some(id)),
@@ -304,7 +304,10 @@ pub fn events_of(conn: &mut DbConn, subscription_id: &str) -> Result<Vec<Billing
 }
 
 /// The newest event type per subscription (for the admin list).
-pub fn last_event_type(conn: &mut DbConn, subscription_id: &str) -> Result<Option<String>, DbError> {
+pub fn last_event_type(
+    conn: &mut DbConn,
+    subscription_id: &str,
+) -> Result<Option<String>, DbError> {
     Ok(billing_events::table
         .filter(billing_events::subscription_id.eq(subscription_id))
         .order(billing_events::received_at.desc())

@@ -33,7 +33,11 @@ struct ListPage {
     rows: Vec<(SubscriptionRow, String)>,
 }
 
-async fn list(_admin: RequireAdmin, page: PageCtx, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+async fn list(
+    _admin: RequireAdmin,
+    page: PageCtx,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
     let rows = db::run(&state.db, |c| {
         let mut out = vec![];
         for r in repo::billing::list(c, SHOWN)? {
@@ -69,14 +73,27 @@ async fn detail(
             return Ok(None);
         };
         let user = repo::users::find(c, &sub.user_id)?;
-        let plans = repo::plans::list(c, false)?.into_iter().map(|p| p.id).collect();
+        let plans = repo::plans::list(c, false)?
+            .into_iter()
+            .map(|p| p.id)
+            .collect();
         let events = repo::billing::events_of(c, &sub.id)?;
         Ok(Some((sub, user, plans, events)))
     })
     .await?;
     let (sub, user, plans, events) = found.ok_or(AppError::NotFound)?;
     let (email, user_plan) = user.map(|u| (u.email, u.plan)).unwrap_or_default();
-    html(StatusCode::OK, &DetailPage { page, sub, email, user_plan, plans, events })
+    html(
+        StatusCode::OK,
+        &DetailPage {
+            page,
+            sub,
+            email,
+            user_plan,
+            plans,
+            events,
+        },
+    )
 }
 
 #[derive(Template)]
@@ -86,7 +103,11 @@ struct PlansPage {
     plans: Vec<Plan>,
 }
 
-async fn plans(_admin: RequireAdmin, page: PageCtx, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+async fn plans(
+    _admin: RequireAdmin,
+    page: PageCtx,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
     let plans = db::run(&state.db, |c| repo::plans::list(c, false)).await?;
     html(StatusCode::OK, &PlansPage { page, plans })
 }
@@ -131,8 +152,12 @@ impl PlanForm {
             self.books_per_month,
             self.cover_candidates,
         ];
-        if counts.iter().any(|n| !(0..=1_000_000).contains(n)) || !(10..=1000).contains(&self.max_pages) {
-            return Err(AppError::Validation("limits must be 0–1000000; max pages 10–1000".into()));
+        if counts.iter().any(|n| !(0..=1_000_000).contains(n))
+            || !(10..=1000).contains(&self.max_pages)
+        {
+            return Err(AppError::Validation(
+                "limits must be 0–1000000; max pages 10–1000".into(),
+            ));
         }
         if self.paypal_price_cents < 0 || self.mercadopago_price_cents < 0 {
             return Err(AppError::Validation("prices cannot be negative".into()));
@@ -141,15 +166,21 @@ impl PlanForm {
             let c = c.trim().to_ascii_uppercase();
             (c.len() == 3 && c.chars().all(|x| x.is_ascii_alphabetic()))
                 .then_some(c)
-                .ok_or_else(|| AppError::Validation("a currency is a 3-letter code such as USD".into()))
+                .ok_or_else(|| {
+                    AppError::Validation("a currency is a 3-letter code such as USD".into())
+                })
         };
         let name = self.name.trim().to_string();
         if name.is_empty() || name.chars().count() > 60 {
-            return Err(AppError::Validation("a plan needs a name of up to 60 characters".into()));
+            return Err(AppError::Validation(
+                "a plan needs a name of up to 60 characters".into(),
+            ));
         }
         let id_ok = |s: &str| s.len() <= 128 && s.chars().all(|c| c.is_ascii_graphic());
         if !id_ok(&self.paypal_plan_id) || !id_ok(&self.mercadopago_plan_id) {
-            return Err(AppError::Validation("provider plan ids are short codes without spaces".into()));
+            return Err(AppError::Validation(
+                "provider plan ids are short codes without spaces".into(),
+            ));
         }
         Ok(PlanEdit {
             name,

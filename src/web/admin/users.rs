@@ -140,8 +140,14 @@ async fn set_plan(
     CsrfForm(form): CsrfForm<ValueForm>,
 ) -> Result<HttpResponse, AppError> {
     let user = target(&state, &id).await?;
-    crate::billing::plan::admin_set_plan(&state.db, &admin, &user.id, &form.value, &client_ip(&req))
-        .await?;
+    crate::billing::plan::admin_set_plan(
+        &state.db,
+        &admin,
+        &user.id,
+        &form.value,
+        &client_ip(&req),
+    )
+    .await?;
     Ok(back())
 }
 

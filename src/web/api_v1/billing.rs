@@ -53,7 +53,10 @@ pub fn overview_json(o: &Overview) -> Value {
     })
 }
 
-async fn show(ApiUser(user): ApiUser, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+async fn show(
+    ApiUser(user): ApiUser,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
     let o = checkout::overview(&state.db, &state.settings, &user).await?;
     Ok(HttpResponse::Ok().json(overview_json(&o)))
 }

@@ -113,18 +113,26 @@ fn billing() -> Vec<(&'static str, Value)> {
                 "amount_cents": int(), "currency": {"type": "string"}}}}}});
     vec![
         ("Plan", plan),
-        ("Billing", json!({"type": "object", "required": ["plan", "status", "plans", "providers"], "properties": {
+        (
+            "Billing",
+            json!({"type": "object", "required": ["plan", "status", "plans", "providers"], "properties": {
             "plan": {"type": "string"}, "plan_name": {"type": "string"},
             "status": {"type": "string", "enum": ["free", "active", "suspended", "cancelled", "operator"]},
             "provider": nullable("string"), "renews_at": nullable("string"),
             "ends_at": nullable("string"),
             "plans": {"type": "array", "items": {"$ref": "#/components/schemas/Plan"}},
-            "providers": {"type": "array", "items": {"type": "string"}}}})),
-        ("Checkout", json!({"type": "object", "required": ["plan", "provider"], "properties": {
+            "providers": {"type": "array", "items": {"type": "string"}}}}),
+        ),
+        (
+            "Checkout",
+            json!({"type": "object", "required": ["plan", "provider"], "properties": {
             "plan": {"type": "string", "maxLength": 40},
-            "provider": {"type": "string", "enum": ["paypal", "mercadopago"]}}})),
-        ("CheckoutRedirect", json!({"type": "object", "required": ["redirect_url"], "properties": {
-            "redirect_url": {"type": "string"}}})),
+            "provider": {"type": "string", "enum": ["paypal", "mercadopago"]}}}),
+        ),
+        (
+            "CheckoutRedirect",
+            json!({"type": "object", "required": ["redirect_url"], "properties": {
+            "redirect_url": {"type": "string"}}}),
+        ),
     ]
 }
-

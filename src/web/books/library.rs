@@ -117,8 +117,7 @@ async fn create(
     let new = match valid {
         Ok(n) => n,
         Err(message) => {
-            let remaining =
-                quota::remaining(&state.db, &user, Quota::Architecture).await?;
+            let remaining = quota::remaining(&state.db, &user, Quota::Architecture).await?;
             return html(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 &WizardPage {

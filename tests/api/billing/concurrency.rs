@@ -21,10 +21,23 @@ async fn the_same_webhook_ten_times_on_two_nodes_changes_the_plan_once() {
     let a = author(&a_node).await;
     let uid = a.user_id(&a_node);
     let res = a
-        .api("POST", "/api/v1/billing/checkout", Some(json!({"plan": "pro", "provider": "paypal"})))
+        .api(
+            "POST",
+            "/api/v1/billing/checkout",
+            Some(json!({"plan": "pro", "provider": "paypal"})),
+        )
         .await;
-    let approve = res.json()["redirect_url"].as_str().expect("url").to_string();
-    assert_eq!(Client::for_base(&fake_base).get(&approve[fake_base.len()..]).await.status, 200);
+    let approve = res.json()["redirect_url"]
+        .as_str()
+        .expect("url")
+        .to_string();
+    assert_eq!(
+        Client::for_base(&fake_base)
+            .get(&approve[fake_base.len()..])
+            .await
+            .status,
+        200
+    );
     let sub = approve.rsplit('=').next().expect("id").to_string();
 
     let activated = paypal_event("WH-SAME", "BILLING.SUBSCRIPTION.ACTIVATED", &sub);
@@ -33,21 +46,43 @@ async fn the_same_webhook_ten_times_on_two_nodes_changes_the_plan_once() {
         .collect();
     let mut sends = vec![];
     for i in 0..10 {
-        let node = if i % 2 == 0 { &a_node.base } else { &b_node.base };
+        let node = if i % 2 == 0 {
+            &a_node.base
+        } else {
+            &b_node.base
+        };
         sends.push(send_paypal(node, &activated, GOOD_SIG));
     }
     for (i, e) in sales.iter().enumerate() {
-        let node = if i % 2 == 0 { &b_node.base } else { &a_node.base };
+        let node = if i % 2 == 0 {
+            &b_node.base
+        } else {
+            &a_node.base
+        };
         sends.push(send_paypal(node, e, GOOD_SIG));
     }
     let results = futures_util::future::join_all(sends).await;
-    assert!(results.iter().all(|r| r.status == 200), "{:?}", results.iter().map(|r| (r.status, r.body.clone())).collect::<Vec<_>>());
-    let accepted = results[..10].iter().filter(|r| r.json()["status"] == "accepted").count();
+    assert!(
+        results.iter().all(|r| r.status == 200),
+        "{:?}",
+        results
+            .iter()
+            .map(|r| (r.status, r.body.clone()))
+            .collect::<Vec<_>>()
+    );
+    let accepted = results[..10]
+        .iter()
+        .filter(|r| r.json()["status"] == "accepted")
+        .count();
     assert_eq!(accepted, 1, "one delivery stored, nine duplicates");
     wait_events_done(&a_node).await;
     wait_plan(&a_node, &uid, "pro").await;
     let stored = events(&a_node);
-    assert_eq!(stored.iter().filter(|e| e.0 == "WH-SAME").count(), 1, "{stored:?}");
+    assert_eq!(
+        stored.iter().filter(|e| e.0 == "WH-SAME").count(),
+        1,
+        "{stored:?}"
+    );
     assert_eq!(stored.len(), 5);
     assert_eq!(
         plan_changes(&a_node, &uid),
@@ -55,6 +90,9 @@ async fn the_same_webhook_ten_times_on_two_nodes_changes_the_plan_once() {
         "one plan change, one audit row"
     );
     // Redelivered later, after processing: still nothing new.
-    assert_eq!(send_paypal(&b_node.base, &activated, GOOD_SIG).await.json()["status"], "duplicate");
+    assert_eq!(
+        send_paypal(&b_node.base, &activated, GOOD_SIG).await.json()["status"],
+        "duplicate"
+    );
     assert_eq!(plan_changes(&a_node, &uid).len(), 1);
 }

@@ -60,13 +60,26 @@ fn fault(code: u16) -> HttpResponse {
         .json(json!({"name": "INTERNAL_SERVICE_ERROR", "message": "fake fault"}))
 }
 
-async fn token(req: HttpRequest, f: web::Data<Fake>, form: web::Form<HashMap<String, String>>) -> HttpResponse {
-    let auth = req.headers().get("authorization").and_then(|v| v.to_str().ok());
-    if auth != Some(PAYPAL_BASIC) || form.get("grant_type").map(String::as_str) != Some("client_credentials") {
-        return HttpResponse::Unauthorized().json(json!({"error": "invalid_client", "error_description": "Client Authentication failed"}));
+async fn token(
+    req: HttpRequest,
+    f: web::Data<Fake>,
+    form: web::Form<HashMap<String, String>>,
+) -> HttpResponse {
+    let auth = req
+        .headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok());
+    if auth != Some(PAYPAL_BASIC)
+        || form.get("grant_type").map(String::as_str) != Some("client_credentials")
+    {
+        return HttpResponse::Unauthorized().json(
+            json!({"error": "invalid_client", "error_description": "Client Authentication failed"}),
+        );
     }
     lock(&f).tokens_issued += 1;
-    HttpResponse::Ok().json(json!({"access_token": "A21-fake-token", "token_type": "Bearer", "expires_in": 32400}))
+    HttpResponse::Ok().json(
+        json!({"access_token": "A21-fake-token", "token_type": "Bearer", "expires_in": 32400}),
+    )
 }
 
 async fn pp_create(req: HttpRequest, f: web::Data<Fake>, body: web::Json<Value>) -> HttpResponse {
@@ -124,7 +137,9 @@ async fn pp_approve(f: web::Data<Fake>, q: web::Query<HashMap<String, String>>) 
     match lock(&f).paypal.get_mut(&id) {
         Some(v) => {
             v["status"] = json!("ACTIVE");
-            HttpResponse::Ok().content_type("text/html").body(format!("<h1>PayPal (fake): {id} approved</h1>"))
+            HttpResponse::Ok()
+                .content_type("text/html")
+                .body(format!("<h1>PayPal (fake): {id} approved</h1>"))
         }
         None => HttpResponse::NotFound().finish(),
     }
@@ -177,7 +192,12 @@ async fn mp_get(req: HttpRequest, f: web::Data<Fake>, id: web::Path<String>) -> 
     }
 }
 
-async fn mp_put(req: HttpRequest, f: web::Data<Fake>, id: web::Path<String>, body: web::Json<Value>) -> HttpResponse {
+async fn mp_put(
+    req: HttpRequest,
+    f: web::Data<Fake>,
+    id: web::Path<String>,
+    body: web::Json<Value>,
+) -> HttpResponse {
     if !bearer_ok(&req, MP_TOKEN) {
         return HttpResponse::Unauthorized().finish();
     }
@@ -207,7 +227,9 @@ async fn mp_checkout(f: web::Data<Fake>, q: web::Query<HashMap<String, String>>)
     match lock(&f).preapprovals.get_mut(&id) {
         Some(v) => {
             v["status"] = json!("authorized");
-            HttpResponse::Ok().content_type("text/html").body(format!("<h1>Mercado Pago (fake): {id} authorized</h1>"))
+            HttpResponse::Ok()
+                .content_type("text/html")
+                .body(format!("<h1>Mercado Pago (fake): {id} authorized</h1>"))
         }
         None => HttpResponse::NotFound().finish(),
     }
@@ -223,8 +245,14 @@ pub async fn spawn_payments_fake() -> (String, Fake) {
             .route("/v1/oauth2/token", web::post().to(token))
             .route("/v1/billing/subscriptions", web::post().to(pp_create))
             .route("/v1/billing/subscriptions/{id}", web::get().to(pp_get))
-            .route("/v1/billing/subscriptions/{id}/cancel", web::post().to(pp_cancel))
-            .route("/v1/notifications/verify-webhook-signature", web::post().to(pp_verify))
+            .route(
+                "/v1/billing/subscriptions/{id}/cancel",
+                web::post().to(pp_cancel),
+            )
+            .route(
+                "/v1/notifications/verify-webhook-signature",
+                web::post().to(pp_verify),
+            )
             .route("/paypal/approve", web::get().to(pp_approve))
             .route("/preapproval", web::post().to(mp_create))
             .route("/preapproval/{id}", web::get().to(mp_get))

@@ -46,7 +46,12 @@ pub async fn spawn_billing_app(base: &str) -> TestApp {
 }
 
 /// Sends a webhook with the given headers and raw body.
-pub async fn post_webhook(app_base: &str, path: &str, headers: &[(&str, String)], body: Vec<u8>) -> Response {
+pub async fn post_webhook(
+    app_base: &str,
+    path: &str,
+    headers: &[(&str, String)],
+    body: Vec<u8>,
+) -> Response {
     let client = awc::Client::builder()
         .disable_redirects()
         .timeout(Duration::from_secs(30))
@@ -83,24 +88,43 @@ pub fn paypal_headers(sig: &str) -> Vec<(&'static str, String)> {
         ("paypal-transmission-id", "tx-1".into()),
         ("paypal-transmission-time", chrono::Utc::now().to_rfc3339()),
         ("paypal-transmission-sig", sig.into()),
-        ("paypal-cert-url", "https://api.paypal.com/v1/notifications/certs/CERT-1".into()),
+        (
+            "paypal-cert-url",
+            "https://api.paypal.com/v1/notifications/certs/CERT-1".into(),
+        ),
         ("paypal-auth-algo", "SHA256withRSA".into()),
     ]
 }
 
 pub async fn send_paypal(app_base: &str, event: &Value, sig: &str) -> Response {
-    post_webhook(app_base, "/webhooks/paypal", &paypal_headers(sig), event.to_string().into_bytes()).await
+    post_webhook(
+        app_base,
+        "/webhooks/paypal",
+        &paypal_headers(sig),
+        event.to_string().into_bytes(),
+    )
+    .await
 }
 
 /// A Mercado Pago notification, signed with `secret` at `ts` (Unix seconds).
-pub async fn send_mp(app_base: &str, note_id: u64, kind: &str, data_id: &str, secret: &str, ts: i64) -> Response {
+pub async fn send_mp(
+    app_base: &str,
+    note_id: u64,
+    kind: &str,
+    data_id: &str,
+    secret: &str,
+    ts: i64,
+) -> Response {
     let request_id = format!("req-{note_id}");
     let sig = buko::payments::mercadopago::sign(secret, data_id, &request_id, &ts.to_string());
     let body = json!({"id": note_id, "type": kind, "action": "updated", "live_mode": false, "data": {"id": data_id}});
     post_webhook(
         app_base,
         &format!("/webhooks/mercadopago?data.id={data_id}&type={kind}"),
-        &[("x-signature", format!("ts={ts},v1={sig}")), ("x-request-id", request_id)],
+        &[
+            ("x-signature", format!("ts={ts},v1={sig}")),
+            ("x-request-id", request_id),
+        ],
         body.to_string().into_bytes(),
     )
     .await
@@ -119,7 +143,11 @@ pub fn user_plan(app: &TestApp, user_id: &str) -> String {
 pub async fn wait_plan(app: &TestApp, user_id: &str, plan: &str) {
     let deadline = Instant::now() + Duration::from_secs(30);
     while user_plan(app, user_id) != plan {
-        assert!(Instant::now() < deadline, "plan never became {plan} (is {})", user_plan(app, user_id));
+        assert!(
+            Instant::now() < deadline,
+            "plan never became {plan} (is {})",
+            user_plan(app, user_id)
+        );
         actix_web::rt::time::sleep(Duration::from_millis(100)).await;
     }
 }
@@ -137,14 +165,18 @@ pub async fn wait_events_done(app: &TestApp) {
         if waiting == 0 {
             return;
         }
-        assert!(Instant::now() < deadline, "{waiting} billing events never processed");
+        assert!(
+            Instant::now() < deadline,
+            "{waiting} billing events never processed"
+        );
         actix_web::rt::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
 /// `(from, to, reason)` of the user's plan changes, oldest first.
 pub fn plan_changes(app: &TestApp, user_id: &str) -> Vec<(String, String, String)> {
-    let mut rows = buko::db::repo::billing::plan_changes_of(&mut app.db(), user_id, 100).expect("audit");
+    let mut rows =
+        buko::db::repo::billing::plan_changes_of(&mut app.db(), user_id, 100).expect("audit");
     rows.reverse();
     rows.into_iter()
         .map(|e| {
@@ -160,7 +192,11 @@ pub fn events(app: &TestApp) -> Vec<(String, String, String)> {
     use buko::db::schema::billing_events;
     billing_events::table
         .order(billing_events::received_at.asc())
-        .select((billing_events::event_id, billing_events::status, billing_events::outcome))
+        .select((
+            billing_events::event_id,
+            billing_events::status,
+            billing_events::outcome,
+        ))
         .load(&mut app.db())
         .expect("events")
 }

@@ -3,7 +3,9 @@
 
 use serde_json::json;
 
-use crate::helpers::{author, create_book_via_api, make_ready, spawn_app_with, spawn_web_app, wait_book_status};
+use crate::helpers::{
+    author, create_book_via_api, make_ready, spawn_app_with, spawn_web_app, wait_book_status,
+};
 
 #[actix_web::test]
 async fn quotas_follow_the_plan_row_and_its_page_limit() {
@@ -18,8 +20,13 @@ async fn quotas_follow_the_plan_row_and_its_page_limit() {
             .expect("edit plan");
     }
     let id = create_book_via_api(&a, "One").await;
-    let second = a.api("POST", "/api/v1/books", Some(json!({"idea": "Two"}))).await;
-    assert_eq!(second.status, 429, "the edited plan allows one outline an hour");
+    let second = a
+        .api("POST", "/api/v1/books", Some(json!({"idea": "Two"})))
+        .await;
+    assert_eq!(
+        second.status, 429,
+        "the edited plan allows one outline an hour"
+    );
     let usage = a.api("GET", "/api/v1/usage", None).await.json();
     assert_eq!(usage["limits"]["architectures_per_hour"], 1);
     assert_eq!(usage["limits"]["architectures_used_this_hour"], 1);
@@ -34,12 +41,18 @@ async fn quotas_follow_the_plan_row_and_its_page_limit() {
             .execute(&mut app.db())
             .expect("pages");
     }
-    let res = a.api("POST", &format!("/api/v1/books/{id}/approve"), None).await;
+    let res = a
+        .api("POST", &format!("/api/v1/books/{id}/approve"), None)
+        .await;
     assert_eq!(res.status, 422, "{}", res.body);
     assert!(res.body.contains("30 pages"), "{}", res.body);
     // The billing page shows used and left this hour and this month.
     let page = a.client.get("/billing").await;
-    assert!(page.body.contains("id=\"outlines-left\">0<"), "{}", page.body);
+    assert!(
+        page.body.contains("id=\"outlines-left\">0<"),
+        "{}",
+        page.body
+    );
 }
 
 #[actix_web::test]
@@ -62,6 +75,9 @@ async fn an_outline_the_provider_fails_gives_its_quota_back() {
     let id = create_book_via_api(&a, "A lighthouse that keeps the wrong time").await;
     wait_book_status(&a, &id, "failed").await;
     let usage = a.api("GET", "/api/v1/usage", None).await.json();
-    assert_eq!(usage["limits"]["architectures_remaining"], 3, "given back: {usage}");
+    assert_eq!(
+        usage["limits"]["architectures_remaining"], 3,
+        "given back: {usage}"
+    );
     assert_eq!(usage["limits"]["architectures_used_this_hour"], 0);
 }
