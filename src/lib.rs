@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod app;
 pub mod billing;
+pub mod books;
 pub mod bus;
 pub mod cli;
 pub mod config;
@@ -20,6 +21,7 @@ pub mod payments;
 pub mod queue;
 pub mod runner;
 pub mod secret;
+pub mod state;
 pub mod store;
 pub mod telemetry;
 pub mod web;

@@ -9,7 +9,6 @@ use chrono::{Datelike, NaiveDate, NaiveDateTime};
 use crate::db::models::User;
 use crate::db::repo::{self, plans::Plan};
 use crate::db::{self, write_tx, DbConn, DbError, DbPool};
-use crate::error::AppError;
 
 pub const HOUR_SECS: i64 = 3600;
 
@@ -104,6 +103,19 @@ pub fn usage_of(conn: &mut DbConn, user_id: &str) -> Result<Usage, DbError> {
     })
 }
 
+/// Why a use was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum Refused {
+    /// Used up for now: one more use is allowed in this many seconds (at least 1).
+    #[error("quota exceeded; retry in {retry_after} s")]
+    Exceeded { retry_after: u64 },
+    /// The book is longer than the plan allows.
+    #[error("your plan allows books of up to {max_pages} pages; shorten the book or change plan")]
+    TooLong { max_pages: i32 },
+    #[error(transparent)]
+    Storage(#[from] DbError),
+}
+
 enum Admission {
     Admitted(String),
     Refused { retry_after: u64 },
@@ -111,13 +123,13 @@ enum Admission {
 }
 
 /// Counts one use of the quota (tied to `book_id` when the book exists already), or `429` with the
-/// wait; a book longer than the plan allows is `422`. Returns the use's id (see [`attach`]).
+/// wait; a book longer than the plan allows is refused too. Returns the use's id (see [`attach`]).
 pub async fn take(
     db_pool: &DbPool,
     user: &User,
     quota: Quota,
     book_id: Option<&str>,
-) -> Result<String, AppError> {
+) -> Result<String, Refused> {
     let (uid, book) = (user.id.clone(), book_id.map(str::to_string));
     let admission = db::run(db_pool, move |c| {
         write_tx(c, |c| {
@@ -161,15 +173,13 @@ pub async fn take(
     .await?;
     match admission {
         Admission::Admitted(id) => Ok(id),
-        Admission::Refused { retry_after } => Err(AppError::RateLimited { retry_after }),
-        Admission::TooLong(max) => Err(AppError::Validation(format!(
-            "your plan allows books of up to {max} pages; shorten the book or change plan"
-        ))),
+        Admission::Refused { retry_after } => Err(Refused::Exceeded { retry_after }),
+        Admission::TooLong(max_pages) => Err(Refused::TooLong { max_pages }),
     }
 }
 
 /// Ties a use taken before its book existed (an architecture) to the book.
-pub async fn attach(db_pool: &DbPool, use_id: String, book_id: String) -> Result<(), AppError> {
+pub async fn attach(db_pool: &DbPool, use_id: String, book_id: String) -> Result<(), DbError> {
     db::run(db_pool, move |c| repo::quota::attach(c, &use_id, &book_id)).await?;
     Ok(())
 }
@@ -180,11 +190,11 @@ pub fn give_back(conn: &mut DbConn, book_id: &str, quota: Quota) -> Result<usize
 }
 
 /// Uses left in the current hour (and month, for books).
-pub async fn remaining(db_pool: &DbPool, user: &User, quota: Quota) -> Result<u64, AppError> {
+pub async fn remaining(db_pool: &DbPool, user: &User, quota: Quota) -> Result<u64, DbError> {
     Ok(usage(db_pool, user).await?.remaining(quota))
 }
 
-pub async fn usage(db_pool: &DbPool, user: &User) -> Result<Usage, AppError> {
+pub async fn usage(db_pool: &DbPool, user: &User) -> Result<Usage, DbError> {
     let uid = user.id.clone();
-    Ok(db::run(db_pool, move |c| usage_of(c, &uid)).await?)
+    db::run(db_pool, move |c| usage_of(c, &uid)).await
 }

@@ -9,12 +9,12 @@ use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
-use crate::app::AppState;
 use crate::billing::checkout::{self, Overview};
 use crate::db::models::AuditEntry;
 use crate::db::repo::plans::Plan;
 use crate::error::AppError;
 use crate::payments::Provider;
+use crate::state::AppState;
 use crate::web::books::review::PlainForm;
 use crate::web::render::{html, see_other};
 use crate::web::session::{CsrfForm, CsrfProtected, CurrentUser, PageCtx};

@@ -9,9 +9,9 @@ use std::collections::HashMap;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::json;
 
-use crate::app::AppState;
 use crate::billing::webhook::{self, WebhookError};
 use crate::error::AppError;
+use crate::state::AppState;
 
 /// Provider notifications are small; anything bigger is refused before it is read whole.
 pub const MAX_BODY: usize = 64 * 1024;

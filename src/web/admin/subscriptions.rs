@@ -9,11 +9,11 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{audit, RequireAdmin};
-use crate::app::AppState;
 use crate::db::repo::billing::{BillingEvent, Subscription, SubscriptionRow};
 use crate::db::repo::plans::{Plan, PlanEdit};
 use crate::db::{self, repo};
 use crate::error::AppError;
+use crate::state::AppState;
 use crate::web::render::{html, see_other};
 use crate::web::session::{CsrfForm, CsrfProtected, PageCtx};
 

@@ -7,10 +7,10 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::ApiUser;
-use crate::app::AppState;
 use crate::billing::checkout::{self, Overview};
 use crate::db::repo::plans::Plan;
 use crate::error::AppError;
+use crate::state::AppState;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/billing", web::get().to(show))

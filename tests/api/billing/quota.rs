@@ -32,7 +32,7 @@ async fn quotas_follow_the_plan_row_and_its_page_limit() {
     assert_eq!(usage["limits"]["architectures_used_this_hour"], 1);
     assert_eq!(usage["limits"]["books_per_month"], 10);
     // The book asks for 20 pages: allowed; a 40-page one is not.
-    make_ready(&app, &id);
+    make_ready(&app, &id).await;
     {
         use buko::db::schema::books;
         use diesel::prelude::*;
