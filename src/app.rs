@@ -81,6 +81,7 @@ impl Application {
             &settings.ops,
         )?;
         migrate_settings(&settings).await?;
+        crate::billing::start(&pool, &settings).await?;
         let redis = match &settings.redis_url {
             Some(url) => Some(Redis::connect_lazy(url.expose()).map_err(anyhow::Error::msg)?),
             None => None,
@@ -294,6 +295,13 @@ fn job_handlers(state: &web::Data<AppState>) -> JobHandlers {
         .with(
             QueueName::Book,
             Arc::new(crate::runner::handlers::BookHandler(state.runner.clone())),
+        )
+        .with(
+            QueueName::Billing,
+            Arc::new(crate::billing::job::BillingEventHandler {
+                settings: state.settings.clone(),
+                db: state.db.clone(),
+            }),
         )
         .with(
             QueueName::Email,

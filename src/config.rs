@@ -52,6 +52,8 @@ pub struct Settings {
     /// Running several nodes: trusted proxies, direct database URL, operations token and listener,
     /// shutdown grace (`BUKO_TRUSTED_PROXIES`, `BUKO_DATABASE_DIRECT_URL`, `BUKO_OPS_*`; see `ops`).
     pub ops: crate::ops::OpsSettings,
+    /// Payment providers and provider plan ids (`PAYPAL_*`, `MP_*`, `BUKO_PLAN_*`; see `payments`).
+    pub payments: crate::payments::PaymentSettings,
 }
 
 impl Settings {
@@ -88,6 +90,7 @@ impl Settings {
                 })
                 .unwrap_or_default(),
             ops: crate::ops::OpsSettings::from_env()?,
+            payments: crate::payments::PaymentSettings::from_env()?,
             http_limits: http_limits_from_env(),
         })
     }
@@ -185,6 +188,7 @@ mod tests {
             mail: Default::default(),
             allowed_origins: vec![],
             ops: Default::default(),
+            payments: Default::default(),
             http_limits: Default::default(),
         };
         let shown = format!("{s:?}");

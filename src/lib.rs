@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod app;
+pub mod billing;
 pub mod books;
 pub mod bus;
 pub mod cli;
@@ -17,6 +18,7 @@ pub mod limits;
 pub mod llm;
 pub mod metrics;
 pub mod ops;
+pub mod payments;
 pub mod queue;
 pub mod runner;
 pub mod secret;

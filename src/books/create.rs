@@ -82,8 +82,11 @@ impl BookService {
     /// costs no quota), then one use of the architecture quota.
     pub async fn create(&self, user: &User, input: &NewBookInput) -> Result<Book, BookError> {
         let new = validate_new_book(input)?;
-        self.take_quota(user, Quota::Architecture).await?;
+        let used = self.take_quota(user, Quota::Architecture, None).await?;
         let user_id = user.id.clone();
-        Ok(db::run(&self.db, move |c| repo::books::create(c, &user_id, &new)).await?)
+        let book = db::run(&self.db, move |c| repo::books::create(c, &user_id, &new)).await?;
+        // Tied to the book so a provider failure can give it back.
+        crate::limits::quota::attach(&self.db, used, book.id.clone()).await?;
+        Ok(book)
     }
 }

@@ -22,7 +22,7 @@ impl BookService {
                 status: book.status(),
             });
         }
-        self.take_quota(user, Quota::Book).await?;
+        self.take_quota(user, Quota::Book, Some(&book.id)).await?;
         db::run(&self.db, move |c| Ok(repo::books::approve(c, &book.id))).await??;
         Ok(BookStatus::Queued)
     }

@@ -81,16 +81,28 @@ impl BookService {
         Ok(db::run(&self.db, move |c| repo::books::list_for_user(c, &uid)).await?)
     }
 
-    /// Uses left of a quota in the current hour (shown before the author spends one).
-    pub async fn quota_left(&self, user: &User, q: Quota) -> u64 {
-        quota::remaining(self.limiter.as_ref(), user, q).await
+    /// Uses left of a quota now, by the user's plan (shown before the author spends one).
+    pub async fn quota_left(&self, user: &User, q: Quota) -> Result<u64, BookError> {
+        Ok(quota::remaining(&self.db, user, q).await?)
     }
 
-    async fn take_quota(&self, user: &User, q: Quota) -> Result<(), BookError> {
-        quota::take(self.limiter.as_ref(), user, q)
+    /// One use of the plan's quota (tied to the book when it exists; see `limits::quota`).
+    async fn take_quota(
+        &self,
+        user: &User,
+        q: Quota,
+        book_id: Option<&str>,
+    ) -> Result<String, BookError> {
+        quota::take(&self.db, user, q, book_id)
             .await
-            .map_err(|e| BookError::QuotaExceeded {
-                retry_after: e.retry_after,
+            .map_err(|e| match e {
+                quota::Refused::Exceeded { retry_after } => {
+                    BookError::QuotaExceeded { retry_after }
+                }
+                e @ quota::Refused::TooLong { .. } => {
+                    BookError::invalid("target_pages", e.to_string())
+                }
+                quota::Refused::Storage(e) => BookError::Storage(e),
             })
     }
 }

@@ -174,7 +174,67 @@ diesel::table! {
         email_hash -> Text,
         failures -> Integer,
         locked_until -> Nullable<Timestamp>,
+    plans (id) {
+        id -> Text,
+        name -> Text,
+        position -> Integer,
+        public -> Bool,
+        architectures_per_hour -> Integer,
+        books_per_hour -> Integer,
+        books_per_month -> Integer,
+        max_pages -> Integer,
+        cover_candidates -> Integer,
+        paypal_price_cents -> BigInt,
+        paypal_currency -> Text,
+        paypal_plan_id -> Nullable<Text>,
+        mercadopago_price_cents -> BigInt,
+        mercadopago_currency -> Text,
+        mercadopago_plan_id -> Nullable<Text>,
         updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    subscriptions (id) {
+        id -> Text,
+        user_id -> Text,
+        plan_id -> Text,
+        provider -> Text,
+        provider_subscription_id -> Nullable<Text>,
+        status -> Text,
+        current_period_end -> Nullable<Timestamp>,
+        last_event_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    billing_events (id) {
+        id -> Text,
+        provider -> Text,
+        event_id -> Text,
+        body_sha256 -> Text,
+        event_type -> Text,
+        resource_id -> Text,
+        subscription_id -> Nullable<Text>,
+        headers -> Text,
+        payload -> Text,
+        status -> Text,
+        outcome -> Text,
+        received_at -> Timestamp,
+        processed_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    quota_uses (id) {
+        id -> Text,
+        user_id -> Text,
+        kind -> Text,
+        book_id -> Nullable<Text>,
+        used_at -> Timestamp,
+        released_at -> Nullable<Timestamp>,
     }
 }
 
@@ -184,6 +244,7 @@ diesel::joinable!(chapters -> books (book_id));
 diesel::joinable!(chunks -> books (book_id));
 diesel::joinable!(events -> books (book_id));
 diesel::joinable!(api_keys -> users (user_id));
+diesel::joinable!(subscriptions -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
@@ -197,4 +258,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_log,
     sessions,
     login_throttle,
+    plans,
+    subscriptions,
+    billing_events,
+    quota_uses,
 );

@@ -1,5 +1,6 @@
-//! Rate limits: per user (by plan), per API key, per IP and per endpoint. The `RateLimiter` trait has an
+//! Rate limits: per API key, per IP and per endpoint. The `RateLimiter` trait has an
 //! in-memory implementation (one node) and a Redis one (atomic across nodes); callers only see the trait.
+//! Plan quotas (per user, read from the `plans` table) are a ledger in the database: see [`quota`].
 
 pub mod api_key;
 pub mod http;
@@ -29,30 +30,4 @@ pub trait RateLimiter: Send + Sync {
     fn hit(&self, key: String, limit: u64, window: Duration) -> LocalBoxFuture<'static, Decision>;
     /// How many attempts `key` has made in the window (for "remaining quota" displays).
     fn used(&self, key: String, window: Duration) -> LocalBoxFuture<'static, u64>;
-}
-
-/// Per-plan quotas (SPEC "Rules and limits").
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct PlanLimits {
-    pub architectures_per_hour: u64,
-    pub books_per_hour: u64,
-}
-
-impl PlanLimits {
-    pub fn for_plan(plan: &str) -> PlanLimits {
-        match plan {
-            "pro" => PlanLimits {
-                architectures_per_hour: 30,
-                books_per_hour: 20,
-            },
-            "unlimited" => PlanLimits {
-                architectures_per_hour: 10_000,
-                books_per_hour: 10_000,
-            },
-            _ => PlanLimits {
-                architectures_per_hour: 3,
-                books_per_hour: 2,
-            },
-        }
-    }
 }

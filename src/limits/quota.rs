@@ -1,13 +1,16 @@
-//! Plan quotas per user (SPEC "Rules and limits"): architectures and approved books per hour. Counted
-//! when the action is accepted; shown as "remaining" on the review page.
+//! Plan quotas per user (SPEC "Rules and limits"): architectures and approved books per sliding hour,
+//! approved books per calendar month (UTC) and the longest book, all read from the user's current plan
+//! (`plans` table). Uses are rows of the quota ledger (`db::repo::quota`), counted when the action is
+//! accepted and given back when a book fails for a reason that is not the author's. Admission takes the
+//! user's row lock, so it holds across nodes without Redis and never over-admits.
 
-use std::time::Duration;
+use chrono::{Datelike, NaiveDate, NaiveDateTime};
 
 use crate::db::models::User;
+use crate::db::repo::{self, plans::Plan};
+use crate::db::{self, write_tx, DbConn, DbError, DbPool};
 
-use super::{PlanLimits, RateLimiter};
-
-pub const HOUR: Duration = Duration::from_secs(3600);
+pub const HOUR_SECS: i64 = 3600;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Quota {
@@ -16,46 +19,182 @@ pub enum Quota {
 }
 
 impl Quota {
-    fn key(self, user_id: &str) -> String {
+    pub fn kind(self) -> &'static str {
         match self {
-            Quota::Architecture => format!("quota:architecture:{user_id}"),
-            Quota::Book => format!("quota:book:{user_id}"),
-        }
-    }
-
-    fn limit(self, plan: &PlanLimits) -> u64 {
-        match self {
-            Quota::Architecture => plan.architectures_per_hour,
-            Quota::Book => plan.books_per_hour,
+            Quota::Architecture => "architecture",
+            Quota::Book => "book",
         }
     }
 }
 
-/// The quota is used up for now.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Exceeded {
-    /// Seconds until one more use is allowed (at least 1).
-    pub retry_after: u64,
+/// What the user has used and may still use, by their current plan.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Usage {
+    pub plan: Plan,
+    pub architectures_used_hour: i64,
+    pub books_used_hour: i64,
+    pub books_used_month: i64,
 }
 
-/// Counts one use of the quota, or how long to wait.
-pub async fn take(limiter: &dyn RateLimiter, user: &User, quota: Quota) -> Result<(), Exceeded> {
-    let plan = PlanLimits::for_plan(&user.plan);
-    let d = limiter
-        .hit(quota.key(&user.id), quota.limit(&plan), HOUR)
-        .await;
-    if d.allowed {
-        Ok(())
+impl Usage {
+    pub fn architectures_left_hour(&self) -> u64 {
+        left(
+            self.plan.architectures_per_hour,
+            self.architectures_used_hour,
+        )
+    }
+    pub fn books_left_hour(&self) -> u64 {
+        left(self.plan.books_per_hour, self.books_used_hour)
+    }
+    pub fn books_left_month(&self) -> u64 {
+        left(self.plan.books_per_month, self.books_used_month)
+    }
+    /// Uses left of `quota` now (the book quota is bounded by the month too).
+    pub fn remaining(&self, quota: Quota) -> u64 {
+        match quota {
+            Quota::Architecture => self.architectures_left_hour(),
+            Quota::Book => self.books_left_hour().min(self.books_left_month()),
+        }
+    }
+}
+
+fn left(limit: i32, used: i64) -> u64 {
+    u64::try_from(i64::from(limit) - used).unwrap_or(0)
+}
+
+fn hour_ago(now: NaiveDateTime) -> NaiveDateTime {
+    now - chrono::Duration::seconds(HOUR_SECS)
+}
+
+/// Midnight UTC of the first day of `now`'s month.
+pub fn month_start(now: NaiveDateTime) -> NaiveDateTime {
+    NaiveDate::from_ymd_opt(now.year(), now.month(), 1)
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .unwrap_or(now)
+}
+
+fn next_month_start(now: NaiveDateTime) -> NaiveDateTime {
+    let (y, m) = if now.month() == 12 {
+        (now.year() + 1, 1)
     } else {
-        Err(Exceeded {
-            retry_after: d.retry_after_secs,
+        (now.year(), now.month() + 1)
+    };
+    NaiveDate::from_ymd_opt(y, m, 1)
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .unwrap_or(now)
+}
+
+/// The usage figures (storage only; call inside or outside a transaction).
+pub fn usage_of(conn: &mut DbConn, user_id: &str) -> Result<Usage, DbError> {
+    let plan = crate::billing::plan::effective_plan(conn, user_id)?;
+    let now = db::now();
+    let q = repo::quota::used_since;
+    Ok(Usage {
+        architectures_used_hour: q(conn, user_id, "architecture", hour_ago(now))?,
+        books_used_hour: q(conn, user_id, "book", hour_ago(now))?,
+        // `>` in the query: one microsecond before midnight keeps a use at exactly 00:00 in.
+        books_used_month: q(
+            conn,
+            user_id,
+            "book",
+            month_start(now) - chrono::Duration::microseconds(1),
+        )?,
+        plan,
+    })
+}
+
+/// Why a use was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum Refused {
+    /// Used up for now: one more use is allowed in this many seconds (at least 1).
+    #[error("quota exceeded; retry in {retry_after} s")]
+    Exceeded { retry_after: u64 },
+    /// The book is longer than the plan allows.
+    #[error("your plan allows books of up to {max_pages} pages; shorten the book or change plan")]
+    TooLong { max_pages: i32 },
+    #[error(transparent)]
+    Storage(#[from] DbError),
+}
+
+enum Admission {
+    Admitted(String),
+    Refused { retry_after: u64 },
+    TooLong(i32),
+}
+
+/// Counts one use of the quota (tied to `book_id` when the book exists already), or `429` with the
+/// wait; a book longer than the plan allows is refused too. Returns the use's id (see [`attach`]).
+pub async fn take(
+    db_pool: &DbPool,
+    user: &User,
+    quota: Quota,
+    book_id: Option<&str>,
+) -> Result<String, Refused> {
+    let (uid, book) = (user.id.clone(), book_id.map(str::to_string));
+    let admission = db::run(db_pool, move |c| {
+        write_tx(c, |c| {
+            repo::quota::lock_user(c, &uid)?;
+            let usage = usage_of(c, &uid)?;
+            let now = db::now();
+            if quota == Quota::Book {
+                if let Some(b) = &book {
+                    let pages = repo::books::get(c, b)?.target_pages;
+                    if pages > usage.plan.max_pages {
+                        return Ok(Admission::TooLong(usage.plan.max_pages));
+                    }
+                }
+                if usage.books_left_month() == 0 {
+                    let wait = (next_month_start(now) - now).num_seconds();
+                    return Ok(Admission::Refused {
+                        retry_after: u64::try_from(wait).unwrap_or(1).max(1),
+                    });
+                }
+            }
+            let hour_left = match quota {
+                Quota::Architecture => usage.architectures_left_hour(),
+                Quota::Book => usage.books_left_hour(),
+            };
+            if hour_left == 0 {
+                let oldest =
+                    repo::quota::oldest_since(c, &uid, quota.kind(), hour_ago(now))?.unwrap_or(now);
+                let wait = (oldest + chrono::Duration::seconds(HOUR_SECS) - now).num_seconds();
+                return Ok(Admission::Refused {
+                    retry_after: u64::try_from(wait).unwrap_or(1).max(1),
+                });
+            }
+            Ok(Admission::Admitted(repo::quota::record(
+                c,
+                &uid,
+                quota.kind(),
+                book.as_deref(),
+            )?))
         })
+    })
+    .await?;
+    match admission {
+        Admission::Admitted(id) => Ok(id),
+        Admission::Refused { retry_after } => Err(Refused::Exceeded { retry_after }),
+        Admission::TooLong(max_pages) => Err(Refused::TooLong { max_pages }),
     }
 }
 
-/// Uses left in the current hour.
-pub async fn remaining(limiter: &dyn RateLimiter, user: &User, quota: Quota) -> u64 {
-    let plan = PlanLimits::for_plan(&user.plan);
-    let used = limiter.used(quota.key(&user.id), HOUR).await;
-    quota.limit(&plan).saturating_sub(used)
+/// Ties a use taken before its book existed (an architecture) to the book.
+pub async fn attach(db_pool: &DbPool, use_id: String, book_id: String) -> Result<(), DbError> {
+    db::run(db_pool, move |c| repo::quota::attach(c, &use_id, &book_id)).await?;
+    Ok(())
+}
+
+/// Gives back what the book took of `quota` (a failure that was not the author's); idempotent.
+pub fn give_back(conn: &mut DbConn, book_id: &str, quota: Quota) -> Result<usize, DbError> {
+    repo::quota::release(conn, book_id, quota.kind())
+}
+
+/// Uses left in the current hour (and month, for books).
+pub async fn remaining(db_pool: &DbPool, user: &User, quota: Quota) -> Result<u64, DbError> {
+    Ok(usage(db_pool, user).await?.remaining(quota))
+}
+
+pub async fn usage(db_pool: &DbPool, user: &User) -> Result<Usage, DbError> {
+    let uid = user.id.clone();
+    db::run(db_pool, move |c| usage_of(c, &uid)).await
 }

@@ -13,16 +13,23 @@ pub enum QueueName {
     Architecture,
     Book,
     Email,
+    Billing,
 }
 
 impl QueueName {
-    pub const ALL: [QueueName; 3] = [QueueName::Architecture, QueueName::Book, QueueName::Email];
+    pub const ALL: [QueueName; 4] = [
+        QueueName::Architecture,
+        QueueName::Book,
+        QueueName::Email,
+        QueueName::Billing,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             QueueName::Architecture => "architecture",
             QueueName::Book => "book",
             QueueName::Email => "email",
+            QueueName::Billing => "billing",
         }
     }
 
@@ -36,6 +43,7 @@ impl QueueName {
             QueueName::Architecture => 0,
             QueueName::Book => 10,
             QueueName::Email => 20,
+            QueueName::Billing => 5,
         }
     }
 }
@@ -55,6 +63,8 @@ pub enum JobPayload {
     BookCompletedEmail { book_id: String },
     /// Tell an account's owner that someone tried to register with their address.
     AccountExistsEmail { user_id: String },
+    /// Act on a stored payment webhook event (`billing_events.id`).
+    BillingEvent { event_id: String },
 }
 
 impl JobPayload {
@@ -65,6 +75,7 @@ impl JobPayload {
             JobPayload::BookCompletedEmail { .. } | JobPayload::AccountExistsEmail { .. } => {
                 QueueName::Email
             }
+            JobPayload::BillingEvent { .. } => QueueName::Billing,
         }
     }
 
@@ -74,6 +85,7 @@ impl JobPayload {
             JobPayload::Book { .. } => "book",
             JobPayload::BookCompletedEmail { .. } => "book_completed_email",
             JobPayload::AccountExistsEmail { .. } => "account_exists_email",
+            JobPayload::BillingEvent { .. } => "billing_event",
         }
     }
 
@@ -85,6 +97,7 @@ impl JobPayload {
             JobPayload::BookCompletedEmail { .. } => None,
             // One notice per account at a time: repeated attempts must not become a mail flood.
             JobPayload::AccountExistsEmail { user_id } => Some(format!("account_exists:{user_id}")),
+            JobPayload::BillingEvent { event_id } => Some(format!("billing_event:{event_id}")),
         }
     }
 }

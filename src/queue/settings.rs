@@ -47,6 +47,7 @@ impl Default for QueueSettings {
                 (QueueName::Architecture, limits(4, 120, 600)),
                 (QueueName::Book, limits(50, 3600, 6 * 3600)),
                 (QueueName::Email, limits(2, 30, 120)),
+                (QueueName::Billing, limits(2, 30, 120)),
             ]),
         }
     }

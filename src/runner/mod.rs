@@ -155,6 +155,8 @@ impl Runner {
                     books::updated_at.eq(now()),
                 ))
                 .execute(c)?;
+                // The provider failed, not the author: the outline does not count against the quota.
+                crate::limits::quota::give_back(c, &id, crate::limits::quota::Quota::Architecture)?;
                 let data =
                     serde_json::json!({ "status": BookStatus::Failed.as_str(), "reason": reason });
                 repo::events::append(c, &id, "status", &data)
@@ -166,6 +168,19 @@ impl Runner {
             Err(e) => {
                 log::error!(target: "buko::runner", book_id = book_id; "could not record a failed architecture: {e}")
             }
+        }
+    }
+
+    /// A book the engine failed (provider or server trouble, never the author's doing) gives its
+    /// quota back. Idempotent: a use is released once.
+    async fn give_back_book(&self, book_id: &str) {
+        let id = book_id.to_string();
+        let released = db::run(&self.db, move |c| {
+            crate::limits::quota::give_back(c, &id, crate::limits::quota::Quota::Book)
+        })
+        .await;
+        if let Err(e) = released {
+            log::error!(target: "buko::runner", book_id = book_id; "could not give the quota back: {e}");
         }
     }
 
@@ -222,7 +237,10 @@ impl Runner {
             Ok(BookOutcome::Cancelled) => RunOutcome::Done("cancelled".into()),
             Ok(BookOutcome::Paused(reason)) => RunOutcome::Done(format!("paused: {reason}")),
             Ok(BookOutcome::Fenced) => RunOutcome::Done("a newer generation owns the book".into()),
-            Ok(BookOutcome::Failed(reason)) => RunOutcome::Failed(reason),
+            Ok(BookOutcome::Failed(reason)) => {
+                self.give_back_book(book_id).await;
+                RunOutcome::Failed(reason)
+            }
             Err(_) => RunOutcome::Retry("the engine stopped before the book finished".into()),
         }
     }

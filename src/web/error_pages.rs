@@ -24,9 +24,16 @@ struct ErrorPage {
 }
 
 fn is_machine_path(path: &str) -> bool {
-    ["/api/", "/ws", "/health", "/metrics", "/static/"]
-        .iter()
-        .any(|p| path.starts_with(p))
+    [
+        "/api/",
+        "/ws",
+        "/health",
+        "/metrics",
+        "/static/",
+        "/webhooks/",
+    ]
+    .iter()
+    .any(|p| path.starts_with(p))
 }
 
 pub async fn render_error_pages(

@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod api_v1;
 pub mod auth;
+pub mod billing;
 pub mod books;
 pub mod cache_control;
 pub mod client_addr;
@@ -16,6 +17,7 @@ pub mod safe_next;
 pub mod session;
 pub mod settings;
 pub mod static_files;
+pub mod webhooks;
 
 use actix_web::web;
 
@@ -30,6 +32,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(auth::routes)
         .configure(books::routes)
         .configure(settings::routes)
+        .configure(billing::routes)
+        .configure(webhooks::routes)
         .configure(admin::routes)
         .configure(api_v1::routes)
         .configure(crate::ws::routes)

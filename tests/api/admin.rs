@@ -82,6 +82,8 @@ async fn only_admins_enter() {
         "/admin/books",
         "/admin/audit",
         "/admin/broadcast",
+        "/admin/subscriptions",
+        "/admin/plans",
     ] {
         let res = anon.get(path).await;
         assert_eq!(res.status, 303, "{path}");
@@ -103,7 +105,7 @@ async fn only_admins_enter() {
     );
     let stats = a.client.get("/admin/stats").await.json();
     assert!(
-        stats["queues"].as_array().is_some_and(|q| q.len() == 3),
+        stats["queues"].as_array().is_some_and(|q| q.len() == 4),
         "{stats}"
     );
     assert!(

@@ -102,6 +102,7 @@ pub fn test_settings(data_dir: &std::path::Path) -> (Settings, Option<(String, S
         mail: Default::default(),
         allowed_origins: vec![],
         ops: Default::default(),
+        payments: Default::default(),
         http_limits: Default::default(),
     };
     (settings, pg)

@@ -6,6 +6,7 @@ mod admin_ws;
 mod api_v1;
 mod auth;
 mod authz;
+mod billing;
 mod books;
 mod browser;
 mod cli;

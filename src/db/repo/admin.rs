@@ -11,8 +11,6 @@ use crate::db::repo::books::Book;
 use crate::db::schema::{books, events, jobs, llm_calls, users};
 use crate::db::{now, DbConn, DbError};
 
-/// Plans an operator may assign (they match `limits::PlanLimits::for_plan`).
-pub const PLANS: [&str; 3] = ["free", "pro", "unlimited"];
 /// Roles an operator may assign.
 pub const ROLES: [&str; 2] = ["user", "admin"];
 

@@ -3,9 +3,12 @@
 pub mod admin;
 pub mod api_keys;
 pub mod audit;
+pub mod billing;
 pub mod books;
 pub mod chapters;
 pub mod events;
 pub mod login_throttle;
 pub mod sessions;
+pub mod plans;
+pub mod quota;
 pub mod users;

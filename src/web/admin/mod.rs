@@ -6,6 +6,7 @@ pub mod audit;
 pub mod broadcast;
 pub mod dashboard;
 pub mod generations;
+pub mod subscriptions;
 pub mod users;
 
 use std::future::Future;
@@ -27,6 +28,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .configure(dashboard::routes)
             .configure(users::routes)
             .configure(generations::routes)
+            .configure(subscriptions::routes)
             .configure(broadcast::routes)
             .configure(audit::routes),
     );

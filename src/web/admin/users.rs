@@ -8,10 +8,9 @@ use askama::Template;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{audit, ActionForm, RequireAdmin};
+use super::{audit, client_ip, ActionForm, RequireAdmin};
 use crate::db::{self, models::User, repo};
 use crate::error::AppError;
-use crate::limits::PlanLimits;
 use crate::state::AppState;
 use crate::web::render::{html, see_other};
 use crate::web::session::{CsrfForm, CsrfProtected, PageCtx};
@@ -36,7 +35,8 @@ struct SearchQuery {
 
 pub struct UserRow {
     pub user: User,
-    pub limits: PlanLimits,
+    /// Hourly limits of the user's plan: (architectures, books).
+    pub limits: (i32, i32),
     pub locked: bool,
     pub locked_until: String,
     pub ws_sessions: usize,
@@ -48,7 +48,7 @@ struct UsersPage {
     page: PageCtx,
     q: String,
     rows: Vec<UserRow>,
-    plans: [&'static str; 3],
+    plans: Vec<String>,
     roles: [&'static str; 2],
 }
 
@@ -60,15 +60,21 @@ async fn list(
 ) -> Result<HttpResponse, AppError> {
     let q = query.into_inner().q;
     let needle = q.clone();
-    let users = db::run(&state.db, move |c| {
-        repo::admin::search_users(c, &needle, SHOWN)
+    let (users, plans) = db::run(&state.db, move |c| {
+        Ok((
+            repo::admin::search_users(c, &needle, SHOWN)?,
+            repo::plans::list(c, false)?,
+        ))
     })
     .await?;
     let now = db::now();
     let rows = users
         .into_iter()
         .map(|user| UserRow {
-            limits: PlanLimits::for_plan(&user.plan),
+            limits: plans
+                .iter()
+                .find(|p| p.id == user.plan)
+                .map_or((0, 0), |p| (p.architectures_per_hour, p.books_per_hour)),
             locked: user.locked_until.is_some_and(|t| t > now),
             locked_until: user
                 .locked_until
@@ -84,7 +90,7 @@ async fn list(
             page,
             q,
             rows,
-            plans: repo::admin::PLANS,
+            plans: plans.into_iter().map(|p| p.id).collect(),
             roles: repo::admin::ROLES,
         },
     )
@@ -133,17 +139,15 @@ async fn set_plan(
     id: web::Path<String>,
     CsrfForm(form): CsrfForm<ValueForm>,
 ) -> Result<HttpResponse, AppError> {
-    if !repo::admin::PLANS.contains(&form.value.as_str()) {
-        return Err(AppError::Validation(format!(
-            "unknown plan {:?}",
-            form.value
-        )));
-    }
     let user = target(&state, &id).await?;
-    let (uid, plan) = (user.id.clone(), form.value.clone());
-    db::run(&state.db, move |c| repo::admin::set_plan(c, &uid, &plan)).await?;
-    let detail = json!({"email": user.email, "from": user.plan, "to": form.value});
-    audit(&state, &admin, &req, "user.plan", ("user", user.id), detail).await?;
+    crate::billing::plan::admin_set_plan(
+        &state.db,
+        &admin,
+        &user.id,
+        &form.value,
+        &client_ip(&req),
+    )
+    .await?;
     Ok(back())
 }
 

@@ -1,6 +1,7 @@
 //! REST API v1 (SPEC "REST API v1"): JSON in and out, authenticated by the `X-API-Key` header. A missing,
 //! unknown or revoked key is `401`; another user's book is `404`; errors are `{error, message}`.
 
+pub mod billing;
 pub mod books;
 pub mod keys;
 pub mod openapi;
@@ -20,6 +21,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/api/v1")
             .configure(books::routes)
+            .configure(billing::routes)
             .configure(keys::routes)
             .configure(usage::routes)
             .configure(openapi::routes),

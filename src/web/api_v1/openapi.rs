@@ -190,6 +190,22 @@ pub const ROUTES: &[Route] = &[
         (200, Json("Usage")),
         &[],
     ),
+    r(
+        "get",
+        "/billing",
+        "Your plan, subscription status, next renewal and the plans on sale",
+        None,
+        (200, Json("Billing")),
+        &[],
+    ),
+    r(
+        "post",
+        "/billing/checkout",
+        "Start a subscription: returns the provider's approval URL to send the payer to",
+        Some("Checkout"),
+        (200, Json("CheckoutRedirect")),
+        &[400, 409, 422, 503],
+    ),
     Route {
         auth: false,
         ..r(
@@ -355,6 +371,7 @@ mod tests {
     fn the_table_lists_exactly_the_registered_routes() {
         let sources = [
             include_str!("books.rs"),
+            include_str!("billing.rs"),
             include_str!("keys.rs"),
             include_str!("usage.rs"),
             include_str!("openapi.rs"),

@@ -12,7 +12,7 @@ pub fn components() -> Value {
     let progress = json!({"type": "object", "required": ["chunks_done", "chunks_total", "words"],
         "properties": {"chunks_done": {"type": "integer"}, "chunks_total": {"type": "integer"},
                        "words": {"type": "integer"}}});
-    json!({
+    let mut all = json!({
         "Error": {"type": "object", "required": ["error", "message"], "properties": {
             "error": {"type": "string"}, "message": {"type": "string"},
             "retry_after": {"type": "integer", "minimum": 0}}},
@@ -70,18 +70,69 @@ pub fn components() -> Value {
         "Key": {"type": "object", "required": ["prefix", "name", "revoked"], "properties": {
             "prefix": {"type": "string"}, "name": {"type": "string"}, "created_at": {"type": "string"},
             "last_used_at": nullable("string"), "revoked": {"type": "boolean"}}},
-        "Usage": {"type": "object", "required": ["plan", "books", "tokens", "cost_usd", "limits"], "properties": {
-            "plan": {"type": "string"}, "books": {"type": "integer"},
-            "tokens": {"type": "object", "required": ["input", "output", "total"], "properties": {
-                "input": {"type": "integer"}, "output": {"type": "integer"}, "total": {"type": "integer"}}},
-            "cost_usd": {"type": "number"},
-            "limits": {"type": "object", "required": ["architectures_remaining", "books_remaining", "api_key"],
-                "properties": {
-                    "architectures_per_hour": {"type": "integer"}, "architectures_remaining": {"type": "integer"},
-                    "books_per_hour": {"type": "integer"}, "books_remaining": {"type": "integer"},
-                    "api_key": {"type": "object", "properties": {"prefix": {"type": "string"},
-                        "requests_per_minute": {"type": "integer"},
-                        "requests_remaining": {"type": "integer"}}}}}}},
+        "Usage": usage(),
         "OpenApi": {"type": "object", "required": ["openapi", "paths"]},
-    })
+    });
+    if let Some(map) = all.as_object_mut() {
+        for (name, schema) in billing() {
+            map.insert(name.into(), schema);
+        }
+    }
+    all
+}
+
+fn usage() -> Value {
+    let int = || json!({"type": "integer"});
+    json!({"type": "object", "required": ["plan", "books", "tokens", "cost_usd", "limits"], "properties": {
+        "plan": {"type": "string"}, "plan_name": {"type": "string"}, "books": int(),
+        "tokens": {"type": "object", "required": ["input", "output", "total"], "properties": {
+            "input": int(), "output": int(), "total": int()}},
+        "cost_usd": {"type": "number"},
+        "limits": {"type": "object", "required": ["architectures_remaining", "books_remaining", "api_key"],
+            "properties": {
+                "architectures_per_hour": int(), "architectures_used_this_hour": int(),
+                "architectures_remaining": int(), "books_per_hour": int(),
+                "books_used_this_hour": int(), "books_remaining": int(), "books_per_month": int(),
+                "books_used_this_month": int(), "books_remaining_this_month": int(),
+                "max_pages": int(),
+                "api_key": {"type": "object", "properties": {"prefix": {"type": "string"},
+                    "requests_per_minute": int(), "requests_remaining": int()}}}}}})
+}
+
+/// The billing bodies (`/billing`, `/billing/checkout`).
+fn billing() -> Vec<(&'static str, Value)> {
+    let int = || json!({"type": "integer"});
+    let plan = json!({"type": "object", "required": ["id", "name", "limits", "prices"], "properties": {
+        "id": {"type": "string"}, "name": {"type": "string"},
+        "limits": {"type": "object", "properties": {
+            "architectures_per_hour": int(), "books_per_hour": int(), "books_per_month": int(),
+            "max_pages": int(), "cover_candidates": int()}},
+        "prices": {"type": "array", "items": {"type": "object",
+            "required": ["provider", "amount_cents", "currency"], "properties": {
+                "provider": {"type": "string", "enum": ["paypal", "mercadopago"]},
+                "amount_cents": int(), "currency": {"type": "string"}}}}}});
+    vec![
+        ("Plan", plan),
+        (
+            "Billing",
+            json!({"type": "object", "required": ["plan", "status", "plans", "providers"], "properties": {
+            "plan": {"type": "string"}, "plan_name": {"type": "string"},
+            "status": {"type": "string", "enum": ["free", "active", "suspended", "cancelled", "operator"]},
+            "provider": nullable("string"), "renews_at": nullable("string"),
+            "ends_at": nullable("string"),
+            "plans": {"type": "array", "items": {"$ref": "#/components/schemas/Plan"}},
+            "providers": {"type": "array", "items": {"type": "string"}}}}),
+        ),
+        (
+            "Checkout",
+            json!({"type": "object", "required": ["plan", "provider"], "properties": {
+            "plan": {"type": "string", "maxLength": 40},
+            "provider": {"type": "string", "enum": ["paypal", "mercadopago"]}}}),
+        ),
+        (
+            "CheckoutRedirect",
+            json!({"type": "object", "required": ["redirect_url"], "properties": {
+            "redirect_url": {"type": "string"}}}),
+        ),
+    ]
 }

@@ -1,5 +1,5 @@
 //! `GET /api/v1/usage`: what the key's user has consumed (tokens, cost, books) and what is left (plan
-//! quotas this hour, and the key's own per-minute limit).
+//! and its quotas — used and left this hour and this month —, and the key's own per-minute limit).
 
 use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
 use serde_json::json;
@@ -7,8 +7,8 @@ use serde_json::json;
 use super::ApiUser;
 use crate::db::{self, models::ApiKey, repo};
 use crate::error::AppError;
+use crate::limits::api_key;
 use crate::limits::quota::{self, Quota};
-use crate::limits::{api_key, PlanLimits};
 use crate::state::AppState;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -28,18 +28,25 @@ async fn usage(
     let uid = user.id.clone();
     let (books, input, output, cost) =
         db::run(&state.db, move |c| repo::admin::usage_of(c, &uid)).await?;
-    let plan = PlanLimits::for_plan(&user.plan);
-    let limiter = state.limiter.as_ref();
+    let usage = quota::usage(&state.db, &user).await?;
+    let plan = &usage.plan;
     Ok(HttpResponse::Ok().json(json!({
-        "plan": user.plan,
+        "plan": plan.id,
+        "plan_name": plan.name,
         "books": books,
         "tokens": {"input": input, "output": output, "total": input + output},
         "cost_usd": cost,
         "limits": {
             "architectures_per_hour": plan.architectures_per_hour,
-            "architectures_remaining": quota::remaining(limiter, &user, Quota::Architecture).await,
+            "architectures_used_this_hour": usage.architectures_used_hour,
+            "architectures_remaining": usage.remaining(Quota::Architecture),
             "books_per_hour": plan.books_per_hour,
-            "books_remaining": quota::remaining(limiter, &user, Quota::Book).await,
+            "books_used_this_hour": usage.books_used_hour,
+            "books_remaining": usage.remaining(Quota::Book),
+            "books_per_month": plan.books_per_month,
+            "books_used_this_month": usage.books_used_month,
+            "books_remaining_this_month": usage.books_left_month(),
+            "max_pages": plan.max_pages,
             "api_key": {
                 "prefix": key.prefix,
                 "requests_per_minute": api_key::limit_of(&state, &key),

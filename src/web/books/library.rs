@@ -73,7 +73,7 @@ async fn wizard(
     CurrentUser(user): CurrentUser,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    let remaining = state.books.quota_left(&user, Quota::Architecture).await;
+    let remaining = state.books.quota_left(&user, Quota::Architecture).await?;
     let form = WizardForm {
         language: page.lang.to_string(),
         target_pages: "100".into(),
@@ -118,7 +118,7 @@ async fn create(
         Ok(book) => Ok(see_other(&format!("/books/{}", book.id))),
         // The form again with the reason, the author's answers kept.
         Err(BookError::Invalid { reason, .. }) => {
-            let remaining = state.books.quota_left(&user, Quota::Architecture).await;
+            let remaining = state.books.quota_left(&user, Quota::Architecture).await?;
             html(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 &WizardPage {

@@ -86,8 +86,8 @@ async fn render(
         error,
         est_tokens: estimate.output_tokens,
         est_cost: format!("{:.2}", estimate.usd),
-        architectures_left: state.books.quota_left(user, Quota::Architecture).await,
-        books_left: state.books.quota_left(user, Quota::Book).await,
+        architectures_left: state.books.quota_left(user, Quota::Architecture).await?,
+        books_left: state.books.quota_left(user, Quota::Book).await?,
     };
     html(status, &tpl)
 }
