@@ -174,6 +174,11 @@ diesel::table! {
         email_hash -> Text,
         failures -> Integer,
         locked_until -> Nullable<Timestamp>,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     plans (id) {
         id -> Text,
         name -> Text,
