@@ -16,7 +16,7 @@ use crate::state::AppState;
 
 /// What a sign-in attempt comes to.
 pub enum SignIn {
-    Ok(User),
+    Ok(Box<User>),
     /// Wrong password or unknown e-mail: indistinguishable by design.
     Invalid,
     /// Too many failures for this address (whether or not it has an account).
@@ -73,7 +73,7 @@ pub async fn check(state: &AppState, email: &str, password: &str) -> Result<Sign
                 repo::users::record_successful_login(c, &id)
             })
             .await?;
-            Ok(SignIn::Ok(user))
+            Ok(SignIn::Ok(Box::new(user)))
         }
         _ => {
             record_failure(state, email).await?;

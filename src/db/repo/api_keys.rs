@@ -100,6 +100,18 @@ pub fn revoke(conn: &mut DbConn, user_id: &str, prefix: &str) -> Result<bool, Db
     Ok(n > 0)
 }
 
+/// Which of the key ids still authenticate (not revoked, owner not disabled): one query for a node's
+/// WebSocket sessions opened with API keys.
+pub fn active_ids(conn: &mut DbConn, ids: &[String]) -> Result<Vec<String>, DbError> {
+    Ok(api_keys::table
+        .inner_join(users::table)
+        .filter(api_keys::id.eq_any(ids))
+        .filter(api_keys::revoked_at.is_null())
+        .filter(users::disabled.eq(false))
+        .select(api_keys::id)
+        .load(conn)?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -112,16 +124,4 @@ mod tests {
         assert!(constant_time_eq(b"ab", b"ab"));
         assert!(!constant_time_eq(b"ab", b"ac"));
     }
-}
-
-/// Which of the key ids still authenticate (not revoked, owner not disabled): one query for a node's
-/// WebSocket sessions opened with API keys.
-pub fn active_ids(conn: &mut DbConn, ids: &[String]) -> Result<Vec<String>, DbError> {
-    Ok(api_keys::table
-        .inner_join(users::table)
-        .filter(api_keys::id.eq_any(ids))
-        .filter(api_keys::revoked_at.is_null())
-        .filter(users::disabled.eq(false))
-        .select(api_keys::id)
-        .load(conn)?)
 }
