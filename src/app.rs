@@ -56,6 +56,8 @@ pub struct Application {
     workers: Option<WorkerPool>,
     broadcaster: Addr<ProgressBroadcaster>,
     runner: Runner,
+    state: web::Data<AppState>,
+    ops_server: Option<(u16, actix_web::dev::ServerHandle)>,
 }
 
 impl Application {
@@ -73,8 +75,12 @@ impl Application {
                 settings.data_dir.display()
             )
         })?;
-        let pool = db::build_pool(settings.database_url.expose(), settings.db_pool_size)?;
-        db::migrate_pool(&pool).await?;
+        let pool = db::build_app_pool(
+            settings.database_url.expose(),
+            settings.db_pool_size,
+            &settings.ops,
+        )?;
+        migrate_settings(&settings).await?;
         let redis = match &settings.redis_url {
             Some(url) => Some(Redis::connect_lazy(url.expose()).map_err(anyhow::Error::msg)?),
             None => None,
@@ -154,6 +160,7 @@ impl Application {
             admin: Arc::new(crate::admin::AdminState::new()),
             sessions: Arc::new(crate::sessions::SessionCache::new()),
             ws_auth: Arc::new(crate::ws::auth_watch::AuthWatch::default()),
+            lifecycle: Default::default(),
             runner,
         });
         crate::sessions::sign_in::warm_up();
@@ -161,7 +168,8 @@ impl Application {
         let workers = role.runs_workers().then(|| {
             WorkerPool::start(
                 state.db.clone(),
-                settings.database_url.expose(),
+                // LISTEN is a session feature: never through a transaction pooler.
+                settings.ops.session_url(&settings.database_url),
                 settings.queue.clone(),
                 job_handlers(&state),
                 &settings.node_id,
@@ -177,7 +185,11 @@ impl Application {
         }
         let broadcaster = state.broadcaster.clone();
         let app_runner = state.runner.clone();
+        let app_state = state.clone();
         let secure = settings.cookie_secure;
+        let trusted = web::Data::new(settings.ops.trusted_proxies.clone());
+        let ops_server = crate::ops::access::start_ops_listener(&settings, &state, &trusted)?;
+        let grace = settings.ops.shutdown_grace.as_secs();
         let server = HttpServer::new(move || {
             let session = SessionMiddleware::builder(CookieSessionStore::default(), key.clone())
                 .cookie_name("buko_session".into())
@@ -191,6 +203,7 @@ impl Application {
                 .build();
             App::new()
                 .app_data(state.clone())
+                .app_data(trusted.clone())
                 .configure(crate::web::extractor_config)
                 .configure(move |cfg| {
                     if role == NodeRole::WorkersOnly {
@@ -210,6 +223,9 @@ impl Application {
                 .wrap(from_fn(crate::telemetry::log_requests))
         })
         .workers(settings.http_workers)
+        // Signals are `shutdown`'s business (release jobs, close sockets, bounded exit).
+        .disable_signals()
+        .shutdown_timeout(grace)
         .listen(listener)?
         .run();
         log::info!(target: "buko", port = port, role = format!("{role:?}").as_str(); "listening");
@@ -219,6 +235,8 @@ impl Application {
             workers,
             broadcaster,
             runner: app_runner,
+            state: app_state,
+            ops_server,
         })
     }
 
@@ -234,6 +252,24 @@ impl Application {
     /// The node's job runner (tests run architecture and book jobs through it until workers do).
     pub fn runner(&self) -> Runner {
         self.runner.clone()
+    }
+
+    /// The port of the `BUKO_OPS_BIND` listener, when configured.
+    pub fn ops_port(&self) -> Option<u16> {
+        self.ops_server.as_ref().map(|(p, _)| p).copied()
+    }
+
+    /// Serves until SIGTERM / SIGINT, then drains within the grace period (see `shutdown`).
+    pub async fn run_until_signalled(self) -> std::io::Result<()> {
+        let grace = self.state.settings.ops.shutdown_grace;
+        crate::shutdown::run_until_signalled(crate::shutdown::Parts {
+            server: self.server,
+            ops_server: self.ops_server.map(|(_, h)| h),
+            workers: self.workers,
+            state: self.state,
+            grace,
+        })
+        .await
     }
 
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
@@ -278,6 +314,13 @@ fn security_headers() -> DefaultHeaders {
         .add(("X-Content-Type-Options", "nosniff"))
         .add(("X-Frame-Options", "DENY"))
         .add(("Referrer-Policy", "same-origin"))
+}
+
+/// Runs the migrations over the session URL (`BUKO_DATABASE_DIRECT_URL` when set): their advisory
+/// lock is a session feature that a transaction pooler would scatter over server connections.
+pub async fn migrate_settings(settings: &Settings) -> anyhow::Result<usize> {
+    let url = settings.ops.session_url(&settings.database_url);
+    Ok(db::migrate_pool(&db::build_pool(url, 1)?).await?)
 }
 
 /// The session cookie key: from `BUKO_SECRET_KEY`, else generated once and kept in the data dir (so

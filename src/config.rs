@@ -49,6 +49,9 @@ pub struct Settings {
     /// `BUKO_ALLOWED_ORIGINS`: comma-separated origins (`https://app.example.com`) whose pages may open
     /// the WebSocket, besides `BUKO_PUBLIC_URL` and the site's own host (see `ws::origin`).
     pub allowed_origins: Vec<String>,
+    /// Running several nodes: trusted proxies, direct database URL, operations token and listener,
+    /// shutdown grace (`BUKO_TRUSTED_PROXIES`, `BUKO_DATABASE_DIRECT_URL`, `BUKO_OPS_*`; see `ops`).
+    pub ops: crate::ops::OpsSettings,
 }
 
 impl Settings {
@@ -84,6 +87,7 @@ impl Settings {
                         .collect()
                 })
                 .unwrap_or_default(),
+            ops: crate::ops::OpsSettings::from_env()?,
             http_limits: http_limits_from_env(),
         })
     }
@@ -180,6 +184,7 @@ mod tests {
             queue: Default::default(),
             mail: Default::default(),
             allowed_origins: vec![],
+            ops: Default::default(),
             http_limits: Default::default(),
         };
         let shown = format!("{s:?}");

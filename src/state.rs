@@ -46,4 +46,6 @@ pub struct AppState {
     pub sessions: Arc<crate::sessions::SessionCache>,
     /// The credentials of this node's WebSocket sessions, re-checked periodically (`ws::auth_watch`).
     pub ws_auth: Arc<crate::ws::auth_watch::AuthWatch>,
+    /// Draining on SIGTERM (see `shutdown`).
+    pub lifecycle: crate::shutdown::Lifecycle,
 }

@@ -76,6 +76,18 @@ impl MailSettings {
         Ok(s)
     }
 
+    /// Connects to the SMTP server and says hello (`buko doctor`); `None` when SMTP is not configured.
+    pub fn test_connection(&self) -> Result<Option<()>, String> {
+        match self.transport().map_err(|e| e.to_string())? {
+            None => Ok(None),
+            Some(t) => match t.test_connection() {
+                Ok(true) => Ok(Some(())),
+                Ok(false) => Err("the server did not accept the connection".into()),
+                Err(e) => Err(e.to_string()),
+            },
+        }
+    }
+
     fn transport(&self) -> Result<Option<SmtpTransport>, MailError> {
         let timeout = Some(Duration::from_secs(20));
         if let Some(url) = &self.smtp_url {

@@ -28,7 +28,7 @@ pub async fn enforce(
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
     if let Some(state) = req.app_data::<web::Data<AppState>>().cloned() {
         let limits = state.settings.http_limits;
-        let ip = crate::web::admin::client_ip(req.request());
+        let ip = crate::web::client_addr::client_addr(req.request()).ip_string();
         let checks = if is_limited(&req) {
             let endpoint = format!(
                 "{} {}",

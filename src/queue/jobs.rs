@@ -158,7 +158,7 @@ pub const NOTIFY_CHANNEL: &str = "buko_jobs";
 
 /// Wakes idle workers on every node (PostgreSQL; delivered when the enclosing transaction commits).
 /// SQLite has a single node whose workers poll briefly, so there is nothing to send.
-fn notify(conn: &mut DbConn, queue: QueueName) -> Result<(), DbError> {
+pub(super) fn notify(conn: &mut DbConn, queue: QueueName) -> Result<(), DbError> {
     if let DbConn::Pg(c) = conn {
         diesel::sql_query("SELECT pg_notify($1, $2)")
             .bind::<diesel::sql_types::Text, _>(NOTIFY_CHANNEL)

@@ -5,6 +5,7 @@ pub mod api_v1;
 pub mod auth;
 pub mod books;
 pub mod cache_control;
+pub mod client_addr;
 pub mod error_pages;
 pub mod health;
 pub mod home;

@@ -14,6 +14,9 @@ use actix::{Message, Recipient};
 #[rtype(result = "()")]
 pub struct Disconnect {
     pub reason: String,
+    /// The node is going away: close with 1012 "service restart" so the client reconnects to another
+    /// node and resumes from its last seq (otherwise 1008, policy).
+    pub restart: bool,
 }
 
 #[derive(Default)]
@@ -72,6 +75,23 @@ impl SessionRegistry {
         for a in &addrs {
             a.do_send(Disconnect {
                 reason: reason.to_string(),
+                restart: false,
+            });
+        }
+        addrs.len()
+    }
+
+    /// Closes every session on this node with "service restart" (1012): the node is going away and
+    /// clients should reconnect elsewhere. Returns how many were asked.
+    pub fn close_all_for_restart(&self) -> usize {
+        let addrs: Vec<Recipient<Disconnect>> = {
+            let users = self.users.lock().unwrap_or_else(|p| p.into_inner());
+            users.values().flat_map(|s| s.values().cloned()).collect()
+        };
+        for a in &addrs {
+            a.do_send(Disconnect {
+                reason: "server restarting; reconnect".into(),
+                restart: true,
             });
         }
         addrs.len()

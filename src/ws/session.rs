@@ -338,7 +338,12 @@ impl Handler<Deliver> for WsSession {
 impl Handler<Disconnect> for WsSession {
     type Result = ();
     fn handle(&mut self, msg: Disconnect, ctx: &mut Self::Context) {
-        Self::close(ctx, ws::CloseCode::Policy, &msg.reason);
+        let code = if msg.restart {
+            ws::CloseCode::Restart
+        } else {
+            ws::CloseCode::Policy
+        };
+        Self::close(ctx, code, &msg.reason);
     }
 }
 

@@ -101,6 +101,7 @@ pub fn test_settings(data_dir: &std::path::Path) -> (Settings, Option<(String, S
         queue: Default::default(),
         mail: Default::default(),
         allowed_origins: vec![],
+        ops: Default::default(),
         http_limits: Default::default(),
     };
     (settings, pg)
