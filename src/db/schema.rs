@@ -158,6 +158,16 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    metrics_rollup (width_secs, slot, series, dim) {
+        width_secs -> Integer,
+        slot -> BigInt,
+        series -> Text,
+        dim -> Text,
+        value -> Double,
+    }
+}
+
 diesel::joinable!(books -> users (user_id));
 diesel::joinable!(chapters -> books (book_id));
 diesel::joinable!(chunks -> books (book_id));
@@ -165,5 +175,5 @@ diesel::joinable!(events -> books (book_id));
 diesel::joinable!(api_keys -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
-    users, books, chapters, chunks, jobs, events, api_keys, llm_calls, audit_log,
+    users, books, chapters, chunks, jobs, events, api_keys, llm_calls, audit_log, metrics_rollup,
 );
