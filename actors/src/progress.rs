@@ -43,8 +43,6 @@ pub enum ProgressMessage {
     Broadcast { message: String },
     /// Live figures for the admin dashboard.
     Stats { data: serde_json::Value },
-    /// The analytics roll-up's latest slots, for the live charts of the admin analytics page.
-    Analytics { data: serde_json::Value },
 }
 
 impl ProgressMessage {
@@ -63,9 +61,7 @@ impl ProgressMessage {
             ProgressMessage::Event { book_id, .. }
             | ProgressMessage::Delta { book_id, .. }
             | ProgressMessage::Snapshot { book_id, .. } => Some(book_id),
-            ProgressMessage::Broadcast { .. }
-            | ProgressMessage::Stats { .. }
-            | ProgressMessage::Analytics { .. } => None,
+            ProgressMessage::Broadcast { .. } | ProgressMessage::Stats { .. } => None,
         }
     }
 }

@@ -60,8 +60,7 @@ pub fn roll(conn: &mut DbConn, now: NaiveDateTime) -> Result<bool, DbError> {
                 if !repo::try_lock(c)? {
                     return Ok(false);
                 }
-                let rows = repo::compute(c, width, (at(from), at(to)))?;
-                repo::replace_computed(c, width, (from, to), &rows)?;
+                rebuild(c, width, from, to)?;
                 repo::set_watermark(c, width, t.min(to))?;
                 if width == MINUTE {
                     repo::prune(c, MINUTE, t - MINUTES_KEPT_SECS)?;
@@ -78,6 +77,13 @@ pub fn roll(conn: &mut DbConn, now: NaiveDateTime) -> Result<bool, DbError> {
         }
     }
     Ok(true)
+}
+
+/// Recomputes the computed series of `width` for the slots in `[from, to)` (slot-aligned) from the
+/// source tables.
+pub fn rebuild(conn: &mut DbConn, width: i64, from: i64, to: i64) -> Result<(), DbError> {
+    let rows = repo::compute(conn, width, (at(from), at(to)))?;
+    repo::replace_computed(conn, width, (from, to), &rows)
 }
 
 /// The slots a live update carries: the last minutes and the current and previous quarter hour.
@@ -158,10 +164,12 @@ pub async fn run(state: actix_web::web::Data<AppState>) {
             Ok(Some(rows)) => {
                 // An unchanged update is not sent again.
                 if last.as_ref() != Some(&rows) {
-                    let data = serde_json::json!({ "rows": rows });
+                    // A `stats` message (the admin topic's kind) whose `analytics` member tells the
+                    // dashboard's script to leave it to the analytics page.
+                    let data = serde_json::json!({ "analytics": { "rows": rows } });
                     state
                         .broadcaster
-                        .do_send(Publish(ProgressMessage::Analytics { data }));
+                        .do_send(Publish(ProgressMessage::Stats { data }));
                     last = Some(rows);
                 }
             }

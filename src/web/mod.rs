@@ -12,6 +12,7 @@ pub mod render;
 pub mod session;
 pub mod settings;
 pub mod static_files;
+pub mod usage;
 
 use actix_web::web;
 
@@ -26,6 +27,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(auth::routes)
         .configure(books::routes)
         .configure(settings::routes)
+        .configure(usage::routes)
         .configure(admin::routes)
         .configure(api_v1::routes)
         .configure(crate::ws::routes)

@@ -212,12 +212,8 @@ impl WsSession {
             }
             ProgressMessage::Broadcast { .. } => ctx.text(json.to_string()),
             // Only admin sessions subscribe to the `admin` topic; the check keeps it that way.
-            ProgressMessage::Stats { .. } | ProgressMessage::Analytics { .. }
-                if self.user.is_admin() =>
-            {
-                ctx.text(json.to_string())
-            }
-            ProgressMessage::Stats { .. } | ProgressMessage::Analytics { .. } => {}
+            ProgressMessage::Stats { .. } if self.user.is_admin() => ctx.text(json.to_string()),
+            ProgressMessage::Stats { .. } => {}
         }
     }
 

@@ -65,7 +65,7 @@ impl ProgressBroadcaster {
                 vec![Topic::Book(book_id.clone())]
             }
             ProgressMessage::Broadcast { .. } => vec![Topic::All],
-            ProgressMessage::Stats { .. } | ProgressMessage::Analytics { .. } => vec![Topic::Admin],
+            ProgressMessage::Stats { .. } => vec![Topic::Admin],
         }
     }
 
