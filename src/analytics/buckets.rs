@@ -172,7 +172,10 @@ pub fn local_midnight(tz: Tz, day: NaiveDate) -> i64 {
             day.and_hms_opt(h, 0, 0)
                 .and_then(|t| tz.from_local_datetime(&t).earliest())
         })
-        .map_or_else(|| day.and_time(chrono::NaiveTime::MIN).and_utc().timestamp(), |t| t.timestamp())
+        .map_or_else(
+            || day.and_time(chrono::NaiveTime::MIN).and_utc().timestamp(),
+            |t| t.timestamp(),
+        )
 }
 
 /// Start of the local month `back` months before the one holding `now`.
@@ -189,7 +192,9 @@ mod tests {
     use super::*;
 
     fn at(s: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(s).expect("time").with_timezone(&Utc)
+        DateTime::parse_from_rfc3339(s)
+            .expect("time")
+            .with_timezone(&Utc)
     }
 
     #[test]

@@ -89,7 +89,12 @@ pub fn rebuild(conn: &mut DbConn, width: i64, from: i64, to: i64) -> Result<(), 
 /// The slots a live update carries: the last minutes and the current and previous quarter hour.
 pub fn recent(conn: &mut DbConn, t: i64) -> Result<Vec<RollupRow>, DbError> {
     let mut rows = repo::points(conn, MINUTE, floor(t, MINUTE) - LATE_SECS, i64::MAX)?;
-    rows.extend(repo::points(conn, QUARTER, floor(t, QUARTER) - QUARTER, i64::MAX)?);
+    rows.extend(repo::points(
+        conn,
+        QUARTER,
+        floor(t, QUARTER) - QUARTER,
+        i64::MAX,
+    )?);
     Ok(rows)
 }
 
@@ -111,8 +116,16 @@ pub fn gauge_rows(
         let wait = found
             .and_then(|(_, _, oldest)| *oldest)
             .map_or(0, |o| (now - o.and_utc().timestamp()).max(0));
-        points.push(("queue_depth", format!("{}|{node}", q.as_str()), depth as f64));
-        points.push(("queue_wait_s", format!("{}|{node}", q.as_str()), wait as f64));
+        points.push((
+            "queue_depth",
+            format!("{}|{node}", q.as_str()),
+            depth as f64,
+        ));
+        points.push((
+            "queue_wait_s",
+            format!("{}|{node}", q.as_str()),
+            wait as f64,
+        ));
     }
     [MINUTE, QUARTER]
         .into_iter()

@@ -258,7 +258,11 @@ fn derived(def: &'static Def, sums: &BTreeMap<(&'static str, String), Vec<f64>>,
         let (c, f): (f64, f64) = (calls.iter().sum(), failed.iter().sum());
         (values, (c > 0.0).then(|| f / c))
     } else {
-        let p = if def.name == "latency_p50_ms" { 50.0 } else { 95.0 };
+        let p = if def.name == "latency_p50_ms" {
+            50.0
+        } else {
+            95.0
+        };
         let bins = LATENCY_EDGES_MS.len() + 1;
         let mut hist = vec![vec![0.0; bins]; n];
         for ((s, dim), v) in sums {
@@ -302,9 +306,7 @@ pub fn percentile(hist: &[f64], p: f64) -> Option<f64> {
     for (i, c) in hist.iter().enumerate() {
         if *c > 0.0 && below + c >= rank {
             let lower = if i == 0 { 0 } else { LATENCY_EDGES_MS[i - 1] } as f64;
-            let upper = LATENCY_EDGES_MS
-                .get(i)
-                .map_or(lower * 2.0, |e| *e as f64);
+            let upper = LATENCY_EDGES_MS.get(i).map_or(lower * 2.0, |e| *e as f64);
             return Some((lower + (upper - lower) * (rank - below) / c).round());
         }
         below += c;

@@ -77,7 +77,8 @@ impl Drop for BenchDb {
     fn drop(&mut self) {
         if let Some((base, name)) = &self.admin {
             if let Ok(mut c) = diesel::PgConnection::establish(base) {
-                let _ = c.batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"));
+                let _ =
+                    c.batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"));
             }
         }
     }
@@ -88,7 +89,12 @@ fn ts(t: chrono::DateTime<Utc>) -> String {
 }
 
 /// Inserts rows as multi-row `INSERT`s of `per` rows, in one transaction per 20 statements.
-fn insert(c: &mut DbConn, head: &str, rows: impl Iterator<Item = String>, per: usize) -> anyhow::Result<()> {
+fn insert(
+    c: &mut DbConn,
+    head: &str,
+    rows: impl Iterator<Item = String>,
+    per: usize,
+) -> anyhow::Result<()> {
     let mut batch = Vec::with_capacity(per);
     let mut sql = String::new();
     let mut statements = 0;
@@ -143,7 +149,10 @@ fn seed(c: &mut DbConn, a: &Args) -> anyhow::Result<String> {
             let d = (created + Duration::seconds(rng.random_range(60..7_200))).min(now);
             ("completed", format!("'{}'", ts(d)))
         } else {
-            (if roll < 0.75 { "failed" } else { "generating" }, "NULL".into())
+            (
+                if roll < 0.75 { "failed" } else { "generating" },
+                "NULL".into(),
+            )
         };
         book_rows.push(format!(
             "('{id}', '{user}', 'Bench', 'idea', '', '', '', 'en', 50, '{status}', false, 'run', 0, 1, 3, 3, \
@@ -152,7 +161,9 @@ fn seed(c: &mut DbConn, a: &Args) -> anyhow::Result<String> {
         ));
         for seq in 1..=3 {
             let at = ts((created + Duration::seconds(seq * 30)).min(now));
-            chunk_rows.push(format!("('{id}-{seq}', '{id}', {seq}, 0, 0, '', 1000, 0, 0, 0, '{at}')"));
+            chunk_rows.push(format!(
+                "('{id}-{seq}', '{id}', {seq}, 0, 0, '', 1000, 0, 0, 0, '{at}')"
+            ));
         }
         if status == "failed" {
             let at = ts((created + Duration::seconds(90)).min(now));
@@ -230,7 +241,10 @@ fn time<T>(runs: usize, mut f: impl FnMut() -> anyhow::Result<T>) -> anyhow::Res
 fn cpu_ms() -> f64 {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
     let after = stat.rsplit(')').next().unwrap_or("");
-    let f: Vec<f64> = after.split_whitespace().filter_map(|x| x.parse().ok()).collect();
+    let f: Vec<f64> = after
+        .split_whitespace()
+        .filter_map(|x| x.parse().ok())
+        .collect();
     // Fields 14 and 15 (utime, stime) are the 12th and 13th after the command name.
     (f.get(11).unwrap_or(&0.0) + f.get(12).unwrap_or(&0.0)) * 10.0
 }
@@ -243,7 +257,13 @@ fn main() -> anyhow::Result<()> {
     let pool = db::build_pool(&bench.url, 4)?;
     let mut c = pool.get()?;
     db::migrate(&mut c).map_err(anyhow::Error::msg)?;
-    println!("backend: {:?}; {} calls, {} books over {} days", c.backend(), a.calls, a.books, a.days);
+    println!(
+        "backend: {:?}; {} calls, {} books over {} days",
+        c.backend(),
+        a.calls,
+        a.books,
+        a.days
+    );
     let t = Instant::now();
     let user = seed(&mut c, &a)?;
     println!("seeded in {:.1} s", t.elapsed().as_secs_f64());
@@ -252,25 +272,52 @@ fn main() -> anyhow::Result<()> {
     }
     let t = Instant::now();
     rollup::roll(&mut c, db::now())?;
-    println!("roll-up back-fill of all history: {:.1} s", t.elapsed().as_secs_f64());
+    println!(
+        "roll-up back-fill of all history: {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
 
     let now = Utc::now();
     let (raw, rows) = time(a.runs.min(3), || {
         let from = (now - Duration::days(30)).naive_utc();
-        Ok(buko::db::repo::analytics::compute(&mut c, 900, (from, now.naive_utc()))?)
+        Ok(buko::db::repo::analytics::compute(
+            &mut c,
+            900,
+            (from, now.naive_utc()),
+        )?)
     })?;
     println!("raw aggregate of 30 days (what a report without the roll-up would run): {raw:.0} ms ({} slot rows)", rows.len());
     for range in Range::ADMIN {
         let (ms, r) = time(a.runs, || {
-            Ok(analytics::admin_report(&mut c, range, chrono_tz::Europe::Madrid, None, Utc::now())?)
+            Ok(analytics::admin_report(
+                &mut c,
+                range,
+                chrono_tz::Europe::Madrid,
+                None,
+                Utc::now(),
+            )?)
         })?;
         let json = serde_json::to_vec(&r)?.len();
-        println!("admin report {:>3}: median {ms:.1} ms over {} runs ({} lines, {json} bytes of JSON)", range.as_str(), a.runs, r.series.len());
+        println!(
+            "admin report {:>3}: median {ms:.1} ms over {} runs ({} lines, {json} bytes of JSON)",
+            range.as_str(),
+            a.runs,
+            r.series.len()
+        );
     }
     let (ms, h) = time(a.runs, || {
-        Ok(author::history(&mut c, &user, Range::Month, chrono_tz::Europe::Madrid, Utc::now())?)
+        Ok(author::history(
+            &mut c,
+            &user,
+            Range::Month,
+            chrono_tz::Europe::Madrid,
+            Utc::now(),
+        )?)
     })?;
-    println!("author history 30d: median {ms:.1} ms ({} books)", h.books.len());
+    println!(
+        "author history 30d: median {ms:.1} ms ({} books)",
+        h.books.len()
+    );
 
     // One live period: gauges of one node, the incremental roll-up, the slots it publishes.
     let cpu0 = cpu_ms();
@@ -283,7 +330,9 @@ fn main() -> anyhow::Result<()> {
         }
         rollup::roll(&mut c, now)?;
         let rows = rollup::recent(&mut c, t)?;
-        Ok(serde_json::to_string(&serde_json::json!({"analytics": {"rows": rows}}))?)
+        Ok(serde_json::to_string(
+            &serde_json::json!({"analytics": {"rows": rows}}),
+        )?)
     })?;
     let cpu = (cpu_ms() - cpu0) / a.runs as f64;
     println!(

@@ -175,5 +175,14 @@ diesel::joinable!(events -> books (book_id));
 diesel::joinable!(api_keys -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
-    users, books, chapters, chunks, jobs, events, api_keys, llm_calls, audit_log, metrics_rollup,
+    users,
+    books,
+    chapters,
+    chunks,
+    jobs,
+    events,
+    api_keys,
+    llm_calls,
+    audit_log,
+    metrics_rollup,
 );

@@ -92,7 +92,13 @@ async fn page(
 ) -> Result<HttpResponse, AppError> {
     let (range, tz) = q.parse(&Range::AUTHOR, Range::Month)?;
     let h = db::run(&state.db, move |c| {
-        Ok(analytics::author::history(c, &user.id, range, tz, Utc::now()))
+        Ok(analytics::author::history(
+            c,
+            &user.id,
+            range,
+            tz,
+            Utc::now(),
+        ))
     })
     .await??;
     let chart = serde_json::json!({

@@ -12,7 +12,9 @@ use crate::admin::{admin, book, member};
 use crate::helpers::{author, spawn_web_app, TestApp};
 
 fn t(s: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(s).expect("time").with_timezone(&Utc)
+    DateTime::parse_from_rfc3339(s)
+        .expect("time")
+        .with_timezone(&Utc)
 }
 
 fn naive(s: &str) -> NaiveDateTime {
@@ -32,7 +34,16 @@ fn completed_book(app: &TestApp, owner: &str, created: &str, done: &str) -> Stri
 }
 
 #[allow(clippy::too_many_arguments)]
-fn call(app: &TestApp, book: &str, user: &str, model: &str, at: &str, tokens: (i64, i64), latency: i64, ok: bool) {
+fn call(
+    app: &TestApp,
+    book: &str,
+    user: &str,
+    model: &str,
+    at: &str,
+    tokens: (i64, i64),
+    latency: i64,
+    ok: bool,
+) {
     diesel::insert_into(llm_calls::table)
         .values((
             llm_calls::id.eq(uuid::Uuid::new_v4().to_string()),
@@ -108,11 +119,52 @@ async fn series_count_seeded_rows_per_local_day_across_midnight_and_dst() {
     ] {
         completed_book(&app, &owner.id, created, done);
     }
-    let b = completed_book(&app, &owner.id, "2026-03-01T10:00:00Z", "2026-03-05T10:00:00Z");
-    call(&app, &b, &owner.id, "m1", "2026-03-29T12:00:00Z", (100, 10), 110, true);
-    call(&app, &b, &owner.id, "m1", "2026-03-29T12:05:00Z", (200, 20), 115, true);
-    call(&app, &b, &owner.id, "m2", "2026-03-29T12:10:00Z", (300, 30), 5_000, false);
-    call(&app, &b, &owner.id, "m2", "2026-03-29T12:20:00Z", (400, 40), 120, true);
+    let b = completed_book(
+        &app,
+        &owner.id,
+        "2026-03-01T10:00:00Z",
+        "2026-03-05T10:00:00Z",
+    );
+    call(
+        &app,
+        &b,
+        &owner.id,
+        "m1",
+        "2026-03-29T12:00:00Z",
+        (100, 10),
+        110,
+        true,
+    );
+    call(
+        &app,
+        &b,
+        &owner.id,
+        "m1",
+        "2026-03-29T12:05:00Z",
+        (200, 20),
+        115,
+        true,
+    );
+    call(
+        &app,
+        &b,
+        &owner.id,
+        "m2",
+        "2026-03-29T12:10:00Z",
+        (300, 30),
+        5_000,
+        false,
+    );
+    call(
+        &app,
+        &b,
+        &owner.id,
+        "m2",
+        "2026-03-29T12:20:00Z",
+        (400, 40),
+        120,
+        true,
+    );
     chunk(&app, &b, 1, 700, "2026-03-29T12:00:00Z");
     chunk(&app, &b, 2, 300, "2026-03-29T23:30:00Z");
 
@@ -126,41 +178,107 @@ async fn series_count_seeded_rows_per_local_day_across_midnight_and_dst() {
     let madrid = chrono_tz::Europe::Madrid;
     let r = analytics::admin_report(&mut c, Range::Month, madrid, None, now).expect("report");
     assert_eq!(r.t.len(), 30);
-    assert_eq!(at_bucket(&r, "books_completed", "", "2026-03-27T23:00:00Z"), 1.0, "Mar 28 (CET)");
-    assert_eq!(at_bucket(&r, "books_completed", "", "2026-03-28T23:00:00Z"), 3.0, "Mar 29 (23 h)");
-    assert_eq!(at_bucket(&r, "books_completed", "", "2026-03-29T22:00:00Z"), 1.0, "Mar 30 (CEST)");
+    assert_eq!(
+        at_bucket(&r, "books_completed", "", "2026-03-27T23:00:00Z"),
+        1.0,
+        "Mar 28 (CET)"
+    );
+    assert_eq!(
+        at_bucket(&r, "books_completed", "", "2026-03-28T23:00:00Z"),
+        3.0,
+        "Mar 29 (23 h)"
+    );
+    assert_eq!(
+        at_bucket(&r, "books_completed", "", "2026-03-29T22:00:00Z"),
+        1.0,
+        "Mar 30 (CEST)"
+    );
     let day29 = (t("2026-03-29T22:00:00Z") - t("2026-03-28T23:00:00Z")).num_hours();
     assert_eq!(day29, 23, "the DST day is 23 hours long");
     assert!(r.t.contains(&t("2026-03-28T23:00:00Z").timestamp()));
-    assert_eq!(at_bucket(&r, "input_tokens", "anthropic/m1", "2026-03-28T23:00:00Z"), 300.0);
-    assert_eq!(at_bucket(&r, "input_tokens", "anthropic/m2", "2026-03-28T23:00:00Z"), 700.0);
-    assert_eq!(at_bucket(&r, "output_tokens", "anthropic/m2", "2026-03-28T23:00:00Z"), 70.0);
-    assert_eq!(at_bucket(&r, "llm_errors", "rate_limited", "2026-03-28T23:00:00Z"), 1.0);
-    assert_eq!(at_bucket(&r, "llm_error_rate", "", "2026-03-28T23:00:00Z"), 0.25);
+    assert_eq!(
+        at_bucket(&r, "input_tokens", "anthropic/m1", "2026-03-28T23:00:00Z"),
+        300.0
+    );
+    assert_eq!(
+        at_bucket(&r, "input_tokens", "anthropic/m2", "2026-03-28T23:00:00Z"),
+        700.0
+    );
+    assert_eq!(
+        at_bucket(&r, "output_tokens", "anthropic/m2", "2026-03-28T23:00:00Z"),
+        70.0
+    );
+    assert_eq!(
+        at_bucket(&r, "llm_errors", "rate_limited", "2026-03-28T23:00:00Z"),
+        1.0
+    );
+    assert_eq!(
+        at_bucket(&r, "llm_error_rate", "", "2026-03-28T23:00:00Z"),
+        0.25
+    );
     let p50 = at_bucket(&r, "latency_p50_ms", "", "2026-03-28T23:00:00Z");
-    assert!((100.0..=125.0).contains(&p50), "p50 in the 100–125 ms bin: {p50}");
+    assert!(
+        (100.0..=125.0).contains(&p50),
+        "p50 in the 100–125 ms bin: {p50}"
+    );
     let p95 = at_bucket(&r, "latency_p95_ms", "", "2026-03-28T23:00:00Z");
-    assert!((5_000.0..=6_000.0).contains(&p95), "p95 in the 5–6 s bin: {p95}");
+    assert!(
+        (5_000.0..=6_000.0).contains(&p95),
+        "p95 in the 5–6 s bin: {p95}"
+    );
     // 23:30 UTC on Mar 29 is Mar 30 in Madrid.
     assert_eq!(at_bucket(&r, "words", "", "2026-03-28T23:00:00Z"), 700.0);
     assert_eq!(at_bucket(&r, "words", "", "2026-03-29T22:00:00Z"), 300.0);
-    let total = |name: &str| r.series.iter().find(|l| l.name == name).and_then(|l| l.total);
-    assert_eq!(total("books_completed"), Some(5.0), "Mar 5 is outside the 30 days");
+    let total = |name: &str| {
+        r.series
+            .iter()
+            .find(|l| l.name == name)
+            .and_then(|l| l.total)
+    };
+    assert_eq!(
+        total("books_completed"),
+        Some(5.0),
+        "Mar 5 is outside the 30 days"
+    );
     assert_eq!(total("llm_error_rate"), Some(0.25));
 
     let utc = chrono_tz::UTC;
     let r = analytics::admin_report(&mut c, Range::Month, utc, None, now).expect("report");
-    assert_eq!(at_bucket(&r, "books_completed", "", "2026-03-28T00:00:00Z"), 2.0);
-    assert_eq!(at_bucket(&r, "books_completed", "", "2026-03-29T00:00:00Z"), 3.0);
-    assert_eq!(at_bucket(&r, "books_completed", "", "2026-03-30T00:00:00Z"), 0.0);
+    assert_eq!(
+        at_bucket(&r, "books_completed", "", "2026-03-28T00:00:00Z"),
+        2.0
+    );
+    assert_eq!(
+        at_bucket(&r, "books_completed", "", "2026-03-29T00:00:00Z"),
+        3.0
+    );
+    assert_eq!(
+        at_bucket(&r, "books_completed", "", "2026-03-30T00:00:00Z"),
+        0.0
+    );
     assert_eq!(at_bucket(&r, "words", "", "2026-03-29T00:00:00Z"), 1000.0);
 
     // Hours of the 24 h range hold the right calls.
-    let r = analytics::admin_report(&mut c, Range::Day, madrid, Some("llm_calls"), t("2026-03-29T12:30:00Z"))
-        .expect("report");
-    assert_eq!(r.series.iter().map(|l| l.name).collect::<Vec<_>>(), ["llm_calls", "llm_calls"]);
-    assert_eq!(at_bucket(&r, "llm_calls", "anthropic/m1", "2026-03-29T12:00:00Z"), 2.0);
-    assert_eq!(at_bucket(&r, "llm_calls", "anthropic/m2", "2026-03-29T12:00:00Z"), 2.0);
+    let r = analytics::admin_report(
+        &mut c,
+        Range::Day,
+        madrid,
+        Some("llm_calls"),
+        t("2026-03-29T12:30:00Z"),
+    )
+    .expect("report");
+    assert_eq!(
+        r.series.iter().map(|l| l.name).collect::<Vec<_>>(),
+        ["llm_calls", "llm_calls"]
+    );
+    assert_eq!(
+        at_bucket(&r, "llm_calls", "anthropic/m1", "2026-03-29T12:00:00Z"),
+        2.0
+    );
+    assert_eq!(
+        at_bucket(&r, "llm_calls", "anthropic/m2", "2026-03-29T12:00:00Z"),
+        2.0
+    );
 }
 
 #[actix_web::test]
@@ -169,7 +287,9 @@ async fn minute_series_and_gauges_from_two_nodes() {
     let owner = member(&app).await;
     let now = Utc::now();
     let minute = now.timestamp() - now.timestamp().rem_euclid(60);
-    let when = DateTime::from_timestamp(minute - 120, 5).expect("t").to_rfc3339();
+    let when = DateTime::from_timestamp(minute - 120, 5)
+        .expect("t")
+        .to_rfc3339();
     completed_book(&app, &owner.id, &when, &when);
     let mut c = app.db();
     rollup::rebuild(&mut c, 60, minute - 3600, minute + 60).expect("rebuild");
@@ -177,7 +297,8 @@ async fn minute_series_and_gauges_from_two_nodes() {
     for row in g("a", 4).iter().chain(&g("b", 6)).chain(&g("a", 2)) {
         buko::db::repo::analytics::record_gauge(&mut c, row).expect("gauge");
     }
-    let r = analytics::admin_report(&mut c, Range::Hour, chrono_tz::UTC, None, now).expect("report");
+    let r =
+        analytics::admin_report(&mut c, Range::Hour, chrono_tz::UTC, None, now).expect("report");
     let i = r.t.iter().position(|b| *b == minute - 120).expect("bucket");
     assert_eq!(values(&r, "books_completed", "")[i], 1.0);
     let last = r.t.len() - 1;
@@ -186,7 +307,11 @@ async fn minute_series_and_gauges_from_two_nodes() {
     assert_eq!(values(&r, "online_users", "")[last], 3.0);
     assert_eq!(values(&r, "queue_depth", "book")[last], 0.0);
     // The live update's slots are what the page diffs against.
-    let recent: Vec<&RollupRow> = r.recent.iter().filter(|p| p.series == "ws_connections").collect();
+    let recent: Vec<&RollupRow> = r
+        .recent
+        .iter()
+        .filter(|p| p.series == "ws_connections")
+        .collect();
     for node in ["|a", "|b"] {
         assert!(recent.iter().any(|p| p.dim == node), "{recent:?}");
     }
@@ -196,7 +321,11 @@ async fn minute_series_and_gauges_from_two_nodes() {
 async fn only_admins_read_the_admin_series() {
     let app = spawn_web_app().await;
     let user = member(&app).await;
-    for path in ["/admin/analytics", "/admin/analytics.json?range=24h", "/admin/analytics.csv"] {
+    for path in [
+        "/admin/analytics",
+        "/admin/analytics.json?range=24h",
+        "/admin/analytics.csv",
+    ] {
         assert_eq!(user.client.get(path).await.status, 403, "{path}");
     }
     let boss = admin(&app).await;
@@ -204,7 +333,10 @@ async fn only_admins_read_the_admin_series() {
     assert_eq!(page.status, 200);
     assert!(page.body.contains("/static/uplot.min.js") && page.body.contains("chart-books"));
     let nav = boss.client.get("/admin").await;
-    assert!(nav.body.contains("href=\"/admin/analytics\""), "linked from the admin nav");
+    assert!(
+        nav.body.contains("href=\"/admin/analytics\""),
+        "linked from the admin nav"
+    );
     let json = boss
         .client
         .get("/admin/analytics.json?range=1h&tz=America/Santiago&series=books_completed,latency_p95_ms")
@@ -215,15 +347,27 @@ async fn only_admins_read_the_admin_series() {
     assert_eq!(v["t"].as_array().map(Vec::len), Some(60));
     assert_eq!(v["tz"], "America/Santiago");
     for bad in ["range=2h", "tz=Not/AZone", "series=nope"] {
-        let res = boss.client.get(&format!("/admin/analytics.json?{bad}")).await;
+        let res = boss
+            .client
+            .get(&format!("/admin/analytics.json?{bad}"))
+            .await;
         assert_eq!(res.status, 400, "{bad}: {}", res.body);
     }
-    let csv = boss.client.get("/admin/analytics.csv?range=24h&tz=Europe/Madrid").await;
+    let csv = boss
+        .client
+        .get("/admin/analytics.csv?range=24h&tz=Europe/Madrid")
+        .await;
     assert_eq!(csv.status, 200);
     let mut lines = csv.body.lines();
     let header = lines.next().unwrap_or_default();
-    assert!(header.starts_with("bucket_start,books_started,books_completed"), "{header}");
-    assert!(header.contains("latency_p95_ms") && header.contains("queue_depth[book]"), "{header}");
+    assert!(
+        header.starts_with("bucket_start,books_started,books_completed"),
+        "{header}"
+    );
+    assert!(
+        header.contains("latency_p95_ms") && header.contains("queue_depth[book]"),
+        "{header}"
+    );
     assert_eq!(lines.count(), 24);
 }
 
@@ -243,10 +387,17 @@ async fn an_author_history_holds_only_their_own_books() {
     chunk(&app, &mine, 1, 1234, &hour_ago);
     chunk(&app, &theirs, 1, 9999, &hour_ago);
 
-    let res = a.api("GET", "/api/v1/usage/history?range=30d&tz=UTC", None).await;
+    let res = a
+        .api("GET", "/api/v1/usage/history?range=30d&tz=UTC", None)
+        .await;
     assert_eq!(res.status, 200, "{}", res.body);
     let h = res.json();
-    let ids: Vec<&str> = h["books"].as_array().expect("books").iter().filter_map(|b| b["id"].as_str()).collect();
+    let ids: Vec<&str> = h["books"]
+        .as_array()
+        .expect("books")
+        .iter()
+        .filter_map(|b| b["id"].as_str())
+        .collect();
     assert_eq!(ids, [mine.as_str()]);
     assert_eq!(h["totals"]["words"], 1234);
     assert_eq!(h["totals"]["input_tokens"], 1000);
@@ -255,19 +406,32 @@ async fn an_author_history_holds_only_their_own_books() {
     assert_eq!(h["months"].as_array().map(Vec::len), Some(12));
     assert_eq!(h["days"].as_array().map(Vec::len), Some(30));
     for bad in ["range=1h", "tz=Nowhere"] {
-        let res = a.api("GET", &format!("/api/v1/usage/history?{bad}"), None).await;
+        let res = a
+            .api("GET", &format!("/api/v1/usage/history?{bad}"), None)
+            .await;
         assert_eq!(res.status, 400, "{bad}");
         assert_eq!(res.json()["error"], "bad_request");
     }
     // The page shows the same, in the author's language, and is linked from the library.
     let page = a.client.get("/usage?range=7d&tz=Europe/Madrid").await;
     assert_eq!(page.status, 200);
-    assert!(page.body.contains("1,234") && !page.body.contains("9,999"), "own words only");
-    assert!(a.client.get("/books").await.body.contains("href=\"/usage\""));
+    assert!(
+        page.body.contains("1,234") && !page.body.contains("9,999"),
+        "own words only"
+    );
+    assert!(a
+        .client
+        .get("/books")
+        .await
+        .body
+        .contains("href=\"/usage\""));
     diesel::update(users::table.find(&ida))
         .set(users::locale.eq(Some("es")))
         .execute(&mut app.db())
         .expect("locale");
     let page = a.client.get("/usage").await;
-    assert!(page.body.contains("Tu escritura") && page.body.contains("1234"), "Spanish page");
+    assert!(
+        page.body.contains("Tu escritura") && page.body.contains("1234"),
+        "Spanish page"
+    );
 }

@@ -332,8 +332,12 @@ async fn author_flow_in_headless_chromium() {
 
 /// Runs a script in the page and returns its value.
 async fn eval(d: &Driver, script: &str) -> Value {
-    d.s("POST", "/execute/sync", Some(json!({"script": script, "args": []})))
-        .await
+    d.s(
+        "POST",
+        "/execute/sync",
+        Some(json!({"script": script, "args": []})),
+    )
+    .await
 }
 
 #[actix_web::test]
@@ -358,10 +362,15 @@ async fn admin_analytics_chart_gains_a_completed_book_without_reloading() {
             .execute(&mut app.db())
             .expect("promote");
     }
-    d.go(&format!("{}/admin/analytics?range=1h", app.base)).await;
+    d.go(&format!("{}/admin/analytics?range=1h", app.base))
+        .await;
     let completed = "#chart-books dd[data-series=books_completed]";
     let deadline = Instant::now() + Duration::from_secs(20);
-    while eval(&d, "return document.getElementById('analytics').getAttribute('data-loaded');").await
+    while eval(
+        &d,
+        "return document.getElementById('analytics').getAttribute('data-loaded');",
+    )
+    .await
         != "1"
     {
         assert!(Instant::now() < deadline, "the charts never loaded");
@@ -373,7 +382,8 @@ async fn admin_analytics_chart_gains_a_completed_book_without_reloading() {
 
     // An author writes a book with the offline writer, on this node's workers.
     let author = crate::helpers::author(&app).await;
-    let id = crate::helpers::create_book_via_api(&author, "A lighthouse keeper finds a message").await;
+    let id =
+        crate::helpers::create_book_via_api(&author, "A lighthouse keeper finds a message").await;
     crate::helpers::wait_book_status(&author, &id, "architecture_ready").await;
     let res = author
         .api("POST", &format!("/api/v1/books/{id}/approve"), None)
@@ -392,8 +402,16 @@ async fn admin_analytics_chart_gains_a_completed_book_without_reloading() {
     )
     .await;
     assert!(point.as_str().is_some_and(|s| !s.is_empty()), "chart drawn");
-    let words = eval(&d, "return document.querySelector('#chart-words dd').textContent;").await;
-    assert_ne!(words.as_str().unwrap_or("0").trim(), "0", "words written counted");
+    let words = eval(
+        &d,
+        "return document.querySelector('#chart-words dd').textContent;",
+    )
+    .await;
+    assert_ne!(
+        words.as_str().unwrap_or("0").trim(),
+        "0",
+        "words written counted"
+    );
     d.screenshot("admin-analytics.png").await;
     d.s("DELETE", "", None).await;
 }

@@ -55,7 +55,9 @@ pub fn slot_expr(backend: Backend, col: &str, width: i64) -> String {
         Backend::Postgres => {
             format!("((CAST(floor(extract(epoch FROM {col})) AS BIGINT) / {width}) * {width})")
         }
-        Backend::Sqlite => format!("((CAST(strftime('%s', {col}) AS INTEGER) / {width}) * {width})"),
+        Backend::Sqlite => {
+            format!("((CAST(strftime('%s', {col}) AS INTEGER) / {width}) * {width})")
+        }
     }
 }
 
@@ -113,7 +115,8 @@ fn aggregate(
     })
 }
 
-const Q_LLM: &str = "SELECT {slot:created_at} AS slot, provider || '/' || model AS dim, count(*) AS n, \
+const Q_LLM: &str =
+    "SELECT {slot:created_at} AS slot, provider || '/' || model AS dim, count(*) AS n, \
     CAST(sum(input_tokens) AS BIGINT) AS x, CAST(sum(output_tokens) AS BIGINT) AS y, \
     CAST(sum(cost_usd) AS DOUBLE PRECISION) AS z, \
     CAST(sum(CASE WHEN status <> 'ok' THEN 1 ELSE 0 END) AS BIGINT) AS w \
@@ -126,7 +129,8 @@ const Q_LATENCY: &str = "SELECT {slot:created_at} AS slot, '' AS dim, count(*) A
     WHERE created_at >= $1 AND created_at < $2 GROUP BY 1, 4";
 const Q_STARTED: &str = "SELECT {slot:created_at} AS slot, '' AS dim, count(*) AS n, {zi} AS x, \
     {zi} AS y, {zf} AS z, {zi} AS w FROM books WHERE created_at >= $1 AND created_at < $2 GROUP BY 1";
-const Q_COMPLETED: &str = "SELECT {slot:completed_at} AS slot, '' AS dim, count(*) AS n, {zi} AS x, \
+const Q_COMPLETED: &str =
+    "SELECT {slot:completed_at} AS slot, '' AS dim, count(*) AS n, {zi} AS x, \
     {zi} AS y, {zf} AS z, {zi} AS w FROM books \
     WHERE completed_at >= $1 AND completed_at < $2 GROUP BY 1";
 // Status events carry `{"reason":…,"status":"failed"}`; the reason is JSON-escaped, so the pattern can
@@ -241,10 +245,7 @@ pub fn record_gauge(conn: &mut DbConn, row: &RollupRow) -> Result<(), DbError> {
         .filter(metrics_rollup::slot.eq(row.slot))
         .filter(metrics_rollup::series.eq(&row.series))
         .filter(metrics_rollup::dim.eq(&row.dim));
-    let old: Option<f64> = key
-        .select(metrics_rollup::value)
-        .first(conn)
-        .optional()?;
+    let old: Option<f64> = key.select(metrics_rollup::value).first(conn).optional()?;
     match old {
         Some(v) if v >= row.value => {}
         Some(_) => {
@@ -371,7 +372,8 @@ pub fn author_calls(
     width: i64,
     window: (NaiveDateTime, NaiveDateTime),
 ) -> Result<Vec<(i64, String, i64, i64, f64)>, DbError> {
-    const Q: &str = "SELECT {slot:created_at} AS slot, COALESCE(book_id, '') AS dim, count(*) AS n, \
+    const Q: &str =
+        "SELECT {slot:created_at} AS slot, COALESCE(book_id, '') AS dim, count(*) AS n, \
         CAST(sum(input_tokens) AS BIGINT) AS x, CAST(sum(output_tokens) AS BIGINT) AS y, \
         CAST(sum(cost_usd) AS DOUBLE PRECISION) AS z, {zi} AS w FROM llm_calls \
         WHERE created_at >= $1 AND created_at < $2 AND user_id = $3 GROUP BY 1, 2";

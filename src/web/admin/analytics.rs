@@ -41,16 +41,36 @@ struct Chart {
 
 /// The charts of the page, in order: id (also the i18n key `analytics.chart.<id>`) and series.
 const CHARTS: [(&str, &str, &str); 11] = [
-    ("books", "books_started,books_completed,books_failed", "analytics.chart.books"),
+    (
+        "books",
+        "books_started,books_completed,books_failed",
+        "analytics.chart.books",
+    ),
     ("words", "words", "analytics.chart.words"),
-    ("tokens", "input_tokens,output_tokens", "analytics.chart.tokens"),
+    (
+        "tokens",
+        "input_tokens,output_tokens",
+        "analytics.chart.tokens",
+    ),
     ("cost", "cost_usd", "analytics.chart.cost"),
-    ("latency", "latency_p50_ms,latency_p95_ms", "analytics.chart.latency"),
+    (
+        "latency",
+        "latency_p50_ms,latency_p95_ms",
+        "analytics.chart.latency",
+    ),
     ("errors", "llm_error_rate", "analytics.chart.errors"),
-    ("error_classes", "llm_errors", "analytics.chart.error_classes"),
+    (
+        "error_classes",
+        "llm_errors",
+        "analytics.chart.error_classes",
+    ),
     ("queues", "queue_depth", "analytics.chart.queues"),
     ("queue_wait", "queue_wait_s", "analytics.chart.queue_wait"),
-    ("online", "online_users,ws_connections", "analytics.chart.online"),
+    (
+        "online",
+        "online_users,ws_connections",
+        "analytics.chart.online",
+    ),
     ("signups", "signups", "analytics.chart.signups"),
 ];
 
@@ -138,7 +158,10 @@ async fn csv(
         .content_type("text/csv; charset=utf-8")
         .insert_header((
             header::CONTENT_DISPOSITION,
-            format!("attachment; filename=\"buko-analytics-{}.csv\"", range.as_str()),
+            format!(
+                "attachment; filename=\"buko-analytics-{}.csv\"",
+                range.as_str()
+            ),
         ))
         .body(series::csv(&report, tz)))
 }
