@@ -39,7 +39,7 @@
   }
   function label(l) { return (labels[l.name] || l.name) + (l.dim ? " · " + l.dim : ""); }
 
-  var timeFmt = new Intl.DateTimeFormat(lang, { timeZone: tz, hour: "2-digit", minute: "2-digit" });
+  var timeFmt = new Intl.DateTimeFormat(lang, { timeZone: tz, hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
   var dayFmt = new Intl.DateTimeFormat(lang, { timeZone: tz, day: "numeric", month: "short" });
   var fullFmt = new Intl.DateTimeFormat(lang, { timeZone: tz, dateStyle: "medium", timeStyle: "short" });
   function tick(ts) { return (report.bucket === "day" ? dayFmt : timeFmt).format(new Date(ts * 1000)); }
@@ -85,19 +85,24 @@
       el.textContent = "";
       var ink = css("--ink", "#1d1f24"), grid = css("--line", "#e5e7eb");
       var unit = lines.length ? lines[0].unit : "count";
+      // Whole things (books, words, tokens, jobs, users) get whole-number ticks.
+      var whole = ["count", "words", "tokens", "jobs", "users", "connections"].indexOf(unit) >= 0;
+      var few = report.t.length <= 31;
       var opts = {
         width: Math.max(240, el.clientWidth), height: 220,
         series: [{ value: function (u, ts) { return ts == null ? "–" : fullFmt.format(new Date(ts * 1000)); } }]
           .concat(lines.map(function (l, i) {
             var color = PALETTE[i % PALETTE.length];
             return { label: label(l), stroke: color, width: 2, fill: lines.length === 1 ? color + "22" : undefined,
-                     points: { show: report.t.length <= 60 },
+                     points: { show: few, size: 5 },
                      value: function (u, v) { return fmt(l.unit, v); } };
           })),
         axes: [
-          { stroke: ink, grid: { stroke: grid }, ticks: { stroke: grid },
+          { stroke: ink, grid: { stroke: grid }, ticks: { stroke: grid }, space: 64,
             values: function (u, splits) { return splits.map(tick); } },
-          { stroke: ink, grid: { stroke: grid }, ticks: { stroke: grid }, size: 64,
+          { stroke: ink, grid: { stroke: grid }, ticks: { stroke: grid }, size: 64, space: 36,
+            incrs: whole ? [1, 2, 5, 10, 20, 50, 100, 200, 500, 1e3, 2e3, 5e3, 1e4, 2e4, 5e4, 1e5, 2e5, 5e5,
+                            1e6, 2e6, 5e6, 1e7, 2e7, 5e7, 1e8, 1e9, 1e10] : undefined,
             values: function (u, splits) { return splits.map(function (v) { return fmt(unit, v); }); } }
         ],
         scales: { y: { range: function (u, min, max) { return [0, max > 0 ? max * 1.1 : 1]; } } },
@@ -285,6 +290,17 @@
       });
     }, 150);
   });
+
+  // A theme switch redraws the charts in the new colours.
+  if (window.matchMedia) {
+    var dark = window.matchMedia("(prefers-color-scheme: dark)");
+    var redraw = function () {
+      Object.keys(plots).forEach(function (id) { plots[id].plot.destroy(); });
+      plots = {};
+      if (report) drawAll();
+    };
+    if (dark.addEventListener) dark.addEventListener("change", redraw);
+  }
 
   load();
   connect();

@@ -98,7 +98,7 @@ fn insert(
     let mut batch = Vec::with_capacity(per);
     let mut sql = String::new();
     let mut statements = 0;
-    let mut flush = |sql: &mut String, c: &mut DbConn| -> anyhow::Result<()> {
+    let flush = |sql: &mut String, c: &mut DbConn| -> anyhow::Result<()> {
         if !sql.is_empty() {
             c.batch_execute(&format!("BEGIN; {sql} COMMIT;"))?;
             sql.clear();

@@ -413,5 +413,21 @@ async fn admin_analytics_chart_gains_a_completed_book_without_reloading() {
         "words written counted"
     );
     d.screenshot("admin-analytics.png").await;
+    // The same page on a phone, in the dark theme.
+    d.s(
+        "POST",
+        "/window/rect",
+        Some(json!({"width": 400, "height": 900})),
+    )
+    .await;
+    d.s(
+        "POST",
+        "/goog/cdp/execute",
+        Some(json!({"cmd": "Emulation.setEmulatedMedia",
+                    "params": {"features": [{"name": "prefers-color-scheme", "value": "dark"}]}})),
+    )
+    .await;
+    actix_web::rt::time::sleep(Duration::from_millis(500)).await;
+    d.screenshot("admin-analytics-phone-dark.png").await;
     d.s("DELETE", "", None).await;
 }
