@@ -365,13 +365,16 @@ pub fn queue_backlog(
         .load(conn)?)
 }
 
-/// One author's LLM usage per slot and book: `(slot, book_id, input, output, cost)`.
+/// One author's LLM usage in one slot and book: `(slot, book_id, input, output, cost)`.
+pub type AuthorCalls = (i64, String, i64, i64, f64);
+
+/// One author's LLM usage per slot and book.
 pub fn author_calls(
     conn: &mut DbConn,
     user_id: &str,
     width: i64,
     window: (NaiveDateTime, NaiveDateTime),
-) -> Result<Vec<(i64, String, i64, i64, f64)>, DbError> {
+) -> Result<Vec<AuthorCalls>, DbError> {
     const Q: &str =
         "SELECT {slot:created_at} AS slot, COALESCE(book_id, '') AS dim, count(*) AS n, \
         CAST(sum(input_tokens) AS BIGINT) AS x, CAST(sum(output_tokens) AS BIGINT) AS y, \
