@@ -18,7 +18,7 @@ trap cleanup EXIT
 
 export BUKO_DATA_DIR="$data" BUKO_BIND=127.0.0.1:0 BUKO_LLM_PROVIDER=offline RUST_LOG=info
 # Fuzzing sends many requests a minute; the limits under test here are shapes, not rates.
-export BUKO_API_KEY_RATE_LIMIT=100000 BUKO_RATE_IP_PER_MIN=1000000 BUKO_RATE_ENDPOINT_PER_MIN=1000000
+export BUKO_API_KEY_RATE_LIMIT=100000 BUKO_RATE_IP_PER_MIN=1000000 BUKO_RATE_IP_OTHER_PER_MIN=1000000 BUKO_RATE_ENDPOINT_PER_MIN=1000000
 unset DATABASE_URL REDIS_URL
 email="fuzz-$RANDOM@example.com"
 "$bin" admin create-user --email "$email" --password "fuzzing password 123" >/dev/null

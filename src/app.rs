@@ -22,42 +22,15 @@ use buko_actors::ports::{NoRemote, ProgressSink};
 use crate::bus::redis::Redis;
 use crate::bus::{MemoryPresence, Presence, RedisPresence, RedisProgressSink};
 use crate::config::Settings;
-use crate::db::{self, DbPool};
-use crate::limits::http::HttpLimits;
+use crate::db;
 use crate::limits::{MemoryLimiter, RateLimiter, RedisLimiter};
 use crate::queue::{JobHandlers, QueueName, WorkerPool};
 use crate::runner::Runner;
+use crate::state::AppState;
 use crate::store::DbBookStore;
 use crate::ws::registry::SessionRegistry;
 use actix::Addr;
 use buko_actors::ProgressBroadcaster;
-
-/// Shared by every handler (cheap to clone; everything inside is a handle).
-pub struct AppState {
-    pub settings: Arc<Settings>,
-    pub db: DbPool,
-    pub redis: Option<Redis>,
-    /// Shared across nodes through Redis when configured (falls back to this node's memory).
-    pub limiter: Arc<dyn RateLimiter>,
-    /// Online users and peak (Redis-backed when configured).
-    pub presence: Arc<dyn Presence>,
-    /// The engine's `ProgressSink`: give it to the `ProgressBroadcaster`. Publishes to Redis for the
-    /// other nodes (whose relay — `bus::start_relay` — delivers as `Relay`), or nowhere on one node.
-    pub progress_sink: Arc<dyn ProgressSink>,
-    /// Whether this node runs job workers (reported by `/health/ready`).
-    pub runs_workers: bool,
-    /// The node's generation engine (supervisor + progress broadcaster) and the job runner over it.
-    pub runner: Runner,
-    /// Per-IP and per-endpoint request limits (the `limits::http` middleware).
-    pub http_limits: HttpLimits,
-    /// This node's progress fan-out: the engine's broadcaster, so books written on this node reach its
-    /// WebSocket sessions.
-    pub broadcaster: Addr<ProgressBroadcaster>,
-    /// This node's WebSocket sessions by user.
-    pub ws_registry: Arc<SessionRegistry>,
-    /// The admin panel's per-node state (node name, peak of online users, CPU meter).
-    pub admin: Arc<crate::admin::AdminState>,
-}
 
 /// What a node runs.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -83,6 +56,8 @@ pub struct Application {
     workers: Option<WorkerPool>,
     broadcaster: Addr<ProgressBroadcaster>,
     runner: Runner,
+    state: web::Data<AppState>,
+    ops_server: Option<(u16, actix_web::dev::ServerHandle)>,
 }
 
 impl Application {
@@ -100,8 +75,12 @@ impl Application {
                 settings.data_dir.display()
             )
         })?;
-        let pool = db::build_pool(settings.database_url.expose(), settings.db_pool_size)?;
-        migrate(&pool).await?;
+        let pool = db::build_app_pool(
+            settings.database_url.expose(),
+            settings.db_pool_size,
+            &settings.ops,
+        )?;
+        migrate_settings(&settings).await?;
         let redis = match &settings.redis_url {
             Some(url) => Some(Redis::connect_lazy(url.expose()).map_err(anyhow::Error::msg)?),
             None => None,
@@ -156,25 +135,41 @@ impl Application {
                 move |m| broadcaster.do_send(buko_actors::Relay(m)),
             );
         }
+        let cost_model = crate::books::CostModel {
+            model: engine.deps.llm.model().to_string(),
+            free: engine.deps.llm.is_demo(),
+        };
         let runner = Runner::new(engine, pool.clone());
+        let books = crate::books::BookService::new(
+            pool.clone(),
+            limiter.clone(),
+            settings.data_dir.clone(),
+            cost_model,
+        );
         let state = web::Data::new(AppState {
             settings: Arc::new(settings.clone()),
             db: pool,
             redis,
             limiter,
+            books,
             presence,
             progress_sink,
             runs_workers: role.runs_workers(),
-            http_limits: HttpLimits::from_env(),
             broadcaster: runner.engine.broadcaster.clone(),
             ws_registry: Arc::new(SessionRegistry::new()),
             admin: Arc::new(crate::admin::AdminState::new()),
+            sessions: Arc::new(crate::sessions::SessionCache::new()),
+            ws_auth: Arc::new(crate::ws::auth_watch::AuthWatch::default()),
+            lifecycle: Default::default(),
             runner,
         });
+        crate::sessions::sign_in::warm_up();
+        actix_web::rt::spawn(crate::ws::auth_watch::run(state.clone()));
         let workers = role.runs_workers().then(|| {
             WorkerPool::start(
                 state.db.clone(),
-                settings.database_url.expose(),
+                // LISTEN is a session feature: never through a transaction pooler.
+                settings.ops.session_url(&settings.database_url),
                 settings.queue.clone(),
                 job_handlers(&state),
                 &settings.node_id,
@@ -191,7 +186,11 @@ impl Application {
         }
         let broadcaster = state.broadcaster.clone();
         let app_runner = state.runner.clone();
+        let app_state = state.clone();
         let secure = settings.cookie_secure;
+        let trusted = web::Data::new(settings.ops.trusted_proxies.clone());
+        let ops_server = crate::ops::access::start_ops_listener(&settings, &state, &trusted)?;
+        let grace = settings.ops.shutdown_grace.as_secs();
         let server = HttpServer::new(move || {
             let session = SessionMiddleware::builder(CookieSessionStore::default(), key.clone())
                 .cookie_name("buko_session".into())
@@ -205,6 +204,7 @@ impl Application {
                 .build();
             App::new()
                 .app_data(state.clone())
+                .app_data(trusted.clone())
                 .configure(crate::web::extractor_config)
                 .configure(move |cfg| {
                     if role == NodeRole::WorkersOnly {
@@ -214,14 +214,19 @@ impl Application {
                         crate::web::routes(cfg)
                     }
                 })
+                .wrap(from_fn(crate::web::input::check_input))
                 .wrap(from_fn(crate::limits::http::enforce))
                 .wrap(from_fn(crate::web::error_pages::render_error_pages))
+                .wrap(from_fn(crate::web::cache_control::no_store))
                 .wrap(session)
                 .wrap(security_headers())
                 .wrap(from_fn(crate::metrics::http_metrics))
                 .wrap(from_fn(crate::telemetry::log_requests))
         })
         .workers(settings.http_workers)
+        // Signals are `shutdown`'s business (release jobs, close sockets, bounded exit).
+        .disable_signals()
+        .shutdown_timeout(grace)
         .listen(listener)?
         .run();
         log::info!(target: "buko", port = port, role = format!("{role:?}").as_str(); "listening");
@@ -231,6 +236,8 @@ impl Application {
             workers,
             broadcaster,
             runner: app_runner,
+            state: app_state,
+            ops_server,
         })
     }
 
@@ -246,6 +253,24 @@ impl Application {
     /// The node's job runner (tests run architecture and book jobs through it until workers do).
     pub fn runner(&self) -> Runner {
         self.runner.clone()
+    }
+
+    /// The port of the `BUKO_OPS_BIND` listener, when configured.
+    pub fn ops_port(&self) -> Option<u16> {
+        self.ops_server.as_ref().map(|(p, _)| p).copied()
+    }
+
+    /// Serves until SIGTERM / SIGINT, then drains within the grace period (see `shutdown`).
+    pub async fn run_until_signalled(self) -> std::io::Result<()> {
+        let grace = self.state.settings.ops.shutdown_grace;
+        crate::shutdown::run_until_signalled(crate::shutdown::Parts {
+            server: self.server,
+            ops_server: self.ops_server.map(|(_, h)| h),
+            workers: self.workers,
+            state: self.state,
+            grace,
+        })
+        .await
     }
 
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
@@ -292,18 +317,11 @@ fn security_headers() -> DefaultHeaders {
         .add(("Referrer-Policy", "same-origin"))
 }
 
-/// Runs the embedded migrations of the configured backend.
-pub async fn migrate(pool: &DbPool) -> anyhow::Result<usize> {
-    let applied = db::run(pool, |c| Ok(db::migrate(c)))
-        .await
-        .context("connecting to the database")?;
-    let applied = applied
-        .map_err(anyhow::Error::msg)
-        .context("running migrations")?;
-    if applied > 0 {
-        log::info!(target: "buko::db", applied = applied; "migrations applied");
-    }
-    Ok(applied)
+/// Runs the migrations over the session URL (`BUKO_DATABASE_DIRECT_URL` when set): their advisory
+/// lock is a session feature that a transaction pooler would scatter over server connections.
+pub async fn migrate_settings(settings: &Settings) -> anyhow::Result<usize> {
+    let url = settings.ops.session_url(&settings.database_url);
+    Ok(db::migrate_pool(&db::build_pool(url, 1)?).await?)
 }
 
 /// The session cookie key: from `BUKO_SECRET_KEY`, else generated once and kept in the data dir (so

@@ -2,7 +2,7 @@
 
 use clap::{Parser, Subcommand};
 
-use crate::app::{migrate, Application, NodeRole};
+use crate::app::{migrate_settings, Application, NodeRole};
 use crate::config::Settings;
 use crate::db::{self, models, repo};
 
@@ -26,6 +26,12 @@ pub enum Command {
     /// Operator tasks.
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// Check this node's deployment: one verdict per line, non-zero exit on any failure.
+    Doctor(crate::ops::doctor::DoctorArgs),
+    /// Write a consistent backup of the database (SQLite: online `VACUUM INTO`; PostgreSQL: pg_dump).
+    Backup(crate::ops::backup::BackupArgs),
+    /// Replace the SQLite database with a backup (stop the node first).
+    Restore(crate::ops::backup::RestoreArgs),
     /// A local server speaking the Anthropic streaming protocol, with adjustable speed and fault
     /// injection, for tests, load and chaos runs, and trying a deployment without spending money.
     FakeLlm {
@@ -91,19 +97,25 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 NodeRole::WebAndWorkers
             };
             let app = Application::build_with(settings, role).await?;
-            app.run_until_stopped().await?;
+            app.run_until_signalled().await?;
         }
         Command::Worker => {
             let app = Application::build_with(settings, NodeRole::WorkersOnly).await?;
-            app.run_until_stopped().await?;
+            app.run_until_signalled().await?;
         }
         Command::Generate(args) => crate::generate::generate(settings, args).await?,
         Command::Migrate => {
-            let pool = db::build_pool(settings.database_url.expose(), 1)?;
-            let applied = migrate(&pool).await?;
+            let applied = migrate_settings(&settings).await?;
             println!("migrations applied: {applied}");
         }
         Command::Admin(cmd) => admin(settings, cmd).await?,
+        Command::Doctor(args) => {
+            if !crate::ops::doctor::run(&settings, &args).await {
+                std::process::exit(1);
+            }
+        }
+        Command::Backup(args) => println!("{}", crate::ops::backup::backup(&settings, &args)?),
+        Command::Restore(args) => println!("{}", crate::ops::backup::restore(&settings, &args)?),
         Command::FakeLlm { .. } => {}
     }
     Ok(())
@@ -111,8 +123,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 
 async fn admin(settings: Settings, cmd: AdminCommand) -> anyhow::Result<()> {
     std::fs::create_dir_all(&settings.data_dir)?;
-    let pool = db::build_pool(settings.database_url.expose(), 2)?;
-    migrate(&pool).await?;
+    migrate_settings(&settings).await?;
+    let pool = db::build_app_pool(settings.database_url.expose(), 2, &settings.ops)?;
     match cmd {
         AdminCommand::CreateUser {
             email,

@@ -42,8 +42,16 @@ pub struct Settings {
     /// Job workers: lease, heartbeat, sweeper, per-queue concurrency and time limits (`BUKO_JOB_*`,
     /// `BUKO_WORKERS_*`; see `queue::settings`).
     pub queue: crate::queue::QueueSettings,
+    /// Per-IP and per-endpoint request limits (`BUKO_RATE_IP_PER_MIN`, `BUKO_RATE_ENDPOINT_PER_MIN`).
+    pub http_limits: HttpLimits,
     /// Outgoing mail (`BUKO_SMTP_*`, `BUKO_MAIL_FROM`, `BUKO_PUBLIC_URL`; see `email`).
     pub mail: crate::email::MailSettings,
+    /// `BUKO_ALLOWED_ORIGINS`: comma-separated origins (`https://app.example.com`) whose pages may open
+    /// the WebSocket, besides `BUKO_PUBLIC_URL` and the site's own host (see `ws::origin`).
+    pub allowed_origins: Vec<String>,
+    /// Running several nodes: trusted proxies, direct database URL, operations token and listener,
+    /// shutdown grace (`BUKO_TRUSTED_PROXIES`, `BUKO_DATABASE_DIRECT_URL`, `BUKO_OPS_*`; see `ops`).
+    pub ops: crate::ops::OpsSettings,
 }
 
 impl Settings {
@@ -71,7 +79,55 @@ impl Settings {
             node_id: var("BUKO_NODE_ID").unwrap_or_else(default_node_id),
             queue: crate::queue::QueueSettings::from_env()?,
             mail: crate::email::MailSettings::from_env()?,
+            allowed_origins: var("BUKO_ALLOWED_ORIGINS")
+                .map(|v| {
+                    v.split(',')
+                        .map(|o| o.trim().trim_end_matches('/').to_string())
+                        .filter(|o| !o.is_empty())
+                        .collect()
+                })
+                .unwrap_or_default(),
+            ops: crate::ops::OpsSettings::from_env()?,
+            http_limits: http_limits_from_env(),
         })
+    }
+}
+
+/// Per-IP and per-endpoint HTTP request limits (the `limits::http` middleware), per minute; `0` disables one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HttpLimits {
+    /// `BUKO_RATE_IP_PER_MIN` (default 300).
+    pub per_ip_per_minute: u64,
+    /// `BUKO_RATE_ENDPOINT_PER_MIN` (default 1000).
+    pub per_endpoint_per_minute: u64,
+    /// `BUKO_RATE_IP_OTHER_PER_MIN` (default 3000): every other request (pages, static files,
+    /// unmatched paths) per IP, so no client can send without bound.
+    pub other_per_ip_per_minute: u64,
+}
+
+impl Default for HttpLimits {
+    fn default() -> Self {
+        HttpLimits {
+            per_ip_per_minute: 300,
+            per_endpoint_per_minute: 1000,
+            other_per_ip_per_minute: 3000,
+        }
+    }
+}
+
+/// An unparsable limit keeps its default (as before these moved here), so a typo never locks the
+/// API out.
+fn http_limits_from_env() -> HttpLimits {
+    let read = |name: &str, default: u64| {
+        var(name)
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(default)
+    };
+    let d = HttpLimits::default();
+    HttpLimits {
+        per_ip_per_minute: read("BUKO_RATE_IP_PER_MIN", d.per_ip_per_minute),
+        per_endpoint_per_minute: read("BUKO_RATE_ENDPOINT_PER_MIN", d.per_endpoint_per_minute),
+        other_per_ip_per_minute: read("BUKO_RATE_IP_OTHER_PER_MIN", d.other_per_ip_per_minute),
     }
 }
 
@@ -127,6 +183,9 @@ mod tests {
             node_id: "n".into(),
             queue: Default::default(),
             mail: Default::default(),
+            allowed_origins: vec![],
+            ops: Default::default(),
+            http_limits: Default::default(),
         };
         let shown = format!("{s:?}");
         assert!(!shown.contains("hunter2") && !shown.contains("pw@") && !shown.contains("kkkk"));

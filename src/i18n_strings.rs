@@ -172,6 +172,13 @@ const EN: &[(&str, &str)] = &[
     ("admin.ws_connections", "WebSocket connections"),
     ("settings.sessions", "Sessions"),
     ("settings.sessions_hint", "Sign out on every device and browser, including this one."),
+    ("settings.sessions_list", "Where you are signed in. End any session you do not recognise."),
+    ("settings.session_device", "Browser"),
+    ("settings.session_ip", "Address"),
+    ("settings.session_started", "Signed in"),
+    ("settings.session_seen", "Last active"),
+    ("settings.session_current", "this browser"),
+    ("settings.session_end", "End"),
 ];
 
 const ES: &[(&str, &str)] = &[
@@ -346,4 +353,11 @@ const ES: &[(&str, &str)] = &[
     ("admin.ws_connections", "Conexiones WebSocket"),
     ("settings.sessions", "Sesiones"),
     ("settings.sessions_hint", "Cierra la sesión en todos tus dispositivos y navegadores, incluido este."),
+    ("settings.sessions_list", "Dónde tienes la sesión iniciada. Cierra cualquier sesión que no reconozcas."),
+    ("settings.session_device", "Navegador"),
+    ("settings.session_ip", "Dirección"),
+    ("settings.session_started", "Inicio"),
+    ("settings.session_seen", "Última actividad"),
+    ("settings.session_current", "este navegador"),
+    ("settings.session_end", "Cerrar"),
 ];

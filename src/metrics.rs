@@ -55,13 +55,14 @@ pub fn handle() -> Option<&'static PrometheusHandle> {
 }
 
 /// Records count and latency of every request by route pattern (not raw path: ids would explode the
-/// label set) and status.
+/// label set), method and status. Every label comes from a closed set: the method is one of the
+/// standard verbs or `other`, a path no route matches is `unmatched`, so no request can mint series.
 pub async fn http_metrics(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let started = Instant::now();
-    let method = req.method().to_string();
+    let method = method_label(req.method()).to_string();
     let route = req
         .match_pattern()
         .unwrap_or_else(|| "unmatched".to_string());
@@ -72,6 +73,21 @@ pub async fn http_metrics(
     metrics::histogram!("buko_http_request_duration_seconds", &labels[..2])
         .record(started.elapsed().as_secs_f64());
     Ok(res)
+}
+
+/// The method as a metrics label: a standard verb, else `other`.
+pub fn method_label(method: &actix_web::http::Method) -> &'static str {
+    use actix_web::http::Method;
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
 }
 
 /// One LLM call's outcome (called by the store when the engine records a call).

@@ -187,6 +187,13 @@
     else if (m.type === "delta") { applyText(m.chunk_seq, m.offset, m.text); }
     else if (m.type === "snapshot") { applyText(m.chunk_seq, 0, m.text); }
     else if (m.type === "broadcast") { showBroadcast(m.message); }
+    else if (m.type === "resync") {
+      // The server replays a bounded number of events; past that, reload the state over HTTP.
+      lastSeq = Math.max(lastSeq, m.last_seq);
+      setStatus(m.status);
+      fillGaps();
+      refreshProgress();
+    }
   }
 
   function showBroadcast(text) {

@@ -6,15 +6,15 @@
 //! commands of *other* origins to its own registry. Progress messages stay on the progress bus; this is
 //! a separate channel because a command is not something a browser should ever receive.
 //! Delivery is best effort (Redis pub/sub): a node that is reconnecting misses the command — a
-//! disconnect that must stick is paired with revoking the user's sessions (`session_version`), which
-//! every node checks on the next request and WebSocket upgrade.
+//! disconnect that must stick is paired with ending the user's sessions (`sessions::end_all`), which
+//! every node checks on the next request, WebSocket upgrade and credential re-check (`ws::auth_watch`).
 
 use std::time::Duration;
 
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 
-use crate::app::AppState;
+use crate::state::AppState;
 
 pub const CHANNEL: &str = "buko:admin:control";
 

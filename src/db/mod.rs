@@ -84,6 +84,9 @@ impl DbError {
 pub struct ConnectionManager {
     url: String,
     backend: Backend,
+    /// PostgreSQL through a transaction pooler (PgBouncer): no named prepared statements, since the
+    /// next transaction may run on a server connection that never saw them.
+    pooled: bool,
 }
 
 impl ConnectionManager {
@@ -93,7 +96,19 @@ impl ConnectionManager {
             Backend::Sqlite => url.trim_start_matches("sqlite://").to_string(),
             Backend::Postgres => url.to_string(),
         };
-        ConnectionManager { url, backend }
+        ConnectionManager {
+            url,
+            backend,
+            pooled: false,
+        }
+    }
+
+    /// A manager for a URL that reaches PostgreSQL through a transaction pooler.
+    pub fn through_pooler(url: &str) -> Self {
+        ConnectionManager {
+            pooled: true,
+            ..Self::new(url)
+        }
     }
 }
 
@@ -103,9 +118,16 @@ impl r2d2::ManageConnection for ConnectionManager {
 
     fn connect(&self) -> Result<DbConn, Self::Error> {
         match self.backend {
-            Backend::Postgres => PgConnection::establish(&self.url)
-                .map(DbConn::Pg)
-                .map_err(diesel::r2d2::Error::ConnectionError),
+            Backend::Postgres => {
+                let mut conn = PgConnection::establish(&self.url)
+                    .map_err(diesel::r2d2::Error::ConnectionError)?;
+                if self.pooled {
+                    // Each statement is then sent with its parameters in one round trip
+                    // (PQsendQueryParams), which a transaction pooler handles.
+                    conn.set_prepared_statement_cache_size(diesel::connection::CacheSize::Disabled);
+                }
+                Ok(DbConn::Pg(conn))
+            }
             Backend::Sqlite => {
                 let mut conn = SqliteConnection::establish(&self.url)
                     .map_err(diesel::r2d2::Error::ConnectionError)?;
@@ -135,6 +157,29 @@ pub type DbPool = r2d2::Pool<ConnectionManager>;
 /// Builds the pool (creating the SQLite file's directory if needed) without connecting eagerly, so a
 /// node can start while PostgreSQL restarts and report it on `/health/ready`.
 pub fn build_pool(url: &str, max_size: u32) -> Result<DbPool, DbError> {
+    build_pool_with(ConnectionManager::new(url), url, max_size)
+}
+
+/// [`build_pool`] for `DATABASE_URL` as the deployment describes it: through a transaction pooler
+/// when a direct URL is configured beside it (see `ops::OpsSettings::database_direct_url`).
+pub fn build_app_pool(
+    url: &str,
+    max_size: u32,
+    ops: &crate::ops::OpsSettings,
+) -> Result<DbPool, DbError> {
+    let manager = if ops.pooled() && Backend::from_url(url) == Backend::Postgres {
+        ConnectionManager::through_pooler(url)
+    } else {
+        ConnectionManager::new(url)
+    };
+    build_pool_with(manager, url, max_size)
+}
+
+fn build_pool_with(
+    manager: ConnectionManager,
+    url: &str,
+    max_size: u32,
+) -> Result<DbPool, DbError> {
     if Backend::from_url(url) == Backend::Sqlite {
         let path = url.trim_start_matches("sqlite://");
         if let Some(dir) = Path::new(path)
@@ -149,35 +194,58 @@ pub fn build_pool(url: &str, max_size: u32) -> Result<DbPool, DbError> {
         .max_size(max_size)
         .min_idle(Some(0))
         .connection_timeout(Duration::from_secs(10))
-        .build_unchecked(ConnectionManager::new(url));
+        .build_unchecked(manager);
     Ok(pool)
 }
 
 /// Key of the PostgreSQL advisory lock that serializes migrations across nodes.
 const MIGRATION_LOCK: i64 = 0x0062_756b_6f6d_6967; // "bukomig"
 
+/// Why migrations did not run.
+#[derive(Debug, thiserror::Error)]
+pub enum MigrateError {
+    #[error("connecting to the database: {0}")]
+    Connect(#[from] DbError),
+    #[error("taking the migration lock: {0}")]
+    Lock(diesel::result::Error),
+    #[error("running migrations: {0}")]
+    Run(String),
+}
+
 /// Applies the embedded migrations of the pool's backend. On PostgreSQL the run holds an advisory lock,
 /// so nodes starting together on a fresh database migrate one after the other instead of racing (the
 /// losers would fail on duplicate catalog entries); the later ones then find nothing pending.
-pub fn migrate(conn: &mut DbConn) -> Result<usize, String> {
+pub fn migrate(conn: &mut DbConn) -> Result<usize, MigrateError> {
+    // The harness's error is a boxed `dyn Error` that is not `Send`: keep its message.
+    let run = |e: Box<dyn std::error::Error + Send + Sync>| MigrateError::Run(e.to_string());
     match conn {
         DbConn::Sqlite(c) => c
             .run_pending_migrations(SQLITE_MIGRATIONS)
             .map(|v| v.len())
-            .map_err(|e| e.to_string()),
+            .map_err(run),
         DbConn::Pg(c) => {
             c.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))
-                .map_err(|e| e.to_string())?;
+                .map_err(MigrateError::Lock)?;
             let applied = c
                 .run_pending_migrations(POSTGRES_MIGRATIONS)
                 .map(|v| v.len())
-                .map_err(|e| e.to_string());
+                .map_err(run);
             let unlocked = c.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})"));
             let applied = applied?;
-            unlocked.map_err(|e| e.to_string())?;
+            unlocked.map_err(MigrateError::Lock)?;
             Ok(applied)
         }
     }
+}
+
+/// Runs the embedded migrations of the configured backend on the blocking pool (server start,
+/// `buko migrate`, `buko generate`'s scratch database).
+pub async fn migrate_pool(pool: &DbPool) -> Result<usize, MigrateError> {
+    let applied = run(pool, |c| Ok(migrate(c))).await??;
+    if applied > 0 {
+        log::info!(target: "buko::db", applied = applied; "migrations applied");
+    }
+    Ok(applied)
 }
 
 /// A transaction that will write. On SQLite it begins `IMMEDIATE`: the write lock is taken up front (a

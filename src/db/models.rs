@@ -61,3 +61,15 @@ pub struct AuditEntry {
     pub ip: String,
     pub created_at: NaiveDateTime,
 }
+
+/// A signed-in browser (see `crate::sessions`).
+#[derive(Clone, Debug, Queryable, Selectable, Insertable, Serialize)]
+#[diesel(table_name = sessions)]
+pub struct SessionRow {
+    pub id: String,
+    pub user_id: String,
+    pub created_at: NaiveDateTime,
+    pub last_seen_at: NaiveDateTime,
+    pub user_agent: String,
+    pub ip: String,
+}

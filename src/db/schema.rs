@@ -168,7 +168,28 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    sessions (id) {
+        id -> Text,
+        user_id -> Text,
+        created_at -> Timestamp,
+        last_seen_at -> Timestamp,
+        user_agent -> Text,
+        ip -> Text,
+    }
+}
+
+diesel::table! {
+    login_throttle (email_hash) {
+        email_hash -> Text,
+        failures -> Integer,
+        locked_until -> Nullable<Timestamp>,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(books -> users (user_id));
+diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(chapters -> books (book_id));
 diesel::joinable!(chunks -> books (book_id));
 diesel::joinable!(events -> books (book_id));
@@ -185,4 +206,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     llm_calls,
     audit_log,
     metrics_rollup,
+    sessions,
+    login_throttle,
 );

@@ -21,10 +21,16 @@ impl JobHandler for EmailHandler {
     fn run(&self, job: ClaimedJob, _lease: LeaseHandle) -> LocalBoxFuture<'static, JobOutcome> {
         let (settings, pool) = (self.settings.clone(), self.db.clone());
         async move {
-            let JobPayload::BookCompletedEmail { book_id } = job.payload else {
-                return JobOutcome::Failed {
-                    error: "not an e-mail job".into(),
-                };
+            let book_id = match job.payload {
+                JobPayload::BookCompletedEmail { book_id } => book_id,
+                JobPayload::AccountExistsEmail { user_id } => {
+                    return super::account::run(&settings, &pool, &user_id).await;
+                }
+                _ => {
+                    return JobOutcome::Failed {
+                        error: "not an e-mail job".into(),
+                    }
+                }
             };
             let id = book_id.clone();
             let found = db::run(&pool, move |c| {

@@ -4,6 +4,7 @@
 //! (or a test) can read exactly what would have been sent. SMTP and file I/O are blocking: they run on
 //! the blocking pool, never on the reactor.
 
+pub mod account;
 pub mod handler;
 
 use std::path::PathBuf;
@@ -73,6 +74,18 @@ impl MailSettings {
             .parse::<Mailbox>()
             .map_err(|e| format!("BUKO_MAIL_FROM is not an address: {e}"))?;
         Ok(s)
+    }
+
+    /// Connects to the SMTP server and says hello (`buko doctor`); `None` when SMTP is not configured.
+    pub fn test_connection(&self) -> Result<Option<()>, String> {
+        match self.transport().map_err(|e| e.to_string())? {
+            None => Ok(None),
+            Some(t) => match t.test_connection() {
+                Ok(true) => Ok(Some(())),
+                Ok(false) => Err("the server did not accept the connection".into()),
+                Err(e) => Err(e.to_string()),
+            },
+        }
     }
 
     fn transport(&self) -> Result<Option<SmtpTransport>, MailError> {
@@ -166,7 +179,11 @@ pub async fn send_book_completed(
         .map_err(|_| MailError::Cancelled)?
 }
 
-fn deliver(mail: &MailSettings, outbox: PathBuf, message: Message) -> Result<Delivery, MailError> {
+pub(crate) fn deliver(
+    mail: &MailSettings,
+    outbox: PathBuf,
+    message: Message,
+) -> Result<Delivery, MailError> {
     if let Some(transport) = mail.transport()? {
         transport
             .send(&message)

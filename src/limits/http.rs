@@ -1,6 +1,7 @@
-//! Request-rate limits every HTTP request to `/api/` and every page POST passes: one window per client
-//! IP and one per endpoint (method + route pattern) across all clients, through the app's
-//! `RateLimiter` (in memory on one node, Redis across nodes). Plan quotas (architectures, books) are
+//! Request-rate limits: every request to `/api/` and every page POST passes one window per client IP
+//! and one per endpoint (method + route pattern) across all clients; every other request (pages,
+//! static files, anything unmatched) passes a larger per-IP window of its own, so no client can send
+//! without bound. Through the app's `RateLimiter` (in memory on one node, Redis across nodes). Plan quotas (architectures, books) are
 //! separate: see [`super::quota`].
 
 use std::time::Duration;
@@ -10,42 +11,8 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
 use actix_web::web;
 
-use crate::app::AppState;
 use crate::error::AppError;
-
-/// Limits per minute; `0` disables one.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct HttpLimits {
-    /// `BUKO_RATE_IP_PER_MIN` (default 300).
-    pub per_ip_per_minute: u64,
-    /// `BUKO_RATE_ENDPOINT_PER_MIN` (default 1000).
-    pub per_endpoint_per_minute: u64,
-}
-
-impl Default for HttpLimits {
-    fn default() -> Self {
-        HttpLimits {
-            per_ip_per_minute: 300,
-            per_endpoint_per_minute: 1000,
-        }
-    }
-}
-
-impl HttpLimits {
-    pub fn from_env() -> HttpLimits {
-        let read = |name: &str, default: u64| {
-            std::env::var(name)
-                .ok()
-                .and_then(|v| v.trim().parse().ok())
-                .unwrap_or(default)
-        };
-        let d = HttpLimits::default();
-        HttpLimits {
-            per_ip_per_minute: read("BUKO_RATE_IP_PER_MIN", d.per_ip_per_minute),
-            per_endpoint_per_minute: read("BUKO_RATE_ENDPOINT_PER_MIN", d.per_endpoint_per_minute),
-        }
-    }
-}
+use crate::state::AppState;
 
 const MINUTE: Duration = Duration::from_secs(60);
 
@@ -59,37 +26,38 @@ pub async fn enforce(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
-    if is_limited(&req) {
-        if let Some(state) = req.app_data::<web::Data<AppState>>().cloned() {
-            let limits = state.http_limits;
-            // The peer address, not X-Forwarded-For: a header anyone can set must not pick the bucket.
-            let ip = req
-                .peer_addr()
-                .map_or_else(|| "unknown".to_string(), |a| a.ip().to_string());
+    if let Some(state) = req.app_data::<web::Data<AppState>>().cloned() {
+        let limits = state.settings.http_limits;
+        let ip = crate::web::client_addr::client_addr(req.request()).ip_string();
+        let checks = if is_limited(&req) {
             let endpoint = format!(
                 "{} {}",
-                req.method(),
+                crate::metrics::method_label(req.method()),
                 req.match_pattern().unwrap_or_else(|| "other".into())
             );
-            for (key, limit) in [
+            vec![
                 (format!("ip:{ip}"), limits.per_ip_per_minute),
                 (
                     format!("endpoint:{endpoint}"),
                     limits.per_endpoint_per_minute,
                 ),
-            ] {
-                if limit == 0 {
-                    continue;
-                }
-                let d = state.limiter.hit(key, limit, MINUTE).await;
-                if !d.allowed {
-                    // A response, not an Err: the error-pages middleware outside must see it to
-                    // render the friendly page for browsers.
-                    let err = AppError::RateLimited {
-                        retry_after: d.retry_after_secs,
-                    };
-                    return Ok(req.error_response(err).map_into_right_body());
-                }
+            ]
+        } else {
+            vec![(format!("ip-other:{ip}"), limits.other_per_ip_per_minute)]
+        };
+        for (key, limit) in checks {
+            if limit == 0 {
+                continue;
+            }
+            let d = state.limiter.hit(key, limit, MINUTE).await;
+            if !d.allowed {
+                crate::metrics::record_rate_limited("http");
+                // A response, not an Err: the error-pages middleware outside must see it to
+                // render the friendly page for browsers.
+                let err = AppError::RateLimited {
+                    retry_after: d.retry_after_secs,
+                };
+                return Ok(req.error_response(err).map_into_right_body());
             }
         }
     }

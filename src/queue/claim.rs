@@ -345,6 +345,20 @@ fn requeue(
     Ok(n)
 }
 
+/// Gives a running job back at once because its node is shutting down: queued, due now, the attempt
+/// refunded (the job did not fail), and — on PostgreSQL — idle workers of every node woken in the same
+/// transaction, so another node resumes it within moments instead of after the lease. `false` when the
+/// lease had already been lost.
+pub fn release(conn: &mut DbConn, lease: &JobLease, queue: QueueName) -> Result<bool, DbError> {
+    crate::db::write_tx(conn, |c| {
+        let released = requeue(c, lease, now(), Some("released at node shutdown".into()), 1)? == 1;
+        if released {
+            super::jobs::notify(c, queue)?;
+        }
+        Ok(released)
+    })
+}
+
 /// Delay before retrying after `attempts` failed attempts: 5 s, 10 s, 20 s, … capped at 10 minutes.
 pub fn backoff(attempts: i32) -> Duration {
     let exp = attempts.clamp(1, 16) as u32 - 1;

@@ -53,6 +53,8 @@ pub enum JobPayload {
     },
     /// Tell the author the book is finished.
     BookCompletedEmail { book_id: String },
+    /// Tell an account's owner that someone tried to register with their address.
+    AccountExistsEmail { user_id: String },
 }
 
 impl JobPayload {
@@ -60,7 +62,9 @@ impl JobPayload {
         match self {
             JobPayload::Architecture { .. } => QueueName::Architecture,
             JobPayload::Book { .. } => QueueName::Book,
-            JobPayload::BookCompletedEmail { .. } => QueueName::Email,
+            JobPayload::BookCompletedEmail { .. } | JobPayload::AccountExistsEmail { .. } => {
+                QueueName::Email
+            }
         }
     }
 
@@ -69,6 +73,7 @@ impl JobPayload {
             JobPayload::Architecture { .. } => "architecture",
             JobPayload::Book { .. } => "book",
             JobPayload::BookCompletedEmail { .. } => "book_completed_email",
+            JobPayload::AccountExistsEmail { .. } => "account_exists_email",
         }
     }
 
@@ -78,6 +83,8 @@ impl JobPayload {
             JobPayload::Architecture { book_id } => Some(format!("architecture:{book_id}")),
             JobPayload::Book { book_id, .. } => Some(format!("book:{book_id}")),
             JobPayload::BookCompletedEmail { .. } => None,
+            // One notice per account at a time: repeated attempts must not become a mail flood.
+            JobPayload::AccountExistsEmail { user_id } => Some(format!("account_exists:{user_id}")),
         }
     }
 }
@@ -151,7 +158,7 @@ pub const NOTIFY_CHANNEL: &str = "buko_jobs";
 
 /// Wakes idle workers on every node (PostgreSQL; delivered when the enclosing transaction commits).
 /// SQLite has a single node whose workers poll briefly, so there is nothing to send.
-fn notify(conn: &mut DbConn, queue: QueueName) -> Result<(), DbError> {
+pub(super) fn notify(conn: &mut DbConn, queue: QueueName) -> Result<(), DbError> {
     if let DbConn::Pg(c) = conn {
         diesel::sql_query("SELECT pg_notify($1, $2)")
             .bind::<diesel::sql_types::Text, _>(NOTIFY_CHANNEL)

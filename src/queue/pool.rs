@@ -25,11 +25,15 @@ pub struct SlotGroup {
     pub concurrency: usize,
 }
 
-/// The running pool; dropping it does not stop it, [`WorkerPool::stop`] does.
+/// The running pool; dropping it does not stop it, [`WorkerPool::stop`] or [`WorkerPool::shutdown`]
+/// does.
 pub struct WorkerPool {
     stop: watch::Sender<bool>,
     wakeup: Wakeup,
     node_id: String,
+    /// Set on shutdown: running jobs are released to the queue instead of abandoned to their leases.
+    release: watch::Sender<bool>,
+    slots: std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>,
 }
 
 struct Shared {
@@ -38,6 +42,7 @@ struct Shared {
     handlers: JobHandlers,
     wakeup: Wakeup,
     stop: watch::Receiver<bool>,
+    release: watch::Receiver<bool>,
 }
 
 impl WorkerPool {
@@ -70,6 +75,7 @@ impl WorkerPool {
         groups: Vec<SlotGroup>,
     ) -> WorkerPool {
         let (stop, stop_rx) = watch::channel(false);
+        let (release, release_rx) = watch::channel(false);
         let wakeup = Wakeup::new();
         wakeup.listen(database_url);
         let shared = Arc::new(Shared {
@@ -78,7 +84,9 @@ impl WorkerPool {
             handlers,
             wakeup: wakeup.clone(),
             stop: stop_rx,
+            release: release_rx,
         });
+        let mut slots = Vec::new();
         for g in groups {
             let queues: Vec<QueueName> = g
                 .queues
@@ -91,7 +99,11 @@ impl WorkerPool {
             let tag: Vec<&str> = queues.iter().map(|q| q.as_str()).collect();
             for i in 0..g.concurrency {
                 let worker_id = format!("{node_id}/{}-{i}", tag.join("+"));
-                actix_web::rt::spawn(slot(shared.clone(), queues.clone(), worker_id));
+                slots.push(actix_web::rt::spawn(slot(
+                    shared.clone(),
+                    queues.clone(),
+                    worker_id,
+                )));
             }
         }
         actix_web::rt::spawn(sweeper(shared));
@@ -100,6 +112,8 @@ impl WorkerPool {
             stop,
             wakeup,
             node_id: node_id.to_string(),
+            release,
+            slots: std::sync::Mutex::new(slots),
         }
     }
 
@@ -118,6 +132,24 @@ impl WorkerPool {
         let _ = self.stop.send(true);
         self.wakeup.stop();
         self.wakeup.wake();
+    }
+
+    /// A node going away (SIGTERM): stops claiming and gives every running job back to the queue at
+    /// once (see `claim::release`), then waits up to `timeout` for the slots to finish doing so.
+    /// Returns how many slots were still busy at the deadline.
+    pub async fn shutdown(&self, timeout: Duration) -> usize {
+        let _ = self.release.send(true);
+        self.stop();
+        let slots: Vec<_> =
+            std::mem::take(&mut *self.slots.lock().unwrap_or_else(|p| p.into_inner()));
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut late = 0;
+        for s in slots {
+            if tokio::time::timeout_at(deadline, s).await.is_err() {
+                late += 1;
+            }
+        }
+        late
     }
 }
 
@@ -155,6 +187,8 @@ enum Ended {
     Outcome(JobOutcome),
     HardLimit,
     LeaseLost,
+    /// The node is shutting down: the job goes back to the queue now.
+    Released,
 }
 
 async fn run_job(s: &Shared, job: ClaimedJob) {
@@ -182,6 +216,7 @@ async fn run_job(s: &Shared, job: ClaimedJob) {
     let hard = tokio::time::sleep(limits.hard_limit);
     tokio::pin!(soft, hard);
     let mut lost_rx = state_rx.clone();
+    let mut release_rx = s.release.clone();
     let mut soft_fired = false;
     let ended = loop {
         tokio::select! {
@@ -192,6 +227,7 @@ async fn run_job(s: &Shared, job: ClaimedJob) {
                 state_tx.send_modify(|st| st.soft_limit_passed = true);
             }
             _ = &mut hard => break Ended::HardLimit,
+            _ = release_rx.wait_for(|r| *r) => break Ended::Released,
             _ = lost_rx.wait_for(|st| st.lost) => {
                 // The handler was told; give it one heartbeat period to wind down, then drop it.
                 // Whatever it returns then cannot be recorded: the job is no longer ours.
@@ -217,6 +253,22 @@ async fn run_job(s: &Shared, job: ClaimedJob) {
         }
         Ended::LeaseLost => {
             log::warn!(target: "buko::queue", job = job_id.as_str(); "lease lost; another worker owns the job");
+            return;
+        }
+        Ended::Released => {
+            // The handler is dropped above; tell anything it left running that the job is no longer
+            // ours (a new owner's fence refuses its writes anyway).
+            state_tx.send_modify(|st| st.lost = true);
+            let l = lease.clone();
+            match db::run(&s.db, move |c| claim::release(c, &l, queue)).await {
+                Ok(true) => {
+                    log::info!(target: "buko::queue", job = job_id.as_str(), queue = queue.as_str(); "job released at shutdown")
+                }
+                Ok(false) => {}
+                Err(e) => {
+                    log::warn!(target: "buko::queue", job = job_id.as_str(); "cannot release the job ({e}); its lease will expire")
+                }
+            }
             return;
         }
     };

@@ -1,5 +1,5 @@
 //! Register, log in, log out, and the language switch. Passwords are hashed with argon2id off the async
-//! reactor; failed logins are counted per account and lock it for a while after too many.
+//! reactor; checking a sign-in (and its lockout) is `sessions::sign_in`, sessions are `sessions`.
 
 use actix_session::Session;
 use actix_web::http::StatusCode;
@@ -11,10 +11,12 @@ use argon2::Argon2;
 use askama::Template;
 use serde::Deserialize;
 
-use crate::app::AppState;
 use crate::db::{self, models::ROLE_USER, repo};
 use crate::error::AppError;
+use crate::sessions::sign_in::{self, SignIn};
+use crate::state::AppState;
 use crate::web::render::{html, see_other};
+use crate::web::safe_next::safe_next;
 use crate::web::session::{self as sess, CsrfForm, CsrfProtected, PageCtx};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -114,7 +116,7 @@ pub async fn hash_password(password: String) -> Result<String, AppError> {
     .map_err(AppError::internal)
 }
 
-async fn verify_password(password: String, hash: String) -> Result<bool, AppError> {
+pub async fn verify_password(password: String, hash: String) -> Result<bool, AppError> {
     web::block(move || {
         let parsed = PasswordHash::new(&hash).map_err(|e| e.to_string())?;
         Ok::<bool, String>(
@@ -130,6 +132,7 @@ async fn verify_password(password: String, hash: String) -> Result<bool, AppErro
 
 async fn register(
     state: web::Data<AppState>,
+    req: HttpRequest,
     page: PageCtx,
     session: Session,
     CsrfForm(form): CsrfForm<CredentialsForm>,
@@ -170,23 +173,52 @@ async fn register(
     .await;
     match created {
         Ok(user) => {
-            start_session(&session, &user.id, user.session_version)?;
+            start_session(&state, &req, &session, &user.id).await?;
             Ok(see_other("/books"))
         }
-        Err(e) if e.is_unique_violation() => fail(page, "auth.email_taken", StatusCode::CONFLICT),
+        Err(e) if e.is_unique_violation() => {
+            // Answered like a new account (same status, redirect and fresh cookie), so registration
+            // cannot tell anyone which e-mails exist; the owner gets a mail about the attempt.
+            let email = form.email.clone();
+            db::run(&state.db, move |c| {
+                if let Some(owner) = repo::users::find_by_email(c, &email)? {
+                    crate::queue::jobs::enqueue(
+                        c,
+                        crate::queue::jobs::NewJob::now(
+                            crate::queue::JobPayload::AccountExistsEmail { user_id: owner.id },
+                        ),
+                    )?;
+                }
+                Ok(())
+            })
+            .await?;
+            session.renew();
+            session.remove(sess::KEY_CSRF);
+            Ok(see_other("/books"))
+        }
         Err(e) => Err(e.into()),
     }
 }
 
-fn start_session(session: &Session, user_id: &str, version: i32) -> Result<(), AppError> {
-    // A fresh session id and CSRF token at every privilege change (no session fixation).
+/// Starts a server-side session for the user and puts its id in a fresh cookie.
+async fn start_session(
+    state: &AppState,
+    req: &HttpRequest,
+    session: &Session,
+    user_id: &str,
+) -> Result<(), AppError> {
+    let user_agent = req
+        .headers()
+        .get(actix_web::http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let ip = crate::web::admin::client_ip(req);
+    let sid = crate::sessions::start(state, user_id, user_agent, &ip).await?;
+    // A fresh cookie and CSRF token at every privilege change (no session fixation).
     session.renew();
     session.remove(sess::KEY_CSRF);
     session
-        .insert(sess::KEY_USER, user_id)
-        .map_err(AppError::internal)?;
-    session
-        .insert(sess::KEY_VERSION, version)
+        .insert(sess::KEY_SESSION, sid)
         .map_err(AppError::internal)?;
     Ok(())
 }
@@ -201,26 +233,14 @@ async fn login_page(page: PageCtx, q: web::Query<NextQuery>) -> Result<HttpRespo
             page,
             error: None,
             email: String::new(),
-            next: q.next.clone(),
+            next: safe_next(&q.next),
         },
     )
 }
 
-/// Only same-site relative paths are followed after login (no open redirect).
-pub fn safe_next(next: &str) -> String {
-    if next.starts_with('/')
-        && !next.starts_with("//")
-        && !next.contains('\\')
-        && !next.contains("://")
-    {
-        next.to_string()
-    } else {
-        "/books".to_string()
-    }
-}
-
 async fn login(
     state: web::Data<AppState>,
+    req: HttpRequest,
     page: PageCtx,
     session: Session,
     CsrfForm(form): CsrfForm<CredentialsForm>,
@@ -232,46 +252,23 @@ async fn login(
                 page,
                 error: Some(key),
                 email: form.email.trim().to_string(),
-                next: form.next.clone(),
+                next: safe_next(&form.next),
             },
         )
     };
-    let email = form.email.clone();
-    let user = db::run(&state.db, move |c| repo::users::find_by_email(c, &email)).await?;
-    let Some(user) = user else {
-        // Same work as a real check, so timing does not reveal which e-mails exist.
-        let _ = verify_password(form.password.clone(), DUMMY_HASH.to_string()).await;
-        return fail(page, "auth.invalid_credentials", StatusCode::UNAUTHORIZED);
-    };
-    let now = db::now();
-    if user.locked_until.is_some_and(|t| t > now) {
-        return fail(page, "auth.locked", StatusCode::TOO_MANY_REQUESTS);
+    match sign_in::check(&state, &form.email, &form.password).await? {
+        SignIn::Ok(user) => {
+            start_session(&state, &req, &session, &user.id).await?;
+            Ok(see_other(&safe_next(&form.next)))
+        }
+        SignIn::Invalid => {
+            log::warn!(target: "buko::auth", "failed login");
+            fail(page, "auth.invalid_credentials", StatusCode::UNAUTHORIZED)
+        }
+        SignIn::Locked => fail(page, "auth.locked", StatusCode::TOO_MANY_REQUESTS),
+        SignIn::Disabled => fail(page, "auth.disabled", StatusCode::FORBIDDEN),
     }
-    if !verify_password(form.password.clone(), user.password_hash.clone()).await? {
-        let (id, max) = (user.id.clone(), state.settings.login_max_failures);
-        let until = now + chrono::Duration::seconds(state.settings.login_lockout_secs);
-        db::run(&state.db, move |c| {
-            repo::users::record_failed_login(c, &id, max, until)
-        })
-        .await?;
-        log::warn!(target: "buko::auth", user_id = user.id.as_str(); "failed login");
-        return fail(page, "auth.invalid_credentials", StatusCode::UNAUTHORIZED);
-    }
-    if user.disabled {
-        return fail(page, "auth.disabled", StatusCode::FORBIDDEN);
-    }
-    let id = user.id.clone();
-    db::run(&state.db, move |c| {
-        repo::users::record_successful_login(c, &id)
-    })
-    .await?;
-    start_session(&session, &user.id, user.session_version)?;
-    Ok(see_other(&safe_next(&form.next)))
 }
-
-/// An argon2id hash of a random string, verified against when the e-mail is unknown.
-const DUMMY_HASH: &str =
-    "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$W2hOQ6+vQr8qD0mK7qfGk2mXo8oG7a6Fv4y2uK1Zq5U";
 
 #[derive(Deserialize)]
 pub struct CsrfOnlyForm {
@@ -284,22 +281,29 @@ impl CsrfProtected for CsrfOnlyForm {
     }
 }
 
-async fn logout(session: Session, _form: CsrfForm<CsrfOnlyForm>) -> HttpResponse {
+/// Ends this session: its row is deleted, so the cookie is refused from now on on every node (even if
+/// a copy of it was kept), and sockets opened with it close.
+async fn logout(
+    state: web::Data<AppState>,
+    session: Session,
+    _form: CsrfForm<CsrfOnlyForm>,
+) -> Result<HttpResponse, AppError> {
+    if let Some(sid) = sess::session_id(&session) {
+        crate::sessions::end(&state, &sid, None).await?;
+    }
     session.purge();
-    see_other("/")
+    Ok(see_other("/"))
 }
 
-/// Ends every session of the signed-in user: cookies issued before stop working on every node (the
-/// user's `session_version` moves on), and their live WebSocket sessions are closed.
+/// Ends every session of the signed-in user: their rows are deleted, so cookies issued before stop
+/// working on every node, and their live WebSocket sessions are closed.
 async fn logout_everywhere(
     state: web::Data<AppState>,
     session: Session,
     sess::CurrentUser(user): sess::CurrentUser,
     _form: CsrfForm<CsrfOnlyForm>,
 ) -> Result<HttpResponse, AppError> {
-    let id = user.id.clone();
-    db::run(&state.db, move |c| repo::users::revoke_sessions(c, &id)).await?;
-    crate::admin::control::disconnect_user(&state, &user.id).await;
+    crate::sessions::end_all(&state, &user.id).await?;
     log::info!(target: "buko::auth", user_id = user.id.as_str(); "logged out everywhere");
     session.purge();
     Ok(see_other("/"))
@@ -355,13 +359,5 @@ mod tests {
         assert!(strong_enough("correct horse", "a@b.co"));
         assert!(!strong_enough("short", "a@b.co"));
         assert!(!strong_enough("aaaaaaaaaaaa", "a@b.co"));
-    }
-
-    #[test]
-    fn next_is_never_an_open_redirect() {
-        assert_eq!(safe_next("/books/1"), "/books/1");
-        assert_eq!(safe_next("//evil.com"), "/books");
-        assert_eq!(safe_next("https://evil.com"), "/books");
-        assert_eq!(safe_next("/\\evil.com"), "/books");
     }
 }

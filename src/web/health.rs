@@ -3,7 +3,9 @@
 //! without it keeps serving with local-only limits, presence and progress, so ready stays 200 with
 //! `"status": "degraded"` and `"redis": {"error": …, "degraded": "local-only"}` — taking every node
 //! out of rotation because the shared cache died would turn a degradation into an outage. The queue
-//! section reports queued / running jobs per queue and whether this node runs workers.
+//! section reports queued / running jobs per queue and whether this node runs workers. A draining node
+//! (SIGTERM) answers 503 `"draining"`. The checks are shown only to who may read operational detail
+//! (`ops::access`); everyone else gets the status alone.
 
 use std::time::Duration;
 
@@ -11,8 +13,8 @@ use actix_web::{web, HttpResponse};
 use diesel::connection::SimpleConnection;
 use serde_json::json;
 
-use crate::app::AppState;
 use crate::db;
+use crate::state::AppState;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/health/live", web::get().to(live))
@@ -25,7 +27,12 @@ async fn live() -> HttpResponse {
 
 const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
 
-async fn ready(state: web::Data<AppState>) -> HttpResponse {
+async fn ready(state: web::Data<AppState>, req: actix_web::HttpRequest) -> HttpResponse {
+    if state.lifecycle.draining() {
+        // Shutting down: out of rotation at once, whatever the dependencies say.
+        return HttpResponse::ServiceUnavailable().json(json!({ "status": "draining" }));
+    }
+    let detail = crate::ops::access::detail_allowed(&req, &state.settings.ops);
     let database = check_database(&state).await;
     let mut checks = serde_json::Map::new();
     let ok = database.is_ok();
@@ -50,7 +57,12 @@ async fn ready(state: web::Data<AppState>) -> HttpResponse {
         (true, true) => "degraded",
         (true, false) => "ready",
     };
-    let body = json!({ "status": status, "checks": checks });
+    // Without access to operational detail, only the verdict (errors can name hosts).
+    let body = if detail {
+        json!({ "status": status, "checks": checks })
+    } else {
+        json!({ "status": status })
+    };
     if ok {
         HttpResponse::Ok().json(body)
     } else {

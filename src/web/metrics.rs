@@ -5,15 +5,27 @@ use actix_web::{web, HttpResponse};
 use buko_actors::breaker::BreakerState;
 use diesel::prelude::*;
 
-use crate::app::AppState;
 use crate::db::{self, schema::jobs};
 use crate::error::AppError;
+use crate::state::AppState;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/metrics", web::get().to(metrics));
 }
 
-async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+async fn metrics(
+    state: web::Data<AppState>,
+    req: actix_web::HttpRequest,
+) -> Result<HttpResponse, AppError> {
+    let ops = &state.settings.ops;
+    if !crate::ops::access::detail_allowed(&req, ops) {
+        if crate::ops::access::token_configured(ops) {
+            return Ok(HttpResponse::Unauthorized()
+                .insert_header(("WWW-Authenticate", "Bearer realm=\"buko-ops\""))
+                .json(serde_json::json!({ "error": "unauthorized", "message": "BUKO_OPS_TOKEN required" })));
+        }
+        return Err(AppError::NotFound);
+    }
     let handle = crate::metrics::handle()
         .ok_or_else(|| AppError::Unavailable("metrics recorder not installed".into()))?;
     sample_gauges(&state).await;
@@ -70,4 +82,6 @@ async fn sample_gauges(state: &AppState) {
         BreakerState::Open { .. } => 2.0,
     };
     metrics::gauge!("buko_circuit_breaker_state", "provider" => provider).set(breaker);
+    metrics::gauge!("buko_db_pool_max_connections").set(f64::from(state.db.max_size()));
+    crate::ops::system::sample_process_gauges(&state.settings.data_dir);
 }

@@ -1,6 +1,6 @@
 //! Who is asking: the signed-in user from the session cookie, the CSRF token of the session, and the
-//! locale. Sessions carry the user's `session_version`; bumping it in the database ("log out everywhere",
-//! disabling a user) invalidates every cookie issued before.
+//! locale. The cookie carries the id of a server-side session (`crate::sessions`); a session that was
+//! ended (logout, "log out everywhere", a disabled user) is refused however old the cookie is.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -11,25 +11,27 @@ use actix_web::{web, FromRequest, HttpRequest};
 use rand::RngCore;
 use serde::de::DeserializeOwned;
 
-use crate::app::AppState;
-use crate::db::{self, models::User, repo};
+use crate::db::models::User;
 use crate::error::AppError;
 use crate::i18n::{Locale, Tr};
+use crate::state::AppState;
 
-pub const KEY_USER: &str = "uid";
-pub const KEY_VERSION: &str = "sv";
+/// The server-side session's id.
+pub const KEY_SESSION: &str = "sid";
 pub const KEY_CSRF: &str = "csrf";
 pub const KEY_LANG: &str = "lang";
 
 /// The signed-in user, if the session names an active one.
 pub async fn session_user(state: &AppState, session: &Session) -> Result<Option<User>, AppError> {
-    let uid = session.get::<String>(KEY_USER).ok().flatten();
-    let version = session.get::<i32>(KEY_VERSION).ok().flatten();
-    let (Some(uid), Some(version)) = (uid, version) else {
-        return Ok(None);
-    };
-    let user = db::run(&state.db, move |c| repo::users::find(c, &uid)).await?;
-    Ok(user.filter(|u| !u.disabled && u.session_version == version))
+    match session_id(session) {
+        Some(sid) => crate::sessions::user_of(state, &sid).await,
+        None => Ok(None),
+    }
+}
+
+/// The id of the server-side session the cookie names, if any.
+pub fn session_id(session: &Session) -> Option<String> {
+    session.get::<String>(KEY_SESSION).ok().flatten()
 }
 
 /// Extractor: the signed-in user or `401` (pages turn that into a redirect to the login page).

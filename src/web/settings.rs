@@ -1,24 +1,26 @@
-//! `/settings`: the account's language and its API keys (create — the key is shown once —, list by
-//! prefix with last use, revoke).
+//! `/settings`: the account's language, its API keys (create — the key is shown once —, list by
+//! prefix with last use, revoke) and its sign-in sessions (list, end one, end all).
 
+use actix_session::Session;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
-use crate::app::AppState;
-use crate::db::{self, models::ApiKey, repo};
+use crate::db::{self, models::ApiKey, models::SessionRow, repo};
 use crate::error::AppError;
 use crate::i18n::Locale;
+use crate::state::AppState;
 use crate::web::books::review::PlainForm;
 use crate::web::render::{html, see_other};
-use crate::web::session::{CsrfForm, CsrfProtected, CurrentUser, PageCtx};
+use crate::web::session::{session_id, CsrfForm, CsrfProtected, CurrentUser, PageCtx};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/settings", web::get().to(settings))
         .route("/settings/language", web::post().to(language))
         .route("/settings/keys", web::post().to(create_key))
-        .route("/settings/keys/{prefix}/revoke", web::post().to(revoke_key));
+        .route("/settings/keys/{prefix}/revoke", web::post().to(revoke_key))
+        .route("/settings/sessions/{id}/end", web::post().to(end_session));
 }
 
 #[derive(Template)]
@@ -27,34 +29,48 @@ struct SettingsPage {
     page: PageCtx,
     keys: Vec<ApiKey>,
     new_key: Option<String>,
+    sessions: Vec<SessionRow>,
+    /// This browser's session id (marked in the list).
+    current: Option<String>,
 }
 
 async fn render(
     state: &AppState,
     page: PageCtx,
+    session: &Session,
     user_id: String,
     new_key: Option<String>,
 ) -> Result<HttpResponse, AppError> {
+    let sessions = crate::sessions::list(state, &user_id).await?;
     let keys = db::run(&state.db, move |c| {
         repo::api_keys::list_for_user(c, &user_id)
     })
     .await?;
-    html(
+    let mut res = html(
         StatusCode::OK,
         &SettingsPage {
             page,
             keys,
             new_key,
+            sessions,
+            current: session_id(session),
         },
-    )
+    )?;
+    // Shows a key or session ids: never kept by a cache (set here too, not only by the middleware).
+    res.headers_mut().insert(
+        actix_web::http::header::CACHE_CONTROL,
+        actix_web::http::header::HeaderValue::from_static("no-store"),
+    );
+    Ok(res)
 }
 
 async fn settings(
     page: PageCtx,
     CurrentUser(user): CurrentUser,
     state: web::Data<AppState>,
+    session: Session,
 ) -> Result<HttpResponse, AppError> {
-    render(&state, page, user.id, None).await
+    render(&state, page, &session, user.id, None).await
 }
 
 #[derive(Deserialize)]
@@ -101,6 +117,7 @@ async fn create_key(
     page: PageCtx,
     CurrentUser(user): CurrentUser,
     state: web::Data<AppState>,
+    session: Session,
     CsrfForm(form): CsrfForm<KeyForm>,
 ) -> Result<HttpResponse, AppError> {
     let uid = user.id.clone();
@@ -108,7 +125,14 @@ async fn create_key(
         repo::api_keys::create(c, &uid, &form.name)
     })
     .await?;
-    render(&state, page, user.id, Some(key.expose().to_string())).await
+    render(
+        &state,
+        page,
+        &session,
+        user.id,
+        Some(key.expose().to_string()),
+    )
+    .await
 }
 
 async fn revoke_key(
@@ -123,6 +147,24 @@ async fn revoke_key(
     .await?;
     if !found {
         return Err(AppError::NotFound);
+    }
+    Ok(see_other("/settings"))
+}
+
+/// Ends one of the user's sessions (another browser, or this one).
+async fn end_session(
+    CurrentUser(user): CurrentUser,
+    state: web::Data<AppState>,
+    session: Session,
+    id: web::Path<String>,
+    _form: CsrfForm<PlainForm>,
+) -> Result<HttpResponse, AppError> {
+    if !crate::sessions::end(&state, &id, Some(&user.id)).await? {
+        return Err(AppError::NotFound);
+    }
+    if session_id(&session).as_deref() == Some(id.as_str()) {
+        session.purge();
+        return Ok(see_other("/"));
     }
     Ok(see_other("/settings"))
 }

@@ -6,14 +6,23 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
-use actix::Addr;
+use actix::{Message, Recipient};
 
-use super::session::{Disconnect, WsSession};
+/// Asks a session to close (an operator disconnecting a user, a revoked account). The registry holds
+/// sessions as recipients of this message only, so it never depends on the session type.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Disconnect {
+    pub reason: String,
+    /// The node is going away: close with 1012 "service restart" so the client reconnects to another
+    /// node and resumes from its last seq (otherwise 1008, policy).
+    pub restart: bool,
+}
 
 #[derive(Default)]
 pub struct SessionRegistry {
     next_id: AtomicU64,
-    users: Mutex<HashMap<String, HashMap<u64, Addr<WsSession>>>>,
+    users: Mutex<HashMap<String, HashMap<u64, Recipient<Disconnect>>>>,
 }
 
 impl SessionRegistry {
@@ -25,7 +34,7 @@ impl SessionRegistry {
         self.next_id.fetch_add(1, Ordering::Relaxed) + 1
     }
 
-    pub fn add(&self, user_id: &str, session_id: u64, addr: Addr<WsSession>) {
+    pub fn add(&self, user_id: &str, session_id: u64, addr: Recipient<Disconnect>) {
         let mut users = self.users.lock().unwrap_or_else(|p| p.into_inner());
         users
             .entry(user_id.to_string())
@@ -56,7 +65,7 @@ impl SessionRegistry {
 
     /// Closes every session of the user on this node with the reason; returns how many.
     pub fn disconnect_user(&self, user_id: &str, reason: &str) -> usize {
-        let addrs: Vec<Addr<WsSession>> = {
+        let addrs: Vec<Recipient<Disconnect>> = {
             let users = self.users.lock().unwrap_or_else(|p| p.into_inner());
             users
                 .get(user_id)
@@ -66,6 +75,23 @@ impl SessionRegistry {
         for a in &addrs {
             a.do_send(Disconnect {
                 reason: reason.to_string(),
+                restart: false,
+            });
+        }
+        addrs.len()
+    }
+
+    /// Closes every session on this node with "service restart" (1012): the node is going away and
+    /// clients should reconnect elsewhere. Returns how many were asked.
+    pub fn close_all_for_restart(&self) -> usize {
+        let addrs: Vec<Recipient<Disconnect>> = {
+            let users = self.users.lock().unwrap_or_else(|p| p.into_inner());
+            users.values().flat_map(|s| s.values().cloned()).collect()
+        };
+        for a in &addrs {
+            a.do_send(Disconnect {
+                reason: "server restarting; reconnect".into(),
+                restart: true,
             });
         }
         addrs.len()

@@ -20,22 +20,21 @@ use buko_actors::{
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::app::AppState;
+use super::auth_watch::Credential;
+use super::registry::Disconnect;
 use crate::db::{self, models::User, repo};
+use crate::state::AppState;
 
 const HEARTBEAT: Duration = Duration::from_secs(10);
 const CLIENT_TIMEOUT: Duration = Duration::from_secs(30);
 /// Live messages waiting for this session; when full the broadcaster drops the session.
 pub const MAILBOX: usize = 256;
 const MAX_BOOKS_PER_SESSION: usize = 32;
-const REPLAY_PAGE: i64 = 500;
-
-/// Asks a session to close (an operator disconnecting a user, a revoked account).
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct Disconnect {
-    pub reason: String,
-}
+/// Stored events replayed on one subscribe at most; past it the client gets a `resync` message (the
+/// book's status and latest seq) and reloads the rest over HTTP, so a subscribe costs a bounded amount.
+pub const REPLAY_CAP: i64 = 500;
+/// Subscribe requests one socket may make per minute (each costs queries and a replay).
+pub const SUBSCRIBES_PER_MINUTE: u32 = 30;
 
 #[derive(Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -60,10 +59,14 @@ pub struct WsSession {
     subscriber: Option<SubscriberId>,
     /// Book id → highest event seq sent to the client.
     books: HashMap<String, i64>,
+    /// What the socket was opened with (re-checked by `auth_watch`).
+    credential: Credential,
+    /// Subscribe requests in the current minute (see [`SUBSCRIBES_PER_MINUTE`]).
+    subscribes: (Instant, u32),
 }
 
 impl WsSession {
-    pub fn new(state: web::Data<AppState>, user: User) -> Self {
+    pub fn new(state: web::Data<AppState>, user: User, credential: Credential) -> Self {
         let broadcaster = state.broadcaster.clone();
         let id = state.ws_registry.next_id();
         WsSession {
@@ -74,6 +77,8 @@ impl WsSession {
             heartbeat: Instant::now(),
             subscriber: None,
             books: HashMap::new(),
+            credential,
+            subscribes: (Instant::now(), 0),
         }
     }
 
@@ -110,7 +115,26 @@ impl WsSession {
         let Some(sub_id) = self.subscriber else {
             return Self::send_error(ctx, "unavailable", "progress is not available right now");
         };
-        if !self.books.contains_key(&book_id) && self.books.len() >= MAX_BOOKS_PER_SESSION {
+        // Already subscribed on this socket: live messages flow already, a second replay would only
+        // repeat what was sent.
+        if self.books.contains_key(&book_id) {
+            return;
+        }
+        if self.subscribes.0.elapsed() >= Duration::from_secs(60) {
+            self.subscribes = (Instant::now(), 0);
+        }
+        self.subscribes.1 += 1;
+        if self.subscribes.1 > SUBSCRIBES_PER_MINUTE {
+            return Self::send_error(
+                ctx,
+                "rate_limited",
+                "too many subscribe requests; wait a minute",
+            );
+        }
+        if uuid::Uuid::parse_str(&book_id).is_err() {
+            return Self::send_error(ctx, "not_found", "no such book");
+        }
+        if self.books.len() >= MAX_BOOKS_PER_SESSION {
             return Self::send_error(
                 ctx,
                 "too_many_subscriptions",
@@ -126,11 +150,11 @@ impl WsSession {
                 let (book, uid) = (book.clone(), uid.clone());
                 db::run(&pool, move |c| repo::books::find_for(c, &book, &uid, admin)).await
             };
-            match owned {
-                Ok(Some(_)) => {}
+            let status = match owned {
+                Ok(Some(b)) => b.status,
                 Ok(None) => return Err(("not_found", "no such book".to_string())),
                 Err(e) => return Err(("unavailable", e.to_string())),
-            }
+            };
             // Live first: from here on every new message waits in the mailbox while we replay.
             let live = broadcaster
                 .send(Subscribe {
@@ -142,26 +166,31 @@ impl WsSession {
             if !live {
                 return Err(("unavailable", "progress is not available right now".into()));
             }
-            let mut frames = Vec::new();
+            let b = book.clone();
+            let (rows, latest) = db::run(&pool, move |c| {
+                let rows = repo::events::list_after(c, &b, after, REPLAY_CAP)?;
+                let latest = repo::events::last_seq(c, &b)?;
+                Ok((rows, latest))
+            })
+            .await
+            .map_err(|e| ("unavailable", e.to_string()))?;
+            let full = rows.len() as i64 >= REPLAY_CAP;
+            let mut frames = Vec::with_capacity(rows.len() + 1);
             let mut last = after;
-            loop {
-                let (b, from) = (book.clone(), last);
-                let rows = db::run(&pool, move |c| {
-                    repo::events::list_after(c, &b, from, REPLAY_PAGE)
-                })
-                .await
-                .map_err(|e| ("unavailable", e.to_string()))?;
-                let n = rows.len() as i64;
-                for row in rows {
-                    last = row.seq;
-                    let msg = ProgressMessage::from_event(row.to_book_event());
-                    if let Ok(s) = serde_json::to_string(&msg) {
-                        frames.push(s);
-                    }
+            for row in rows {
+                last = row.seq;
+                let msg = ProgressMessage::from_event(row.to_book_event());
+                if let Ok(s) = serde_json::to_string(&msg) {
+                    frames.push(s);
                 }
-                if n < REPLAY_PAGE {
-                    break;
-                }
+            }
+            if full && latest > last {
+                // More than the cap: the client reloads the book's state instead of a longer replay.
+                frames.push(
+                    json!({"type": "resync", "book_id": book, "status": status, "last_seq": latest})
+                        .to_string(),
+                );
+                last = latest;
             }
             Ok((frames, last))
         };
@@ -233,7 +262,10 @@ impl Actor for WsSession {
         ctx.set_mailbox_capacity(MAILBOX);
         self.state
             .ws_registry
-            .add(&self.user.id, self.id, ctx.address());
+            .add(&self.user.id, self.id, ctx.address().recipient());
+        self.state
+            .ws_auth
+            .add(self.id, self.credential.clone(), ctx.address().recipient());
         // Online users (shared across nodes through Redis): seen now and at every heartbeat.
         actix::spawn(self.state.presence.touch(self.user.id.clone()));
         ctx.run_interval(HEARTBEAT, |act, ctx| {
@@ -280,6 +312,7 @@ impl Actor for WsSession {
             self.broadcaster.do_send(Unregister { id });
         }
         self.state.ws_registry.remove(&self.user.id, self.id);
+        self.state.ws_auth.remove(self.id);
         Running::Stop
     }
 }
@@ -305,7 +338,12 @@ impl Handler<Deliver> for WsSession {
 impl Handler<Disconnect> for WsSession {
     type Result = ();
     fn handle(&mut self, msg: Disconnect, ctx: &mut Self::Context) {
-        Self::close(ctx, ws::CloseCode::Policy, &msg.reason);
+        let code = if msg.restart {
+            ws::CloseCode::Restart
+        } else {
+            ws::CloseCode::Policy
+        };
+        Self::close(ctx, code, &msg.reason);
     }
 }
 

@@ -29,6 +29,7 @@ fn book_id(p: &buko::queue::JobPayload) -> String {
         buko::queue::JobPayload::Architecture { book_id }
         | buko::queue::JobPayload::Book { book_id, .. }
         | buko::queue::JobPayload::BookCompletedEmail { book_id } => book_id.clone(),
+        buko::queue::JobPayload::AccountExistsEmail { user_id } => user_id.clone(),
     }
 }
 

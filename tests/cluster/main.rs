@@ -1,7 +1,13 @@
 //! Multi-node tests: real `buko serve` processes sharing one PostgreSQL database and Redis.
-//! They always run against PostgreSQL and Redis (started by scripts/test.sh), once per suite.
+//! They always run against PostgreSQL and Redis (started by scripts/test.sh), once per suite. The
+//! deployment tests add real nginx, PgBouncer and promtool (scripts/install-deploy-tools.sh).
 
+mod daemons;
+mod nginx;
 mod node;
+mod ops;
+mod pgbouncer;
+mod shutdown;
 
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};

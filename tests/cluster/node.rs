@@ -54,7 +54,12 @@ impl Cluster {
     }
 
     fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_buko"));
+        self.command_of(env!("CARGO_BIN_EXE_buko"), args)
+    }
+
+    /// `program args` with the environment the cluster's nodes get.
+    pub fn command_of(&self, program: &str, args: &[&str]) -> Command {
+        let mut cmd = Command::new(program);
         cmd.args(args)
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
@@ -119,7 +124,12 @@ impl Cluster {
     }
 
     pub fn db(&self) -> diesel::PgConnection {
-        diesel::PgConnection::establish(&self.database_url).expect("cluster database")
+        self.db_direct(&self.database_url)
+    }
+
+    /// A connection to `url` (the cluster's database reached some other way, e.g. past a pooler).
+    pub fn db_direct(&self, url: &str) -> diesel::PgConnection {
+        diesel::PgConnection::establish(url).expect("cluster database")
     }
 }
 
@@ -165,6 +175,31 @@ impl Node {
         }
     }
 
+    /// Sends SIGTERM (the node drains and exits by itself).
+    pub fn sigterm(&self) {
+        let child = self.child.as_ref().expect("running");
+        let sent = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(sent.success(), "kill -TERM");
+    }
+
+    /// Waits up to `within` for the process to exit by itself: `true` if it did (if not, it is
+    /// killed).
+    pub async fn wait_exit(&mut self, within: Duration) -> bool {
+        let deadline = Instant::now() + within;
+        while Instant::now() < deadline {
+            if let Some(Ok(Some(_))) = self.child.as_mut().map(|c| c.try_wait()) {
+                self.child = None;
+                return true;
+            }
+            actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+        }
+        self.kill9();
+        false
+    }
+
     /// SIGKILL: no shutdown hooks, no lease release — a crashed machine.
     pub fn kill9(&mut self) {
         if let Some(mut child) = self.child.take() {
@@ -193,11 +228,22 @@ pub struct Api {
 
 impl Api {
     pub fn new(node: &Node, key: &str) -> Api {
+        Api::at(&node.base, key, None)
+    }
+
+    /// A client of `base` (a node or a proxy), connecting from `local` when given (any 127.0.0.0/8
+    /// address works on loopback: distinct "client machines" for per-IP limits).
+    pub fn at(base: &str, key: &str, local: Option<std::net::IpAddr>) -> Api {
+        let mut connector = awc::Connector::new();
+        if let Some(ip) = local {
+            connector = connector.local_address(ip);
+        }
         let http = awc::Client::builder()
+            .connector(connector)
             .timeout(Duration::from_secs(30))
             .finish();
         Api {
-            base: node.base.clone(),
+            base: base.to_string(),
             key: key.to_string(),
             http,
         }
@@ -209,11 +255,25 @@ impl Api {
         path: &str,
         body: Option<serde_json::Value>,
     ) -> (u16, serde_json::Value) {
+        self.call_with(method, path, body, &[]).await
+    }
+
+    /// [`Api::call`] with extra request headers.
+    pub async fn call_with(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<serde_json::Value>,
+        headers: &[(&str, &str)],
+    ) -> (u16, serde_json::Value) {
         let m = awc::http::Method::from_bytes(method.as_bytes()).expect("method");
-        let req = self
+        let mut req = self
             .http
             .request(m, format!("{}{}", self.base, path))
             .insert_header(("x-api-key", self.key.as_str()));
+        for (k, v) in headers {
+            req = req.insert_header((*k, *v));
+        }
         let res = match body {
             Some(b) => req.send_json(&b).await,
             None => req.send().await,

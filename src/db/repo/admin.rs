@@ -62,6 +62,14 @@ pub fn set_role(conn: &mut DbConn, id: &str, role: &str) -> Result<bool, DbError
 
 /// Clears the failed-login counter and any lockout.
 pub fn unlock(conn: &mut DbConn, id: &str) -> Result<bool, DbError> {
+    let email: Option<String> = users::table
+        .find(id)
+        .select(users::email)
+        .first(conn)
+        .optional()?;
+    if let Some(email) = email {
+        super::login_throttle::clear(conn, &email)?;
+    }
     let n = diesel::update(users::table.find(id))
         .set((
             users::failed_logins.eq(0),

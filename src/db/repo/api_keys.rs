@@ -113,3 +113,15 @@ mod tests {
         assert!(!constant_time_eq(b"ab", b"ac"));
     }
 }
+
+/// Which of the key ids still authenticate (not revoked, owner not disabled): one query for a node's
+/// WebSocket sessions opened with API keys.
+pub fn active_ids(conn: &mut DbConn, ids: &[String]) -> Result<Vec<String>, DbError> {
+    Ok(api_keys::table
+        .inner_join(users::table)
+        .filter(api_keys::id.eq_any(ids))
+        .filter(api_keys::revoked_at.is_null())
+        .filter(users::disabled.eq(false))
+        .select(api_keys::id)
+        .load(conn)?)
+}

@@ -7,4 +7,6 @@ pub mod audit;
 pub mod books;
 pub mod chapters;
 pub mod events;
+pub mod login_throttle;
+pub mod sessions;
 pub mod users;

@@ -17,9 +17,9 @@ use actix_web::dev::Payload;
 use actix_web::{web, FromRequest, HttpRequest};
 use serde::Deserialize;
 
-use crate::app::AppState;
 use crate::db::{self, models::User, repo};
 use crate::error::AppError;
+use crate::state::AppState;
 use crate::web::session::{app_state, session_user, CsrfProtected};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -66,10 +66,11 @@ impl CsrfProtected for ActionForm {
     }
 }
 
-/// The client address as the socket saw it (a proxy's forwarded header is not trusted here).
+/// The client address for the audit log (forwarded headers only from a trusted proxy).
 pub fn client_ip(req: &HttpRequest) -> String {
-    req.peer_addr()
-        .map(|a| a.ip().to_string())
+    crate::web::client_addr::client_addr(req)
+        .ip
+        .map(|ip| ip.to_string())
         .unwrap_or_default()
 }
 

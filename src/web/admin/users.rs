@@ -9,10 +9,10 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{audit, ActionForm, RequireAdmin};
-use crate::app::AppState;
 use crate::db::{self, models::User, repo};
 use crate::error::AppError;
 use crate::limits::PlanLimits;
+use crate::state::AppState;
 use crate::web::render::{html, see_other};
 use crate::web::session::{CsrfForm, CsrfProtected, PageCtx};
 
@@ -196,7 +196,7 @@ async fn act(
         "disable" => {
             keep_an_admin(&state, &user).await?;
             db::run(&state.db, move |c| repo::users::set_disabled(c, &uid, true)).await?;
-            crate::admin::control::disconnect_user(&state, &user.id).await;
+            crate::sessions::end_all(&state, &user.id).await?;
             "user.disable"
         }
         "enable" => {
@@ -207,8 +207,7 @@ async fn act(
             "user.enable"
         }
         "logout-everywhere" => {
-            db::run(&state.db, move |c| repo::users::revoke_sessions(c, &uid)).await?;
-            crate::admin::control::disconnect_user(&state, &user.id).await;
+            crate::sessions::end_all(&state, &uid).await?;
             "user.logout_everywhere"
         }
         "unlock" => {
