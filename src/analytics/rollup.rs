@@ -14,7 +14,7 @@ use std::time::Duration;
 use buko_actors::{ProgressMessage, Publish};
 use chrono::{DateTime, NaiveDateTime};
 
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::db::repo::analytics::{self as repo, RollupRow};
 use crate::db::{self, write_tx, DbConn, DbError};
 use crate::queue::QueueName;

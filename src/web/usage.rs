@@ -9,7 +9,7 @@ use askama::Template;
 use chrono::Utc;
 
 use crate::analytics::{self, author::History, Query, Range};
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::db;
 use crate::error::AppError;
 use crate::i18n::Locale;

@@ -75,6 +75,7 @@ impl AuthWatch {
             };
             addr.do_send(Disconnect {
                 reason: reason.to_string(),
+                restart: false,
             });
         }
         doomed.len()

@@ -10,7 +10,7 @@ use chrono::Utc;
 
 use super::RequireAdmin;
 use crate::analytics::{self, series, Query, Range};
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::db;
 use crate::error::AppError;
 use crate::web::render::html;
