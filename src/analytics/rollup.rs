@@ -14,10 +14,10 @@ use std::time::Duration;
 use buko_actors::{ProgressMessage, Publish};
 use chrono::{DateTime, NaiveDateTime};
 
-use crate::state::AppState;
 use crate::db::repo::analytics::{self as repo, RollupRow};
 use crate::db::{self, write_tx, DbConn, DbError};
 use crate::queue::QueueName;
+use crate::state::AppState;
 
 /// How often the roll-up runs and the live update is published.
 pub const PERIOD: Duration = Duration::from_secs(5);

@@ -9,10 +9,10 @@ use askama::Template;
 use chrono::Utc;
 
 use crate::analytics::{self, author::History, Query, Range};
-use crate::state::AppState;
 use crate::db;
 use crate::error::AppError;
 use crate::i18n::Locale;
+use crate::state::AppState;
 use crate::web::render::html;
 use crate::web::session::{CurrentUser, PageCtx};
 

@@ -4,7 +4,7 @@
 
 use buko::analytics::{self, rollup, Range};
 use buko::db::repo::analytics::RollupRow;
-use buko::db::schema::{books, chunks, llm_calls, users};
+use buko::db::schema::{books, chunks, llm_calls};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
@@ -425,10 +425,16 @@ async fn an_author_history_holds_only_their_own_books() {
         .await
         .body
         .contains("href=\"/usage\""));
-    diesel::update(users::table.find(&ida))
-        .set(users::locale.eq(Some("es")))
-        .execute(&mut app.db())
-        .expect("locale");
+    // Switching the language the way the footer's form does.
+    let token = a.client.csrf("/usage").await;
+    let res = a
+        .client
+        .post_form(
+            "/language",
+            &[("csrf_token", &token), ("lang", "es"), ("next", "/usage")],
+        )
+        .await;
+    assert_eq!(res.status, 303, "{}", res.body);
     let page = a.client.get("/usage").await;
     assert!(
         page.body.contains("Tu escritura") && page.body.contains("1234"),

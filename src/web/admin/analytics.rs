@@ -10,9 +10,9 @@ use chrono::Utc;
 
 use super::RequireAdmin;
 use crate::analytics::{self, series, Query, Range};
-use crate::state::AppState;
 use crate::db;
 use crate::error::AppError;
+use crate::state::AppState;
 use crate::web::render::html;
 use crate::web::session::PageCtx;
 
