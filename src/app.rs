@@ -178,6 +178,7 @@ impl Application {
         });
         // The dashboard's live figures, and the cross-node admin commands when Redis is configured.
         actix_web::rt::spawn(crate::admin::stats::run(state.clone()));
+        actix_web::rt::spawn(crate::analytics::rollup::run(state.clone()));
         if let Some(url) = &settings.redis_url {
             actix_web::rt::spawn(crate::admin::control::listen(
                 state.clone(),

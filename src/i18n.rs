@@ -60,12 +60,14 @@ pub struct Tr(pub Locale);
 
 impl Tr {
     pub fn get(&self, key: &str) -> &'static str {
-        let table = match self.0 {
-            Locale::En => EN,
-            Locale::Es => ES,
+        let (table, extra) = match self.0 {
+            Locale::En => (EN, ANALYTICS_EN),
+            Locale::Es => (ES, ANALYTICS_ES),
         };
         lookup(table, key)
+            .or_else(|| lookup(extra, key))
             .or_else(|| lookup(EN, key))
+            .or_else(|| lookup(ANALYTICS_EN, key))
             .unwrap_or("??")
     }
 
@@ -79,6 +81,7 @@ fn lookup(table: &'static [(&'static str, &'static str)], key: &str) -> Option<&
 }
 
 include!("i18n_strings.rs");
+include!("i18n_analytics.rs");
 
 #[cfg(test)]
 mod tests {
@@ -86,6 +89,12 @@ mod tests {
 
     #[test]
     fn both_languages_have_every_key() {
+        for (k, _) in ANALYTICS_EN {
+            assert!(lookup(ANALYTICS_ES, k).is_some(), "missing es: {k}");
+        }
+        for (k, _) in ANALYTICS_ES {
+            assert!(lookup(ANALYTICS_EN, k).is_some(), "missing en: {k}");
+        }
         for (k, _) in EN {
             assert!(lookup(ES, k).is_some(), "missing es: {k}");
         }

@@ -2,6 +2,7 @@
 //! HTTP and WebSocket, storage, LLM providers, the job queue, exports and operations.
 
 pub mod admin;
+pub mod analytics;
 pub mod app;
 pub mod billing;
 pub mod books;

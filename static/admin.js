@@ -47,7 +47,8 @@
     ws.onmessage = function (ev) {
       var msg;
       try { msg = JSON.parse(ev.data); } catch (e) { return; }
-      if (msg.type === "stats" && msg.data) apply(msg.data);
+      // Analytics updates share the topic; the analytics page reads those.
+      if (msg.type === "stats" && msg.data && !msg.data.analytics) apply(msg.data);
     };
     ws.onclose = function () {
       setTimeout(connect, delay);

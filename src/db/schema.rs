@@ -159,6 +159,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    metrics_rollup (width_secs, slot, series, dim) {
+        width_secs -> Integer,
+        slot -> BigInt,
+        series -> Text,
+        dim -> Text,
+        value -> Double,
+    }
+}
+
+diesel::table! {
     sessions (id) {
         id -> Text,
         user_id -> Text,
@@ -261,6 +271,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     api_keys,
     llm_calls,
     audit_log,
+    metrics_rollup,
     sessions,
     login_throttle,
     plans,

@@ -18,6 +18,7 @@ pub mod session;
 pub mod settings;
 pub mod static_files;
 pub mod webhooks;
+pub mod usage;
 
 use actix_web::web;
 
@@ -34,6 +35,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(settings::routes)
         .configure(billing::routes)
         .configure(webhooks::routes)
+        .configure(usage::routes)
         .configure(admin::routes)
         .configure(api_v1::routes)
         .configure(crate::ws::routes)

@@ -17,6 +17,37 @@ const FILES: &[(&str, &str, &str)] = &[
         include_str!("../../static/admin.js"),
     ),
     (
+        "analytics.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../static/analytics.js"),
+    ),
+    (
+        "usage.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../static/usage.js"),
+    ),
+    (
+        "analytics.css",
+        "text/css; charset=utf-8",
+        include_str!("../../static/analytics.css"),
+    ),
+    // uPlot (MIT), vendored: see uplot.LICENSE.
+    (
+        "uplot.min.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../static/uplot.min.js"),
+    ),
+    (
+        "uplot.min.css",
+        "text/css; charset=utf-8",
+        include_str!("../../static/uplot.min.css"),
+    ),
+    (
+        "uplot.LICENSE",
+        "text/plain; charset=utf-8",
+        include_str!("../../static/uplot.LICENSE"),
+    ),
+    (
         "live.js",
         "text/javascript; charset=utf-8",
         include_str!("../../static/live.js"),

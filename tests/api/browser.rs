@@ -329,3 +329,105 @@ async fn author_flow_in_headless_chromium() {
     assert!(md.contains("## La llegada") && md.contains(&sample), "{md}");
     d.s("DELETE", "", None).await;
 }
+
+/// Runs a script in the page and returns its value.
+async fn eval(d: &Driver, script: &str) -> Value {
+    d.s(
+        "POST",
+        "/execute/sync",
+        Some(json!({"script": script, "args": []})),
+    )
+    .await
+}
+
+#[actix_web::test]
+async fn admin_analytics_chart_gains_a_completed_book_without_reloading() {
+    let Some(d) = Driver::start().await else {
+        panic!("chromium / chromedriver missing: run scripts/install-browser.sh");
+    };
+    let app = spawn_app_with(|_| {}).await;
+    // An admin signs up in the browser and is promoted (as `buko admin create-user --admin` would).
+    let email = unique_email();
+    d.go(&format!("{}/register", app.base)).await;
+    d.type_into("input[name=email]", &email).await;
+    d.type_into("input[name=password]", PASSWORD).await;
+    d.click("form[action='/register'] button[type=submit]")
+        .await;
+    d.wait_url(|u| u.ends_with("/books")).await;
+    {
+        use diesel::prelude::*;
+        diesel::update(buko::db::schema::users::table)
+            .filter(buko::db::schema::users::email.eq(&email))
+            .set(buko::db::schema::users::role.eq("admin"))
+            .execute(&mut app.db())
+            .expect("promote");
+    }
+    d.go(&format!("{}/admin/analytics?range=1h", app.base))
+        .await;
+    let completed = "#chart-books dd[data-series=books_completed]";
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while eval(
+        &d,
+        "return document.getElementById('analytics').getAttribute('data-loaded');",
+    )
+    .await
+        != "1"
+    {
+        assert!(Instant::now() < deadline, "the charts never loaded");
+        actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(d.text(completed).await.trim(), "0");
+    d.wait_text("#analytics-live", "live", 10).await;
+    eval(&d, "window.__sameDocument = 42; return null;").await;
+
+    // An author writes a book with the offline writer, on this node's workers.
+    let author = crate::helpers::author(&app).await;
+    let id =
+        crate::helpers::create_book_via_api(&author, "A lighthouse keeper finds a message").await;
+    crate::helpers::wait_book_status(&author, &id, "architecture_ready").await;
+    let res = author
+        .api("POST", &format!("/api/v1/books/{id}/approve"), None)
+        .await;
+    assert_eq!(res.status, 202, "{}", res.body);
+    crate::helpers::wait_book_status(&author, &id, "completed").await;
+
+    // The roll-up's next update reaches the open page: the chart gains the point, no reload.
+    let shown = d.wait_text(completed, "1", 30).await;
+    assert_eq!(shown.trim(), "1");
+    let same = eval(&d, "return window.__sameDocument === 42;").await;
+    assert_eq!(same, true, "the page was not reloaded");
+    let point = eval(
+        &d,
+        "var u = document.querySelector('#chart-books .u-legend'); return u ? u.textContent : '';",
+    )
+    .await;
+    assert!(point.as_str().is_some_and(|s| !s.is_empty()), "chart drawn");
+    let words = eval(
+        &d,
+        "return document.querySelector('#chart-words dd').textContent;",
+    )
+    .await;
+    assert_ne!(
+        words.as_str().unwrap_or("0").trim(),
+        "0",
+        "words written counted"
+    );
+    d.screenshot("admin-analytics.png").await;
+    // The same page on a phone, in the dark theme.
+    d.s(
+        "POST",
+        "/window/rect",
+        Some(json!({"width": 400, "height": 900})),
+    )
+    .await;
+    d.s(
+        "POST",
+        "/goog/cdp/execute",
+        Some(json!({"cmd": "Emulation.setEmulatedMedia",
+                    "params": {"features": [{"name": "prefers-color-scheme", "value": "dark"}]}})),
+    )
+    .await;
+    actix_web::rt::time::sleep(Duration::from_millis(500)).await;
+    d.screenshot("admin-analytics-phone-dark.png").await;
+    d.s("DELETE", "", None).await;
+}

@@ -3,6 +3,7 @@
 
 mod admin;
 mod admin_ws;
+mod analytics;
 mod api_v1;
 mod auth;
 mod authz;

@@ -1,6 +1,7 @@
 //! Repositories: plain functions over `&mut DbConn`, one file per aggregate.
 
 pub mod admin;
+pub mod analytics;
 pub mod api_keys;
 pub mod audit;
 pub mod billing;

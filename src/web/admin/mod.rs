@@ -2,6 +2,7 @@
 //! are sent to the login page (401 → redirect), signed-in non-admins get 403. Every action is a POST
 //! with the session's CSRF token and is written to the audit log with who, what, target and IP.
 
+pub mod analytics;
 pub mod audit;
 pub mod broadcast;
 pub mod dashboard;
@@ -26,6 +27,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/admin")
             .configure(dashboard::routes)
+            .configure(analytics::routes)
             .configure(users::routes)
             .configure(generations::routes)
             .configure(subscriptions::routes)

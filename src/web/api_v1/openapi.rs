@@ -206,6 +206,14 @@ pub const ROUTES: &[Route] = &[
         (200, Json("CheckoutRedirect")),
         &[400, 409, 422, 503],
     ),
+    r(
+        "get",
+        "/usage/history",
+        "Your words, books finished, tokens and cost per day, month and book",
+        None,
+        (200, Json("UsageHistory")),
+        &[400],
+    ),
     Route {
         auth: false,
         ..r(
@@ -248,6 +256,13 @@ fn operation(route: &Route) -> Value {
         .filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
         .map(|name| json!({"name": name, "in": "path", "required": true, "schema": param_schema(name)}))
         .collect();
+    if route.path == "/usage/history" {
+        params.push(json!({"name": "range", "in": "query", "required": false,
+                           "schema": {"type": "string", "enum": ["7d", "30d", "90d", "365d"]}}));
+        params.push(json!({"name": "tz", "in": "query", "required": false,
+                           "description": "IANA time zone of the day buckets (default UTC)",
+                           "schema": {"type": "string"}}));
+    }
     if route.path == "/books/{id}/events" {
         params.push(json!({"name": "after", "in": "query", "required": false,
                            "schema": {"type": "integer", "minimum": 0}}));

@@ -73,6 +73,37 @@ pub fn components() -> Value {
         "Usage": usage(),
         "OpenApi": {"type": "object", "required": ["openapi", "paths"]},
     });
+    // Apart, so no single `json!` outgrows the macro's recursion limit.
+    let usage = json!({
+        "UsageFigures": {"type": "object",
+            "required": ["words", "books_completed", "input_tokens", "output_tokens", "cost_usd"], "properties": {
+            "words": {"type": "integer"}, "books_completed": {"type": "integer"},
+            "input_tokens": {"type": "integer"}, "output_tokens": {"type": "integer"},
+            "cost_usd": {"type": "number"}}},
+        "UsageHistory": {"type": "object",
+            "required": ["range", "tz", "bucket", "t", "end", "days", "totals", "months", "books"], "properties": {
+            "range": {"type": "string", "enum": ["7d", "30d", "90d", "365d"]},
+            "tz": {"type": "string"}, "bucket": {"type": "string", "enum": ["minute", "hour", "day"]},
+            "t": {"type": "array", "items": {"type": "integer"}, "description": "bucket starts, epoch seconds"},
+            "end": {"type": "integer"},
+            "days": {"type": "array", "items": {"$ref": "#/components/schemas/UsageFigures"}},
+            "totals": {"$ref": "#/components/schemas/UsageFigures"},
+            "avg_time_to_finish_secs": {"type": ["integer", "null"]},
+            "months": {"type": "array", "items": {"allOf": [{"$ref": "#/components/schemas/UsageFigures"},
+                {"type": "object", "required": ["month"], "properties": {"month": {"type": "string"}}}]}},
+            "books": {"type": "array", "items": {"type": "object",
+                "required": ["id", "title", "status", "words", "input_tokens", "output_tokens", "cost_usd", "created_at"],
+                "properties": {
+                    "id": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "string"},
+                    "words": {"type": "integer"}, "input_tokens": {"type": "integer"},
+                    "output_tokens": {"type": "integer"}, "cost_usd": {"type": "number"},
+                    "created_at": {"type": "string", "format": "date-time"},
+                    "completed_at": {"type": ["string", "null"], "format": "date-time"},
+                    "time_to_finish_secs": {"type": ["integer", "null"]}}}}}}
+    });
+    if let (Some(all), Some(usage)) = (all.as_object_mut(), usage.as_object()) {
+        all.extend(usage.clone());
+    }
     if let Some(map) = all.as_object_mut() {
         for (name, schema) in billing() {
             map.insert(name.into(), schema);

@@ -1,5 +1,7 @@
 //! `GET /api/v1/usage`: what the key's user has consumed (tokens, cost, books) and what is left (plan
 //! and its quotas — used and left this hour and this month —, and the key's own per-minute limit).
+//! `GET /api/v1/usage/history`: the user's history per day, month and book (`analytics::author`, the
+//! same as the `/usage` page).
 
 use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
 use serde_json::json;
@@ -12,7 +14,22 @@ use crate::limits::quota::{self, Quota};
 use crate::state::AppState;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/usage", web::get().to(usage));
+    cfg.route("/usage", web::get().to(usage))
+        .route("/usage/history", web::get().to(history));
+}
+
+async fn history(
+    ApiUser(user): ApiUser,
+    state: web::Data<AppState>,
+    q: web::Query<crate::analytics::Query>,
+) -> Result<HttpResponse, AppError> {
+    use crate::analytics::{author, Range};
+    let (range, tz) = q.parse(&Range::AUTHOR, Range::Month)?;
+    let h = db::run(&state.db, move |c| {
+        Ok(author::history(c, &user.id, range, tz, chrono::Utc::now()))
+    })
+    .await??;
+    Ok(HttpResponse::Ok().json(h))
 }
 
 async fn usage(
