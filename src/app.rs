@@ -144,7 +144,11 @@ impl Application {
             Arc::new(DbBookStore::new(pool.clone())),
             progress_sink.clone(),
             Arc::new(buko_actors::SystemClock),
-            buko_actors::EngineConfig::default(),
+            buko_actors::EngineConfig {
+                // Books waiting for an open breaker free their job slot and are scheduled again.
+                yield_while_breaker_open: true,
+                ..buko_actors::EngineConfig::default()
+            },
         );
         if let Some(r) = &redis {
             // Other nodes' progress reaches this node's sessions (never echoed back out).

@@ -62,7 +62,10 @@ pub async fn generate(mut settings: Settings, args: GenerateArgs) -> anyhow::Res
         std::sync::Arc::new(crate::store::DbBookStore::new(pool.clone())),
         std::sync::Arc::new(buko_actors::NoRemote),
         std::sync::Arc::new(buko_actors::SystemClock),
-        buko_actors::EngineConfig::default(),
+        buko_actors::EngineConfig {
+            yield_while_breaker_open: true,
+            ..buko_actors::EngineConfig::default()
+        },
     );
     let runner = Runner::new(engine, pool.clone());
 
@@ -88,7 +91,13 @@ pub async fn generate(mut settings: Settings, args: GenerateArgs) -> anyhow::Res
         .map_err(|e| anyhow!("approving the architecture: {e}"))?;
 
     let progress = actix_web::rt::spawn(show_progress(pool.clone(), book_id.clone()));
-    let outcome = runner.book(&book_id, Fence(1), None).await;
+    let mut outcome = runner.book(&book_id, Fence(1), None).await;
+    // The provider's breaker is open: wait as the job queue would, then continue.
+    while let RunOutcome::Later(after) = outcome {
+        eprintln!("\nthe AI provider is unavailable; trying again in {after:.0?}");
+        tokio::time::sleep(after).await;
+        outcome = runner.book(&book_id, Fence(1), None).await;
+    }
     progress.abort();
     eprintln!();
     expect_done(outcome, "book")?;
@@ -116,6 +125,7 @@ fn expect_done(outcome: RunOutcome, what: &str) -> anyhow::Result<()> {
         RunOutcome::Retry(reason) | RunOutcome::Failed(reason) => {
             bail!("the {what} failed: {reason}")
         }
+        RunOutcome::Later(after) => bail!("the {what} is waiting for the provider ({after:?})"),
     }
 }
 

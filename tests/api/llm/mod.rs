@@ -6,4 +6,5 @@ mod fake_server;
 mod helpers;
 mod offline;
 mod openai;
+mod provider_faults;
 mod whole_book;
