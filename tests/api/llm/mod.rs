@@ -6,5 +6,6 @@ mod fake_server;
 mod helpers;
 mod offline;
 mod openai;
+mod outage;
 mod provider_faults;
 mod whole_book;
