@@ -22,42 +22,15 @@ use buko_actors::ports::{NoRemote, ProgressSink};
 use crate::bus::redis::Redis;
 use crate::bus::{MemoryPresence, Presence, RedisPresence, RedisProgressSink};
 use crate::config::Settings;
-use crate::db::{self, DbPool};
-use crate::limits::http::HttpLimits;
+use crate::db;
 use crate::limits::{MemoryLimiter, RateLimiter, RedisLimiter};
 use crate::queue::{JobHandlers, QueueName, WorkerPool};
 use crate::runner::Runner;
+use crate::state::AppState;
 use crate::store::DbBookStore;
 use crate::ws::registry::SessionRegistry;
 use actix::Addr;
 use buko_actors::ProgressBroadcaster;
-
-/// Shared by every handler (cheap to clone; everything inside is a handle).
-pub struct AppState {
-    pub settings: Arc<Settings>,
-    pub db: DbPool,
-    pub redis: Option<Redis>,
-    /// Shared across nodes through Redis when configured (falls back to this node's memory).
-    pub limiter: Arc<dyn RateLimiter>,
-    /// Online users and peak (Redis-backed when configured).
-    pub presence: Arc<dyn Presence>,
-    /// The engine's `ProgressSink`: give it to the `ProgressBroadcaster`. Publishes to Redis for the
-    /// other nodes (whose relay — `bus::start_relay` — delivers as `Relay`), or nowhere on one node.
-    pub progress_sink: Arc<dyn ProgressSink>,
-    /// Whether this node runs job workers (reported by `/health/ready`).
-    pub runs_workers: bool,
-    /// The node's generation engine (supervisor + progress broadcaster) and the job runner over it.
-    pub runner: Runner,
-    /// Per-IP and per-endpoint request limits (the `limits::http` middleware).
-    pub http_limits: HttpLimits,
-    /// This node's progress fan-out: the engine's broadcaster, so books written on this node reach its
-    /// WebSocket sessions.
-    pub broadcaster: Addr<ProgressBroadcaster>,
-    /// This node's WebSocket sessions by user.
-    pub ws_registry: Arc<SessionRegistry>,
-    /// The admin panel's per-node state (node name, peak of online users, CPU meter).
-    pub admin: Arc<crate::admin::AdminState>,
-}
 
 /// What a node runs.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -101,7 +74,7 @@ impl Application {
             )
         })?;
         let pool = db::build_pool(settings.database_url.expose(), settings.db_pool_size)?;
-        migrate(&pool).await?;
+        db::migrate_pool(&pool).await?;
         let redis = match &settings.redis_url {
             Some(url) => Some(Redis::connect_lazy(url.expose()).map_err(anyhow::Error::msg)?),
             None => None,
@@ -160,16 +133,26 @@ impl Application {
                 move |m| broadcaster.do_send(buko_actors::Relay(m)),
             );
         }
+        let cost_model = crate::books::CostModel {
+            model: engine.deps.llm.model().to_string(),
+            free: engine.deps.llm.is_demo(),
+        };
         let runner = Runner::new(engine, pool.clone());
+        let books = crate::books::BookService::new(
+            pool.clone(),
+            limiter.clone(),
+            settings.data_dir.clone(),
+            cost_model,
+        );
         let state = web::Data::new(AppState {
             settings: Arc::new(settings.clone()),
             db: pool,
             redis,
             limiter,
+            books,
             presence,
             progress_sink,
             runs_workers: role.runs_workers(),
-            http_limits: HttpLimits::from_env(),
             broadcaster: runner.engine.broadcaster.clone(),
             ws_registry: Arc::new(SessionRegistry::new()),
             admin: Arc::new(crate::admin::AdminState::new()),
@@ -293,20 +276,6 @@ fn security_headers() -> DefaultHeaders {
         .add(("X-Content-Type-Options", "nosniff"))
         .add(("X-Frame-Options", "DENY"))
         .add(("Referrer-Policy", "same-origin"))
-}
-
-/// Runs the embedded migrations of the configured backend.
-pub async fn migrate(pool: &DbPool) -> anyhow::Result<usize> {
-    let applied = db::run(pool, |c| Ok(db::migrate(c)))
-        .await
-        .context("connecting to the database")?;
-    let applied = applied
-        .map_err(anyhow::Error::msg)
-        .context("running migrations")?;
-    if applied > 0 {
-        log::info!(target: "buko::db", applied = applied; "migrations applied");
-    }
-    Ok(applied)
 }
 
 /// The session cookie key: from `BUKO_SECRET_KEY`, else generated once and kept in the data dir (so

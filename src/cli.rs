@@ -2,7 +2,7 @@
 
 use clap::{Parser, Subcommand};
 
-use crate::app::{migrate, Application, NodeRole};
+use crate::app::{Application, NodeRole};
 use crate::config::Settings;
 use crate::db::{self, models, repo};
 
@@ -100,7 +100,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Generate(args) => crate::generate::generate(settings, args).await?,
         Command::Migrate => {
             let pool = db::build_pool(settings.database_url.expose(), 1)?;
-            let applied = migrate(&pool).await?;
+            let applied = db::migrate_pool(&pool).await?;
             println!("migrations applied: {applied}");
         }
         Command::Admin(cmd) => admin(settings, cmd).await?,
@@ -112,7 +112,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 async fn admin(settings: Settings, cmd: AdminCommand) -> anyhow::Result<()> {
     std::fs::create_dir_all(&settings.data_dir)?;
     let pool = db::build_pool(settings.database_url.expose(), 2)?;
-    migrate(&pool).await?;
+    db::migrate_pool(&pool).await?;
     match cmd {
         AdminCommand::CreateUser {
             email,

@@ -42,6 +42,8 @@ pub struct Settings {
     /// Job workers: lease, heartbeat, sweeper, per-queue concurrency and time limits (`BUKO_JOB_*`,
     /// `BUKO_WORKERS_*`; see `queue::settings`).
     pub queue: crate::queue::QueueSettings,
+    /// Per-IP and per-endpoint request limits (`BUKO_RATE_IP_PER_MIN`, `BUKO_RATE_ENDPOINT_PER_MIN`).
+    pub http_limits: HttpLimits,
     /// Outgoing mail (`BUKO_SMTP_*`, `BUKO_MAIL_FROM`, `BUKO_PUBLIC_URL`; see `email`).
     pub mail: crate::email::MailSettings,
 }
@@ -71,7 +73,41 @@ impl Settings {
             node_id: var("BUKO_NODE_ID").unwrap_or_else(default_node_id),
             queue: crate::queue::QueueSettings::from_env()?,
             mail: crate::email::MailSettings::from_env()?,
+            http_limits: http_limits_from_env(),
         })
+    }
+}
+
+/// Per-IP and per-endpoint HTTP request limits (the `limits::http` middleware), per minute; `0` disables one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HttpLimits {
+    /// `BUKO_RATE_IP_PER_MIN` (default 300).
+    pub per_ip_per_minute: u64,
+    /// `BUKO_RATE_ENDPOINT_PER_MIN` (default 1000).
+    pub per_endpoint_per_minute: u64,
+}
+
+impl Default for HttpLimits {
+    fn default() -> Self {
+        HttpLimits {
+            per_ip_per_minute: 300,
+            per_endpoint_per_minute: 1000,
+        }
+    }
+}
+
+/// An unparsable limit keeps its default (as before these moved here), so a typo never locks the
+/// API out.
+fn http_limits_from_env() -> HttpLimits {
+    let read = |name: &str, default: u64| {
+        var(name)
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(default)
+    };
+    let d = HttpLimits::default();
+    HttpLimits {
+        per_ip_per_minute: read("BUKO_RATE_IP_PER_MIN", d.per_ip_per_minute),
+        per_endpoint_per_minute: read("BUKO_RATE_ENDPOINT_PER_MIN", d.per_endpoint_per_minute),
     }
 }
 
@@ -127,6 +163,7 @@ mod tests {
             node_id: "n".into(),
             queue: Default::default(),
             mail: Default::default(),
+            http_limits: Default::default(),
         };
         let shown = format!("{s:?}");
         assert!(!shown.contains("hunter2") && !shown.contains("pw@") && !shown.contains("kkkk"));

@@ -126,3 +126,18 @@ impl From<DbError> for AppError {
         }
     }
 }
+
+/// The one mapping of the book use cases' refusals to HTTP (both doors).
+impl From<crate::books::BookError> for AppError {
+    fn from(e: crate::books::BookError) -> Self {
+        use crate::books::BookError;
+        match e {
+            BookError::NotFound => AppError::NotFound,
+            e @ BookError::WrongStatus { .. } => AppError::Conflict(e.to_string()),
+            BookError::QuotaExceeded { retry_after } => AppError::RateLimited { retry_after },
+            BookError::Invalid { reason, .. } => AppError::Validation(reason),
+            BookError::Storage(e) => e.into(),
+            BookError::Render(cause) => AppError::Internal(cause),
+        }
+    }
+}

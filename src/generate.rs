@@ -4,15 +4,18 @@
 
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context};
 use buko_actors::Fence;
 use diesel::prelude::*;
 
+use crate::books::{validate_new_book, BookService, CostModel, NewBookInput};
 use crate::config::Settings;
 use crate::db::schema::books;
 use crate::db::{self, models, repo};
+use crate::limits::MemoryLimiter;
 use crate::runner::{RunOutcome, Runner};
 
 #[derive(clap::Args, Debug)]
@@ -40,37 +43,48 @@ pub async fn generate(mut settings: Settings, args: GenerateArgs) -> anyhow::Res
     let ext = args.out.extension().and_then(|e| e.to_str()).unwrap_or("");
     let format = buko_export::Format::from_ext(ext)
         .ok_or_else(|| anyhow!("unknown output format {ext:?}: use .pdf, .epub, .docx or .md"))?;
-    let new = repo::books::NewBook::validate(
-        &args.idea,
-        &args.genre,
-        &args.audience,
-        &args.tone,
-        &args.language,
-        Some(args.pages),
-    )
-    .map_err(anyhow::Error::msg)?;
+    let input = NewBookInput {
+        idea: args.idea.clone(),
+        genre: args.genre.clone(),
+        audience: args.audience.clone(),
+        tone: args.tone.clone(),
+        language: args.language.clone(),
+        target_pages: Some(args.pages),
+    };
+    // Bad input is refused before any work (the service checks it again when creating).
+    validate_new_book(&input)?;
 
     let scratch = tempfile::tempdir().context("creating a scratch directory")?;
     settings.data_dir = scratch.path().to_path_buf();
     let pool = db::build_pool(&scratch.path().join("generate.db").to_string_lossy(), 4)?;
-    crate::app::migrate(&pool).await?;
+    db::migrate_pool(&pool).await?;
     crate::llm::init_tls();
     let llm = crate::llm::build_provider(&settings.llm);
     eprintln!("writing with {} ({})", llm.provider(), llm.model());
     let engine = buko_actors::Engine::start(
         llm,
-        std::sync::Arc::new(crate::store::DbBookStore::new(pool.clone())),
-        std::sync::Arc::new(buko_actors::NoRemote),
-        std::sync::Arc::new(buko_actors::SystemClock),
+        Arc::new(crate::store::DbBookStore::new(pool.clone())),
+        Arc::new(buko_actors::NoRemote),
+        Arc::new(buko_actors::SystemClock),
         buko_actors::EngineConfig {
             yield_while_breaker_open: true,
             ..buko_actors::EngineConfig::default()
         },
     );
+    let cost_model = CostModel {
+        model: engine.deps.llm.model().to_string(),
+        free: engine.deps.llm.is_demo(),
+    };
     let runner = Runner::new(engine, pool.clone());
+    let books = BookService::new(
+        pool.clone(),
+        Arc::new(MemoryLimiter::new()),
+        settings.data_dir.clone(),
+        cost_model,
+    );
 
-    let book_id = db::run(&pool, move |c| {
-        let user = repo::users::create(
+    let user = db::run(&pool, move |c| {
+        repo::users::create(
             c,
             repo::users::NewUser {
                 email: "generate@localhost",
@@ -78,17 +92,17 @@ pub async fn generate(mut settings: Settings, args: GenerateArgs) -> anyhow::Res
                 role: models::ROLE_USER,
                 locale: None,
             },
-        )?;
-        Ok(repo::books::create(c, &user.id, &new)?.id)
+        )
     })
     .await?;
+    let book_id = books.create(&user, &input).await?.id;
 
     eprintln!("drafting the architecture…");
     expect_done(runner.architecture(&book_id).await, "architecture")?;
-    let id = book_id.clone();
-    db::run(&pool, move |c| Ok(repo::books::approve(c, &id)))
-        .await?
-        .map_err(|e| anyhow!("approving the architecture: {e}"))?;
+    books
+        .approve(&user, &book_id)
+        .await
+        .context("approving the architecture")?;
 
     let progress = actix_web::rt::spawn(show_progress(pool.clone(), book_id.clone()));
     let mut outcome = runner.book(&book_id, Fence(1), None).await;
@@ -102,18 +116,14 @@ pub async fn generate(mut settings: Settings, args: GenerateArgs) -> anyhow::Res
     eprintln!();
     expect_done(outcome, "book")?;
 
-    let id = book_id.clone();
-    let (doc, _) = db::run(&pool, move |c| crate::export::book_doc(c, &id)).await?;
-    let title = doc.title.clone();
-    let bytes = actix_web::web::block(move || buko_export::render(&doc, format))
-        .await
-        .map_err(|e| anyhow!("rendering: {e}"))?
-        .map_err(|e| anyhow!("rendering: {e}"))?;
-    std::fs::write(&args.out, &bytes).with_context(|| format!("writing {}", args.out.display()))?;
+    let file = books.export(&user, &book_id, format.extension()).await?;
+    std::fs::write(&args.out, &file.bytes)
+        .with_context(|| format!("writing {}", args.out.display()))?;
     eprintln!(
-        "“{title}” → {} ({} KiB)",
+        "{} → {} ({} KiB)",
+        file.file_name,
         args.out.display(),
-        bytes.len() / 1024
+        file.bytes.len() / 1024
     );
     Ok(())
 }

@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod app;
+pub mod books;
 pub mod bus;
 pub mod cli;
 pub mod config;
@@ -18,6 +19,7 @@ pub mod metrics;
 pub mod queue;
 pub mod runner;
 pub mod secret;
+pub mod state;
 pub mod store;
 pub mod telemetry;
 pub mod web;

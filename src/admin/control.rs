@@ -14,7 +14,7 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 
-use crate::app::AppState;
+use crate::state::AppState;
 
 pub const CHANNEL: &str = "buko:admin:control";
 

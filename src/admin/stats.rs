@@ -9,9 +9,9 @@ use buko_actors::{ProgressMessage, Publish, RunningBooks};
 use chrono::NaiveDateTime;
 use serde::Serialize;
 
-use crate::app::AppState;
 use crate::db::{self, repo};
 use crate::queue::QueueName;
+use crate::state::AppState;
 
 /// How often the sampler publishes.
 pub const PERIOD: Duration = Duration::from_secs(2);

@@ -199,7 +199,7 @@ fn main() -> anyhow::Result<()> {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
     let bench = BenchDb::create(&base)?;
     let pool = db::build_pool(&bench.url, (a.workers as u32 + 4).max(8))?;
-    db::migrate(&mut *pool.get()?).map_err(anyhow::Error::msg)?;
+    db::migrate(&mut *pool.get()?)?;
     let backend = db::Backend::from_url(&bench.url);
     println!("backend: {backend:?}");
     let rate = throughput(&pool, a.jobs, a.workers)?;

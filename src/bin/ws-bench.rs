@@ -106,10 +106,15 @@ async fn server(bind: String, data_dir: String, books: usize, rate: u64) -> anyh
         let (key, _) = repo::api_keys::create(c, &user.id, "bench")?;
         let mut ids = vec![];
         for i in 0..books {
-            let new = repo::books::NewBook::validate(&format!("bench {i}"), "", "", "", "en", None)
-                .map_err(|e| {
-                    db::DbError::Query(diesel::result::Error::QueryBuilderError(e.into()))
-                })?;
+            let input = buko::books::NewBookInput {
+                idea: format!("bench {i}"),
+                ..Default::default()
+            };
+            let new = buko::books::validate_new_book(&input).map_err(|e| {
+                db::DbError::Query(diesel::result::Error::QueryBuilderError(
+                    e.to_string().into(),
+                ))
+            })?;
             ids.push(repo::books::create(c, &user.id, &new)?.id);
         }
         Ok((key.expose().to_string(), ids))

@@ -156,28 +156,51 @@ pub fn build_pool(url: &str, max_size: u32) -> Result<DbPool, DbError> {
 /// Key of the PostgreSQL advisory lock that serializes migrations across nodes.
 const MIGRATION_LOCK: i64 = 0x0062_756b_6f6d_6967; // "bukomig"
 
+/// Why migrations did not run.
+#[derive(Debug, thiserror::Error)]
+pub enum MigrateError {
+    #[error("connecting to the database: {0}")]
+    Connect(#[from] DbError),
+    #[error("taking the migration lock: {0}")]
+    Lock(diesel::result::Error),
+    #[error("running migrations: {0}")]
+    Run(String),
+}
+
 /// Applies the embedded migrations of the pool's backend. On PostgreSQL the run holds an advisory lock,
 /// so nodes starting together on a fresh database migrate one after the other instead of racing (the
 /// losers would fail on duplicate catalog entries); the later ones then find nothing pending.
-pub fn migrate(conn: &mut DbConn) -> Result<usize, String> {
+pub fn migrate(conn: &mut DbConn) -> Result<usize, MigrateError> {
+    // The harness's error is a boxed `dyn Error` that is not `Send`: keep its message.
+    let run = |e: Box<dyn std::error::Error + Send + Sync>| MigrateError::Run(e.to_string());
     match conn {
         DbConn::Sqlite(c) => c
             .run_pending_migrations(SQLITE_MIGRATIONS)
             .map(|v| v.len())
-            .map_err(|e| e.to_string()),
+            .map_err(run),
         DbConn::Pg(c) => {
             c.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))
-                .map_err(|e| e.to_string())?;
+                .map_err(MigrateError::Lock)?;
             let applied = c
                 .run_pending_migrations(POSTGRES_MIGRATIONS)
                 .map(|v| v.len())
-                .map_err(|e| e.to_string());
+                .map_err(run);
             let unlocked = c.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})"));
             let applied = applied?;
-            unlocked.map_err(|e| e.to_string())?;
+            unlocked.map_err(MigrateError::Lock)?;
             Ok(applied)
         }
     }
+}
+
+/// Runs the embedded migrations of the configured backend on the blocking pool (server start,
+/// `buko migrate`, `buko generate`'s scratch database).
+pub async fn migrate_pool(pool: &DbPool) -> Result<usize, MigrateError> {
+    let applied = run(pool, |c| Ok(migrate(c))).await??;
+    if applied > 0 {
+        log::info!(target: "buko::db", applied = applied; "migrations applied");
+    }
+    Ok(applied)
 }
 
 /// A transaction that will write. On SQLite it begins `IMMEDIATE`: the write lock is taken up front (a

@@ -10,19 +10,10 @@ use buko_export::{BookDoc, ChapterDoc, Format, Language};
 use diesel::prelude::*;
 use tokio::sync::Semaphore;
 
-use crate::app::AppState;
 use crate::db::schema::{books, chapters, chunks, users};
-use crate::db::{self, DbConn, DbError};
-use crate::error::AppError;
+use crate::db::{DbConn, DbError};
 
 static PDF_SLOTS: Semaphore = Semaphore::const_new(2);
-
-/// A rendered file ready to send.
-pub struct Export {
-    pub bytes: Vec<u8>,
-    pub file_name: String,
-    pub content_type: &'static str,
-}
 
 /// The book as the exporter sees it, with the version its cache is keyed by.
 pub fn book_doc(conn: &mut DbConn, book_id: &str) -> Result<(BookDoc, i32), DbError> {
@@ -103,30 +94,23 @@ pub fn book_doc(conn: &mut DbConn, book_id: &str) -> Result<(BookDoc, i32), DbEr
     Ok((doc, version))
 }
 
-/// The rendered book (from the cache when this version was rendered before).
-pub async fn export(state: &AppState, book_id: &str, format: Format) -> Result<Export, AppError> {
-    let id = book_id.to_string();
-    let (doc, version) = db::run(&state.db, move |c| book_doc(c, &id)).await?;
-    if doc.chapters.is_empty() {
-        return Err(AppError::Conflict(
-            "the book has no written chapters yet".into(),
-        ));
-    }
-    let file_name = buko_export::file_name(&doc.title, format);
-    let dir = state.settings.data_dir.join("exports").join(book_id);
+/// `doc` rendered as `format`, from the cache under `<data dir>/exports/<book>/<version>.<ext>` when
+/// this version was rendered before. PDF renders wait for one of two slots.
+pub async fn render_cached(
+    doc: BookDoc,
+    format: Format,
+    data_dir: &Path,
+    version: i32,
+) -> Result<Vec<u8>, String> {
+    let dir = data_dir.join("exports").join(&doc.id);
     let path = dir.join(format!("{version}.{}", format.extension()));
     let _slot = match format {
-        Format::Pdf => Some(PDF_SLOTS.acquire().await.map_err(AppError::internal)?),
+        Format::Pdf => Some(PDF_SLOTS.acquire().await.map_err(|e| e.to_string())?),
         _ => None,
     };
-    let bytes = actix_web::web::block(move || cached_render(&doc, format, &dir, &path))
+    actix_web::web::block(move || cached_render(&doc, format, &dir, &path))
         .await
-        .map_err(AppError::internal)??;
-    Ok(Export {
-        bytes,
-        file_name,
-        content_type: format.content_type(),
-    })
+        .map_err(|e| e.to_string())?
 }
 
 fn cached_render(
@@ -134,12 +118,11 @@ fn cached_render(
     format: Format,
     dir: &Path,
     path: &PathBuf,
-) -> Result<Vec<u8>, AppError> {
+) -> Result<Vec<u8>, String> {
     if let Ok(bytes) = std::fs::read(path) {
         return Ok(bytes);
     }
-    let bytes = buko_export::render(doc, format)
-        .map_err(|e| AppError::Internal(format!("export {format:?}: {e}")))?;
+    let bytes = buko_export::render(doc, format).map_err(|e| format!("export {format:?}: {e}"))?;
     // Write-then-rename: a concurrent reader never sees half a file. Older versions are removed.
     if std::fs::create_dir_all(dir).is_ok() {
         let tmp = path.with_extension(format!("{}.tmp{}", format.extension(), std::process::id()));
@@ -163,28 +146,4 @@ fn remove_stale(dir: &Path, keep: &Path, format: Format) {
             let _ = std::fs::remove_file(p);
         }
     }
-}
-
-/// `Content-Disposition` with an ASCII fallback and the UTF-8 name (RFC 6266 / 5987).
-pub fn content_disposition(file_name: &str) -> String {
-    let ascii: String = file_name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_graphic() && c != '"' && c != '\\' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    let encoded: String = file_name
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect();
-    format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
 }

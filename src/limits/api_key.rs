@@ -4,9 +4,9 @@
 
 use std::time::Duration;
 
-use crate::app::AppState;
 use crate::db::models::ApiKey;
 use crate::error::AppError;
+use crate::state::AppState;
 
 pub const WINDOW: Duration = Duration::from_secs(60);
 

@@ -10,42 +10,8 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
 use actix_web::web;
 
-use crate::app::AppState;
 use crate::error::AppError;
-
-/// Limits per minute; `0` disables one.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct HttpLimits {
-    /// `BUKO_RATE_IP_PER_MIN` (default 300).
-    pub per_ip_per_minute: u64,
-    /// `BUKO_RATE_ENDPOINT_PER_MIN` (default 1000).
-    pub per_endpoint_per_minute: u64,
-}
-
-impl Default for HttpLimits {
-    fn default() -> Self {
-        HttpLimits {
-            per_ip_per_minute: 300,
-            per_endpoint_per_minute: 1000,
-        }
-    }
-}
-
-impl HttpLimits {
-    pub fn from_env() -> HttpLimits {
-        let read = |name: &str, default: u64| {
-            std::env::var(name)
-                .ok()
-                .and_then(|v| v.trim().parse().ok())
-                .unwrap_or(default)
-        };
-        let d = HttpLimits::default();
-        HttpLimits {
-            per_ip_per_minute: read("BUKO_RATE_IP_PER_MIN", d.per_ip_per_minute),
-            per_endpoint_per_minute: read("BUKO_RATE_ENDPOINT_PER_MIN", d.per_endpoint_per_minute),
-        }
-    }
-}
+use crate::state::AppState;
 
 const MINUTE: Duration = Duration::from_secs(60);
 
@@ -61,7 +27,7 @@ pub async fn enforce(
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
     if is_limited(&req) {
         if let Some(state) = req.app_data::<web::Data<AppState>>().cloned() {
-            let limits = state.http_limits;
+            let limits = state.settings.http_limits;
             // The peer address, not X-Forwarded-For: a header anyone can set must not pick the bucket.
             let ip = req
                 .peer_addr()

@@ -4,7 +4,6 @@
 use std::time::Duration;
 
 use crate::db::models::User;
-use crate::error::AppError;
 
 use super::{PlanLimits, RateLimiter};
 
@@ -32,8 +31,15 @@ impl Quota {
     }
 }
 
-/// Counts one use of the quota, or `429` with the wait.
-pub async fn take(limiter: &dyn RateLimiter, user: &User, quota: Quota) -> Result<(), AppError> {
+/// The quota is used up for now.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Exceeded {
+    /// Seconds until one more use is allowed (at least 1).
+    pub retry_after: u64,
+}
+
+/// Counts one use of the quota, or how long to wait.
+pub async fn take(limiter: &dyn RateLimiter, user: &User, quota: Quota) -> Result<(), Exceeded> {
     let plan = PlanLimits::for_plan(&user.plan);
     let d = limiter
         .hit(quota.key(&user.id), quota.limit(&plan), HOUR)
@@ -41,7 +47,7 @@ pub async fn take(limiter: &dyn RateLimiter, user: &User, quota: Quota) -> Resul
     if d.allowed {
         Ok(())
     } else {
-        Err(AppError::RateLimited {
+        Err(Exceeded {
             retry_after: d.retry_after_secs,
         })
     }

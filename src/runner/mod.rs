@@ -100,7 +100,10 @@ impl Runner {
         }
     }
 
-    async fn store_architecture(
+    /// Stores a drafted architecture: only while the book waits for one (`architecture_pending`), with
+    /// its status event published. What a finished architecture job does (tests call it to stand in for
+    /// the LLM with a known architecture).
+    pub async fn store_architecture(
         &self,
         book_id: &str,
         architecture: buko_actors::Architecture,

@@ -11,9 +11,9 @@ use argon2::Argon2;
 use askama::Template;
 use serde::Deserialize;
 
-use crate::app::AppState;
 use crate::db::{self, models::ROLE_USER, repo};
 use crate::error::AppError;
+use crate::state::AppState;
 use crate::web::render::{html, see_other};
 use crate::web::session::{self as sess, CsrfForm, CsrfProtected, PageCtx};
 

@@ -5,9 +5,9 @@ use actix_web::{web, HttpResponse};
 use buko_actors::breaker::BreakerState;
 use diesel::prelude::*;
 
-use crate::app::AppState;
 use crate::db::{self, schema::jobs};
 use crate::error::AppError;
+use crate::state::AppState;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/metrics", web::get().to(metrics));

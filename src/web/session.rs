@@ -11,10 +11,10 @@ use actix_web::{web, FromRequest, HttpRequest};
 use rand::RngCore;
 use serde::de::DeserializeOwned;
 
-use crate::app::AppState;
 use crate::db::{self, models::User, repo};
 use crate::error::AppError;
 use crate::i18n::{Locale, Tr};
+use crate::state::AppState;
 
 pub const KEY_USER: &str = "uid";
 pub const KEY_VERSION: &str = "sv";

@@ -6,10 +6,10 @@ use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
-use crate::app::AppState;
 use crate::db::{self, models::ApiKey, repo};
 use crate::error::AppError;
 use crate::i18n::Locale;
+use crate::state::AppState;
 use crate::web::books::review::PlainForm;
 use crate::web::render::{html, see_other};
 use crate::web::session::{CsrfForm, CsrfProtected, CurrentUser, PageCtx};

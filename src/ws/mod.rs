@@ -10,9 +10,9 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use actix_web_actors::ws;
 use serde::Deserialize;
 
-use crate::app::AppState;
 use crate::db::{self, repo};
 use crate::error::AppError;
+use crate::state::AppState;
 use crate::web::session::session_user;
 
 /// Largest client frame accepted (client messages are a few hundred bytes).

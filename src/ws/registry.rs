@@ -6,14 +6,20 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
-use actix::Addr;
+use actix::{Message, Recipient};
 
-use super::session::{Disconnect, WsSession};
+/// Asks a session to close (an operator disconnecting a user, a revoked account). The registry holds
+/// sessions as recipients of this message only, so it never depends on the session type.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Disconnect {
+    pub reason: String,
+}
 
 #[derive(Default)]
 pub struct SessionRegistry {
     next_id: AtomicU64,
-    users: Mutex<HashMap<String, HashMap<u64, Addr<WsSession>>>>,
+    users: Mutex<HashMap<String, HashMap<u64, Recipient<Disconnect>>>>,
 }
 
 impl SessionRegistry {
@@ -25,7 +31,7 @@ impl SessionRegistry {
         self.next_id.fetch_add(1, Ordering::Relaxed) + 1
     }
 
-    pub fn add(&self, user_id: &str, session_id: u64, addr: Addr<WsSession>) {
+    pub fn add(&self, user_id: &str, session_id: u64, addr: Recipient<Disconnect>) {
         let mut users = self.users.lock().unwrap_or_else(|p| p.into_inner());
         users
             .entry(user_id.to_string())
@@ -56,7 +62,7 @@ impl SessionRegistry {
 
     /// Closes every session of the user on this node with the reason; returns how many.
     pub fn disconnect_user(&self, user_id: &str, reason: &str) -> usize {
-        let addrs: Vec<Addr<WsSession>> = {
+        let addrs: Vec<Recipient<Disconnect>> = {
             let users = self.users.lock().unwrap_or_else(|p| p.into_inner());
             users
                 .get(user_id)

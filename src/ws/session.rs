@@ -20,8 +20,9 @@ use buko_actors::{
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::app::AppState;
+use super::registry::Disconnect;
 use crate::db::{self, models::User, repo};
+use crate::state::AppState;
 
 const HEARTBEAT: Duration = Duration::from_secs(10);
 const CLIENT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -29,13 +30,6 @@ const CLIENT_TIMEOUT: Duration = Duration::from_secs(30);
 pub const MAILBOX: usize = 256;
 const MAX_BOOKS_PER_SESSION: usize = 32;
 const REPLAY_PAGE: i64 = 500;
-
-/// Asks a session to close (an operator disconnecting a user, a revoked account).
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct Disconnect {
-    pub reason: String,
-}
 
 #[derive(Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -233,7 +227,7 @@ impl Actor for WsSession {
         ctx.set_mailbox_capacity(MAILBOX);
         self.state
             .ws_registry
-            .add(&self.user.id, self.id, ctx.address());
+            .add(&self.user.id, self.id, ctx.address().recipient());
         // Online users (shared across nodes through Redis): seen now and at every heartbeat.
         actix::spawn(self.state.presence.touch(self.user.id.clone()));
         ctx.run_interval(HEARTBEAT, |act, ctx| {

@@ -89,7 +89,7 @@ async fn book_lifecycle_over_the_api() {
         .status,
         409
     );
-    make_ready(&app, &id);
+    make_ready(&app, &id).await;
     let mut arch = sample_architecture();
     arch.chapters.swap(0, 2);
     arch.chapters[0].title = "Renamed".into();
@@ -154,12 +154,13 @@ async fn book_lifecycle_over_the_api() {
         buko::db::repo::events::append(&mut c, &id, "chunk_started", &json!({"seq": 1}))
             .expect("event");
     }
+    // Seq 1 is the architecture's `status` event; 2 and 3 were appended above.
     let events = a
-        .api("GET", &format!("/api/v1/books/{id}/events?after=1"), None)
+        .api("GET", &format!("/api/v1/books/{id}/events?after=2"), None)
         .await
         .json();
     assert_eq!(events.as_array().expect("events").len(), 1);
-    assert_eq!(events[0]["seq"], 2);
+    assert_eq!(events[0]["seq"], 3);
     assert_eq!(events[0]["kind"], "chunk_started");
 }
 
@@ -277,7 +278,7 @@ async fn approvals_are_limited_to_two_per_hour_on_free() {
     let mut ids = vec![];
     for i in 0..3 {
         let id = create_book_via_api(&a, &format!("Book {i}")).await;
-        make_ready(&app, &id);
+        make_ready(&app, &id).await;
         ids.push(id);
     }
     for id in &ids[..2] {

@@ -61,7 +61,7 @@ async fn review_edit_reorder_and_approve_through_the_page() {
     let app = spawn_web_app().await;
     let a = author(&app).await;
     let id = create_book_via_api(&a, "A lighthouse keeper").await;
-    make_ready(&app, &id);
+    make_ready(&app, &id).await;
     let page = a.client.get(&format!("/books/{id}")).await;
     assert!(page.body.contains("Arrival") && page.body.contains("id=\"approve\""));
     let token = crate::helpers::csrf_in(&page.body).expect("csrf");
@@ -189,7 +189,7 @@ async fn pause_resume_cancel_follow_the_status_rules() {
         .api("POST", &format!("/api/v1/books/{id}/pause"), None)
         .await;
     assert_eq!(res.status, 409, "{}", res.body);
-    make_ready(&app, &id);
+    make_ready(&app, &id).await;
     assert_eq!(
         a.api("POST", &format!("/api/v1/books/{id}/approve"), None)
             .await
@@ -259,7 +259,7 @@ async fn regenerate_enqueues_a_book_job_for_that_chapter() {
     let app = spawn_web_app().await;
     let a = author(&app).await;
     let id = create_book_via_api(&a, "Regenerate").await;
-    make_ready(&app, &id);
+    make_ready(&app, &id).await;
     assert_eq!(
         a.api("POST", &format!("/api/v1/books/{id}/approve"), None)
             .await
@@ -307,7 +307,7 @@ async fn reader_and_markdown_download_show_the_committed_chunks() {
     let app = spawn_web_app().await;
     let a = author(&app).await;
     let id = create_book_via_api(&a, "Download").await;
-    make_ready(&app, &id);
+    make_ready(&app, &id).await;
     assert_eq!(
         a.api("POST", &format!("/api/v1/books/{id}/approve"), None)
             .await
@@ -379,7 +379,7 @@ async fn another_users_book_is_not_found_everywhere() {
     let owner = author(&app).await;
     let other = author(&app).await;
     let id = create_book_via_api(&owner, "Private").await;
-    make_ready(&app, &id);
+    make_ready(&app, &id).await;
     for path in [
         format!("/books/{id}"),
         format!("/books/{id}/live"),

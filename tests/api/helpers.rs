@@ -100,6 +100,7 @@ pub fn test_settings(data_dir: &std::path::Path) -> (Settings, Option<(String, S
         node_id: format!("test-{}", uuid::Uuid::new_v4().simple()),
         queue: Default::default(),
         mail: Default::default(),
+        http_limits: Default::default(),
     };
     (settings, pg)
 }
@@ -424,10 +425,18 @@ pub fn sample_architecture() -> buko_actors::Architecture {
     .expect("sample architecture")
 }
 
-/// Stands in for the architecture job: stores the sample architecture and marks the book ready.
-pub fn make_ready(app: &TestApp, book_id: &str) {
-    buko::db::repo::books::set_architecture_ready(&mut app.db(), book_id, &sample_architecture())
-        .expect("architecture stored");
+/// Stands in for the LLM of the architecture job: the runner stores the sample architecture through
+/// its production path (status guard, event), as a worker would.
+pub async fn make_ready(app: &TestApp, book_id: &str) {
+    let outcome = app
+        .runner
+        .store_architecture(book_id, sample_architecture())
+        .await;
+    assert_eq!(
+        outcome,
+        buko::runner::RunOutcome::Done("architecture ready".into()),
+        "architecture stored"
+    );
 }
 
 /// The book's status as stored.

@@ -24,7 +24,7 @@ async fn setup() -> Setup {
     let dir = tempfile::tempdir().expect("tmp");
     let (settings, pg) = test_settings(dir.path());
     let pool = db::build_pool(settings.database_url.expose(), 4).expect("pool");
-    buko::app::migrate(&pool).await.expect("migrate");
+    buko::db::migrate_pool(&pool).await.expect("migrate");
     let engine = Engine::start(
         buko::llm::build_provider(&settings.llm),
         Arc::new(DbBookStore::new(pool.clone())),

@@ -70,9 +70,10 @@ async fn republish(app: &TestApp, book_id: &str, seq: i64) {
         .expect("publish");
 }
 
+/// A queued book whose only event so far is the architecture's `status` (seq 1).
 async fn ready_book(app: &TestApp, a: &Author) -> String {
     let id = create_book_via_api(a, "Streaming").await;
-    make_ready(app, &id);
+    make_ready(app, &id).await;
     let res = a
         .api("POST", &format!("/api/v1/books/{id}/approve"), None)
         .await;
@@ -108,13 +109,13 @@ async fn replay_after_reconnect_delivers_every_seq_exactly_once() {
     let mut conn = connect(&app, &a).await;
     send(
         &mut conn,
-        json!({"type": "subscribe", "book_id": id, "after_seq": 2}),
+        json!({"type": "subscribe", "book_id": id, "after_seq": 3}),
     )
     .await;
     // Live traffic racing the replay: duplicates of stored events, a new event, and text.
-    republish(&app, &id, 4).await;
     republish(&app, &id, 5).await;
-    emit(&app, &id, 6).await;
+    republish(&app, &id, 6).await;
+    emit(&app, &id, 7).await;
     let mut text = String::new();
     let mut published_delta = false;
     while let Some(m) = next_json(&mut conn, Duration::from_millis(700)).await {
@@ -144,20 +145,20 @@ async fn replay_after_reconnect_delivers_every_seq_exactly_once() {
     }
     assert!(published_delta, "a snapshot arrived on subscribe");
     assert_eq!(text, "Hello");
-    assert_eq!(seen, vec![3, 4, 5, 6]);
+    assert_eq!(seen, vec![4, 5, 6, 7]);
     drop(conn);
 
     // Written while the client is away: nobody receives them live.
-    emit(&app, &id, 7).await;
     emit(&app, &id, 8).await;
+    emit(&app, &id, 9).await;
     let mut conn = connect(&app, &a).await;
     send(
         &mut conn,
-        json!({"type": "subscribe", "book_id": id, "after_seq": 6}),
+        json!({"type": "subscribe", "book_id": id, "after_seq": 7}),
     )
     .await;
-    emit(&app, &id, 9).await;
-    republish(&app, &id, 8).await;
+    emit(&app, &id, 10).await;
+    republish(&app, &id, 9).await;
     let mut snapshots = 0;
     while let Some(m) = next_json(&mut conn, Duration::from_millis(700)).await {
         if m["type"] == "snapshot" {
@@ -170,7 +171,7 @@ async fn replay_after_reconnect_delivers_every_seq_exactly_once() {
         seen.push(m["seq"].as_i64().expect("seq"));
     }
     assert_eq!(snapshots, 1);
-    assert_eq!(seen, (3..=9).collect::<Vec<_>>());
+    assert_eq!(seen, (4..=10).collect::<Vec<_>>());
 }
 
 #[actix_web::test]
@@ -215,7 +216,7 @@ async fn another_users_book_and_malformed_messages_get_errors_not_disconnects() 
         .expect("reply");
     assert_eq!(m["type"], "error");
     assert_eq!(m["code"], "not_found");
-    emit(&app, &id, 1).await;
+    emit(&app, &id, 2).await;
 
     conn.send(Message::Text("{not json".into()))
         .await

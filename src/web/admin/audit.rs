@@ -5,9 +5,9 @@ use actix_web::{web, HttpResponse};
 use askama::Template;
 
 use super::RequireAdmin;
-use crate::app::AppState;
 use crate::db::{self, models::AuditEntry, repo};
 use crate::error::AppError;
+use crate::state::AppState;
 use crate::web::render::html;
 use crate::web::session::PageCtx;
 

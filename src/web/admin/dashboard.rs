@@ -8,8 +8,8 @@ use askama::Template;
 
 use super::RequireAdmin;
 use crate::admin::stats::{self, Stats};
-use crate::app::AppState;
 use crate::error::AppError;
+use crate::state::AppState;
 use crate::web::render::html;
 use crate::web::session::PageCtx;
 

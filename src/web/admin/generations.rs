@@ -11,11 +11,12 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{audit, ActionForm, RequireAdmin};
-use crate::app::AppState;
+use crate::books::Control;
 use crate::db::repo::admin::{BookRow, CallRow, EventRow};
-use crate::db::repo::books::{Book, Control};
+use crate::db::repo::books::Book;
 use crate::db::{self, repo};
 use crate::error::AppError;
+use crate::state::AppState;
 use crate::web::render::{html, see_other};
 use crate::web::session::{CsrfForm, PageCtx};
 
@@ -123,12 +124,9 @@ async fn act(
         "retry" => (Control::Resume, "book.retry"),
         _ => return Err(AppError::NotFound),
     };
-    let book_id = id.clone();
-    let from = db::run(&state.db, move |c| {
-        let from = repo::books::get(c, &book_id)?.status;
-        Ok(repo::books::control(c, &book_id, control).map(|to| (from, to)))
-    })
-    .await??;
+    // The author's use case (an admin may act on any book), so the status rules are the same.
+    let from = state.books.get(&admin, &id).await?.status;
+    let to = state.books.control(&admin, &id, control).await?;
     if control == Control::Cancel {
         // Running here: stop now. Running on another node: its orchestrator reads `control = cancel`.
         let stop = StopBook {
@@ -139,7 +137,7 @@ async fn act(
             log::warn!(target: "buko::admin", "stop not delivered to the supervisor: {e}");
         }
     }
-    let detail = json!({"from": from.0, "to": from.1.as_str()});
+    let detail = json!({"from": from, "to": to.as_str()});
     audit(&state, &admin, &req, name, ("book", id.clone()), detail).await?;
     Ok(see_other(&format!("/admin/books/{id}")))
 }

@@ -16,9 +16,9 @@ use actix_web::dev::Payload;
 use actix_web::{web, FromRequest, HttpRequest};
 use serde::Deserialize;
 
-use crate::app::AppState;
 use crate::db::{self, models::User, repo};
 use crate::error::AppError;
+use crate::state::AppState;
 use crate::web::session::{app_state, session_user, CsrfProtected};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {

@@ -9,10 +9,10 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{audit, ActionForm, RequireAdmin};
-use crate::app::AppState;
 use crate::db::{self, models::User, repo};
 use crate::error::AppError;
 use crate::limits::PlanLimits;
+use crate::state::AppState;
 use crate::web::render::{html, see_other};
 use crate::web::session::{CsrfForm, CsrfProtected, PageCtx};
 

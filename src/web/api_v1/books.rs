@@ -1,18 +1,17 @@
 //! `/api/v1/books…`: create, list, read, edit the architecture, approve, controls, chapters, events,
-//! exports. Same repository functions and owner checks as the pages.
+//! exports. A thin JSON door over `crate::books`, the same use cases the pages call.
 
 use actix_web::{web, HttpResponse};
-use buko_actors::model::{Architecture, BookStatus};
+use buko_actors::model::Architecture;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::ApiUser;
-use crate::app::AppState;
-use crate::db::{self, repo, repo::books::Book, repo::books::Control, repo::books::NewBook};
+use crate::books::{Control, NewBookInput};
+use crate::db::repo::books::Book;
 use crate::error::AppError;
-use crate::limits::quota::{self, Quota};
-use crate::web::books::owned_book;
-use crate::web::books::reader::export_file;
+use crate::state::AppState;
+use crate::web::render::download;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/books", web::post().to(create))
@@ -89,17 +88,15 @@ async fn create(
     body: web::Json<CreateBody>,
 ) -> Result<HttpResponse, AppError> {
     let b = body.into_inner();
-    let new = NewBook::validate(
-        &b.idea,
-        &b.genre,
-        &b.audience,
-        &b.tone,
-        &b.language,
-        b.target_pages,
-    )
-    .map_err(AppError::Validation)?;
-    quota::take(state.limiter.as_ref(), &user, Quota::Architecture).await?;
-    let book = db::run(&state.db, move |c| repo::books::create(c, &user.id, &new)).await?;
+    let input = NewBookInput {
+        idea: b.idea,
+        genre: b.genre,
+        audience: b.audience,
+        tone: b.tone,
+        language: b.language,
+        target_pages: b.target_pages,
+    };
+    let book = state.books.create(&user, &input).await?;
     Ok(HttpResponse::Accepted().json(json!({"id": book.id, "status": book.status})))
 }
 
@@ -107,7 +104,7 @@ async fn list(
     ApiUser(user): ApiUser,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    let books = db::run(&state.db, move |c| repo::books::list_for_user(c, &user.id)).await?;
+    let books = state.books.list(&user).await?;
     Ok(HttpResponse::Ok().json(books.iter().map(summary).collect::<Vec<_>>()))
 }
 
@@ -116,7 +113,7 @@ async fn get(
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let book = owned_book(&state, &user, &id).await?;
+    let book = state.books.get(&user, &id).await?;
     Ok(HttpResponse::Ok().json(detail(&book)))
 }
 
@@ -131,13 +128,8 @@ async fn put_architecture(
     id: web::Path<String>,
     body: web::Json<ArchitectureBody>,
 ) -> Result<HttpResponse, AppError> {
-    let book = owned_book(&state, &user, &id).await?;
-    let arch = body.into_inner().architecture;
-    let book_id = book.id.clone();
-    let saved = db::run(&state.db, move |c| {
-        Ok(repo::books::update_architecture(c, &book_id, arch))
-    })
-    .await??;
+    let arch = Ok(body.into_inner().architecture);
+    let (book, saved) = state.books.save_architecture(&user, &id, arch).await?;
     Ok(HttpResponse::Ok()
         .json(json!({"id": book.id, "status": book.status, "architecture": saved})))
 }
@@ -147,20 +139,8 @@ async fn approve(
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let book = owned_book(&state, &user, &id).await?;
-    if book.status() != BookStatus::ArchitectureReady {
-        return Err(AppError::Conflict(format!(
-            "cannot approve a book that is {}",
-            book.status
-        )));
-    }
-    quota::take(state.limiter.as_ref(), &user, Quota::Book).await?;
-    let book_id = book.id.clone();
-    db::run(&state.db, move |c| Ok(repo::books::approve(c, &book_id))).await??;
-    Ok(
-        HttpResponse::Accepted()
-            .json(json!({"id": book.id, "status": BookStatus::Queued.as_str()})),
-    )
+    let status = state.books.approve(&user, &id).await?;
+    Ok(HttpResponse::Accepted().json(json!({"id": id.as_str(), "status": status.as_str()})))
 }
 
 async fn control(
@@ -170,19 +150,14 @@ async fn control(
 ) -> Result<HttpResponse, AppError> {
     let (id, action) = path.into_inner();
     let c = Control::parse(&action).ok_or(AppError::NotFound)?;
-    let book = owned_book(&state, &user, &id).await?;
-    let book_id = book.id.clone();
-    let status = db::run(&state.db, move |conn| {
-        Ok(repo::books::control(conn, &book_id, c))
-    })
-    .await??;
+    let status = state.books.control(&user, &id, c).await?;
     // Resume hands the book back to the queue (202); pause and cancel take effect now (200).
     let mut res = if c == Control::Resume {
         HttpResponse::Accepted()
     } else {
         HttpResponse::Ok()
     };
-    Ok(res.json(json!({"id": book.id, "status": status.as_str()})))
+    Ok(res.json(json!({"id": id, "status": status.as_str()})))
 }
 
 async fn regenerate(
@@ -191,14 +166,8 @@ async fn regenerate(
     path: web::Path<(String, usize)>,
 ) -> Result<HttpResponse, AppError> {
     let (id, n) = path.into_inner();
-    let book = owned_book(&state, &user, &id).await?;
-    let book_id = book.id.clone();
-    db::run(&state.db, move |c| {
-        Ok(repo::books::regenerate_chapter(c, &book_id, n))
-    })
-    .await??;
-    Ok(HttpResponse::Accepted()
-        .json(json!({"id": book.id, "status": BookStatus::Queued.as_str(), "chapter": n})))
+    let status = state.books.regenerate(&user, &id, n).await?;
+    Ok(HttpResponse::Accepted().json(json!({"id": id, "status": status.as_str(), "chapter": n})))
 }
 
 async fn chapters(
@@ -206,12 +175,7 @@ async fn chapters(
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let book = owned_book(&state, &user, &id).await?;
-    let rows = db::run(&state.db, move |c| {
-        repo::chapters::list_with_text(c, &book.id)
-    })
-    .await?;
-    Ok(HttpResponse::Ok().json(rows))
+    Ok(HttpResponse::Ok().json(state.books.chapters(&user, &id).await?))
 }
 
 #[derive(Deserialize)]
@@ -226,18 +190,10 @@ async fn events(
     id: web::Path<String>,
     q: web::Query<EventsQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let book = owned_book(&state, &user, &id).await?;
-    let after = q.after;
-    let rows = db::run(&state.db, move |c| {
-        repo::events::list_after(c, &book.id, after, 1000)
-    })
-    .await?;
-    let out: Vec<Value> = rows
+    let events = state.books.events(&user, &id, q.after).await?;
+    let out: Vec<Value> = events
         .into_iter()
-        .map(|r| {
-            let e = r.to_book_event();
-            json!({"seq": e.seq, "kind": e.kind, "data": e.data, "at": e.at})
-        })
+        .map(|e| json!({"seq": e.seq, "kind": e.kind, "data": e.data, "at": e.at}))
         .collect();
     Ok(HttpResponse::Ok().json(out))
 }
@@ -248,5 +204,6 @@ async fn export(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, AppError> {
     let (id, fmt) = path.into_inner();
-    export_file(&state, &user, &id, &fmt).await
+    let file = state.books.export(&user, &id, &fmt).await?;
+    Ok(download(file))
 }

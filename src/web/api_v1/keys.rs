@@ -5,9 +5,9 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::ApiUser;
-use crate::app::AppState;
 use crate::db::{self, repo};
 use crate::error::AppError;
+use crate::state::AppState;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/keys", web::post().to(create))

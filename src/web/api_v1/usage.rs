@@ -5,11 +5,11 @@ use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
 use serde_json::json;
 
 use super::ApiUser;
-use crate::app::AppState;
 use crate::db::{self, models::ApiKey, repo};
 use crate::error::AppError;
 use crate::limits::quota::{self, Quota};
 use crate::limits::{api_key, PlanLimits};
+use crate::state::AppState;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/usage", web::get().to(usage));

@@ -5,10 +5,11 @@ use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
-use crate::app::AppState;
-use crate::db::{self, repo, repo::books::Book, repo::books::NewBook};
+use crate::books::{BookError, NewBookInput};
+use crate::db::repo::books::Book;
 use crate::error::AppError;
-use crate::limits::quota::{self, Quota};
+use crate::limits::quota::Quota;
+use crate::state::AppState;
 use crate::web::render::{html, see_other};
 use crate::web::session::{CsrfForm, CsrfProtected, CurrentUser, PageCtx};
 
@@ -30,7 +31,7 @@ async fn library(
     CurrentUser(user): CurrentUser,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    let books = db::run(&state.db, move |c| repo::books::list_for_user(c, &user.id)).await?;
+    let books = state.books.list(&user).await?;
     html(StatusCode::OK, &LibraryPage { page, books })
 }
 
@@ -72,7 +73,7 @@ async fn wizard(
     CurrentUser(user): CurrentUser,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    let remaining = quota::remaining(state.limiter.as_ref(), &user, Quota::Architecture).await;
+    let remaining = state.books.quota_left(&user, Quota::Architecture).await;
     let form = WizardForm {
         language: page.lang.to_string(),
         target_pages: "100".into(),
@@ -96,41 +97,38 @@ async fn create(
     CsrfForm(form): CsrfForm<WizardForm>,
 ) -> Result<HttpResponse, AppError> {
     let pages = form.target_pages.trim();
-    let pages = if pages.is_empty() {
-        Ok(None)
+    let target_pages = if pages.is_empty() {
+        None
     } else {
-        pages
-            .parse::<i64>()
-            .map(Some)
-            .map_err(|_| "target_pages must be a number".to_string())
+        match pages.parse::<i64>() {
+            Ok(p) => Some(p),
+            // Not a number: the same refusal as an out-of-range length.
+            Err(_) => Some(0),
+        }
     };
-    let valid = pages.and_then(|p| {
-        NewBook::validate(
-            &form.idea,
-            &form.genre,
-            &form.audience,
-            &form.tone,
-            &form.language,
-            p,
-        )
-    });
-    let new = match valid {
-        Ok(n) => n,
-        Err(message) => {
-            let remaining =
-                quota::remaining(state.limiter.as_ref(), &user, Quota::Architecture).await;
-            return html(
+    let input = NewBookInput {
+        idea: form.idea.clone(),
+        genre: form.genre.clone(),
+        audience: form.audience.clone(),
+        tone: form.tone.clone(),
+        language: form.language.clone(),
+        target_pages,
+    };
+    match state.books.create(&user, &input).await {
+        Ok(book) => Ok(see_other(&format!("/books/{}", book.id))),
+        // The form again with the reason, the author's answers kept.
+        Err(BookError::Invalid { reason, .. }) => {
+            let remaining = state.books.quota_left(&user, Quota::Architecture).await;
+            html(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 &WizardPage {
                     page,
-                    error: Some(message),
+                    error: Some(reason),
                     form,
                     remaining,
                 },
-            );
+            )
         }
-    };
-    quota::take(state.limiter.as_ref(), &user, Quota::Architecture).await?;
-    let book = db::run(&state.db, move |c| repo::books::create(c, &user.id, &new)).await?;
-    Ok(see_other(&format!("/books/{}", book.id)))
+        Err(e) => Err(e.into()),
+    }
 }

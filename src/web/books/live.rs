@@ -9,11 +9,11 @@ use buko_actors::model::BookStatus;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::owned_book;
 use super::review::PlainForm;
-use crate::app::AppState;
-use crate::db::{self, repo, repo::books::Book, repo::books::Control, repo::chapters::ChapterText};
+use crate::books::Control;
+use crate::db::{self, repo, repo::books::Book, repo::chapters::ChapterText};
 use crate::error::AppError;
+use crate::state::AppState;
 use crate::web::render::{html, see_other};
 use crate::web::session::{CsrfForm, CurrentUser, PageCtx};
 
@@ -60,7 +60,7 @@ async fn live(
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let book = owned_book(&state, &user, &id).await?;
+    let book = state.books.get(&user, &id).await?;
     let book_id = book.id.clone();
     let (chapters, last_seq, last_chunk_seq) = db::run(&state.db, move |c| {
         let chapters = repo::chapters::list_with_text(c, &book_id)?;
@@ -90,7 +90,7 @@ async fn progress(
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let b = owned_book(&state, &user, &id).await?;
+    let b = state.books.get(&user, &id).await?;
     Ok(HttpResponse::Ok().json(json!({
         "status": b.status,
         "status_reason": b.status_reason,
@@ -115,12 +115,7 @@ async fn chunks(
     id: web::Path<String>,
     q: web::Query<AfterQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let b = owned_book(&state, &user, &id).await?;
-    let after = q.after;
-    let rows = db::run(&state.db, move |c| {
-        repo::chapters::chunks_after(c, &b.id, after, 200)
-    })
-    .await?;
+    let rows = state.books.chunks_after(&user, &id, q.after, 200).await?;
     Ok(HttpResponse::Ok().json(rows))
 }
 
@@ -132,13 +127,8 @@ async fn control(
 ) -> Result<HttpResponse, AppError> {
     let (id, action) = path.into_inner();
     let c = Control::parse(&action).ok_or(AppError::NotFound)?;
-    let book = owned_book(&state, &user, &id).await?;
-    let book_id = book.id.clone();
-    db::run(&state.db, move |conn| {
-        Ok(repo::books::control(conn, &book_id, c))
-    })
-    .await??;
-    Ok(see_other(&format!("/books/{}/live", book.id)))
+    state.books.control(&user, &id, c).await?;
+    Ok(see_other(&format!("/books/{id}/live")))
 }
 
 async fn regenerate(
@@ -148,11 +138,6 @@ async fn regenerate(
     _form: CsrfForm<PlainForm>,
 ) -> Result<HttpResponse, AppError> {
     let (id, n) = path.into_inner();
-    let book = owned_book(&state, &user, &id).await?;
-    let book_id = book.id.clone();
-    db::run(&state.db, move |c| {
-        Ok(repo::books::regenerate_chapter(c, &book_id, n))
-    })
-    .await??;
-    Ok(see_other(&format!("/books/{}/live", book.id)))
+    state.books.regenerate(&user, &id, n).await?;
+    Ok(see_other(&format!("/books/{id}/live")))
 }

@@ -11,11 +11,11 @@ use askama::Template;
 use buko_actors::model::{Architecture, BookStatus, ChapterPlan, Character, Language};
 use serde::Deserialize;
 
-use super::{estimate_cost_usd, owned_book, DEFAULT_USD_PER_MTOK};
-use crate::app::AppState;
-use crate::db::{self, models::User, repo, repo::books::Book};
+use crate::books::BookError;
+use crate::db::{models::User, repo::books::Book};
 use crate::error::AppError;
-use crate::limits::quota::{self, Quota};
+use crate::limits::quota::Quota;
+use crate::state::AppState;
 use crate::web::render::{html, see_other};
 use crate::web::session::{CsrfForm, CsrfProtected, CurrentUser, PageCtx};
 
@@ -73,8 +73,7 @@ async fn render(
     arch: Option<Architecture>,
     error: Option<String>,
 ) -> Result<HttpResponse, AppError> {
-    let words = arch.as_ref().map_or(0, Architecture::total_target_words);
-    let (est_tokens, cost) = estimate_cost_usd(words, DEFAULT_USD_PER_MTOK);
+    let estimate = state.books.estimate_cost(arch.as_ref());
     let status = if error.is_some() {
         StatusCode::UNPROCESSABLE_ENTITY
     } else {
@@ -85,11 +84,10 @@ async fn render(
         book,
         arch,
         error,
-        est_tokens,
-        est_cost: format!("{cost:.2}"),
-        architectures_left: quota::remaining(state.limiter.as_ref(), user, Quota::Architecture)
-            .await,
-        books_left: quota::remaining(state.limiter.as_ref(), user, Quota::Book).await,
+        est_tokens: estimate.output_tokens,
+        est_cost: format!("{:.2}", estimate.usd),
+        architectures_left: state.books.quota_left(user, Quota::Architecture).await,
+        books_left: state.books.quota_left(user, Quota::Book).await,
     };
     html(status, &tpl)
 }
@@ -100,7 +98,7 @@ async fn review(
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let book = owned_book(&state, &user, &id).await?;
+    let book = state.books.get(&user, &id).await?;
     let arch = book.architecture();
     render(&state, page, &user, book, arch, None).await
 }
@@ -200,27 +198,14 @@ async fn save(
     id: web::Path<String>,
     CsrfForm(form): CsrfForm<ArchitectureForm>,
 ) -> Result<HttpResponse, AppError> {
-    let book = owned_book(&state, &user, &id).await?;
-    if book.status() != BookStatus::ArchitectureReady {
-        return Err(AppError::Conflict(format!(
-            "the architecture can only be edited before approval (the book is {})",
-            book.status
-        )));
-    }
-    let arch = match from_form(&form.fields) {
-        Ok(a) => a,
-        Err(e) => return render(&state, page, &user, book, None, Some(e)).await,
-    };
-    let book_id = book.id.clone();
-    let to_store = arch.clone();
-    let saved = db::run(&state.db, move |c| {
-        Ok(repo::books::update_architecture(c, &book_id, to_store))
-    })
-    .await?;
-    match saved {
-        Ok(_) => Ok(see_other(&format!("/books/{}", book.id))),
-        Err(repo::books::BookChangeError::Invalid(m)) => {
-            render(&state, page, &user, book, Some(arch), Some(m)).await
+    let parsed = from_form(&form.fields);
+    // Kept to show the author's edits again when the architecture is refused as invalid.
+    let edited = parsed.as_ref().ok().cloned();
+    match state.books.save_architecture(&user, &id, parsed).await {
+        Ok((book, _)) => Ok(see_other(&format!("/books/{}", book.id))),
+        Err(BookError::Invalid { reason, .. }) => {
+            let book = state.books.get(&user, &id).await?;
+            render(&state, page, &user, book, edited, Some(reason)).await
         }
         Err(e) => Err(e.into()),
     }
@@ -243,15 +228,6 @@ async fn approve(
     id: web::Path<String>,
     _form: CsrfForm<PlainForm>,
 ) -> Result<HttpResponse, AppError> {
-    let book = owned_book(&state, &user, &id).await?;
-    if book.status() != BookStatus::ArchitectureReady {
-        return Err(AppError::Conflict(format!(
-            "cannot approve a book that is {}",
-            book.status
-        )));
-    }
-    quota::take(state.limiter.as_ref(), &user, Quota::Book).await?;
-    let book_id = book.id.clone();
-    db::run(&state.db, move |c| Ok(repo::books::approve(c, &book_id))).await??;
-    Ok(see_other(&format!("/books/{}/live", book.id)))
+    state.books.approve(&user, &id).await?;
+    Ok(see_other(&format!("/books/{id}/live")))
 }

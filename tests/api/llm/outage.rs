@@ -62,7 +62,7 @@ async fn ten_minute_outage_ends_with_every_book_completed_and_no_request_storm()
     let (settings, pg) = crate::helpers::test_settings(dir.path());
     let _pg = pg.map(crate::helpers::PgGuard);
     let pool = db::build_pool(settings.database_url.expose(), 6).expect("pool");
-    buko::app::migrate(&pool).await.expect("migrate");
+    buko::db::migrate_pool(&pool).await.expect("migrate");
     let engine = Engine::start(
         Arc::new(anthropic(&base, "k", None, 3000)),
         Arc::new(DbBookStore::new(pool.clone())),

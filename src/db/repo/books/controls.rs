@@ -75,9 +75,10 @@ pub fn regenerate_chapter(conn: &mut DbConn, id: &str, n: usize) -> Result<(), B
             .count()
             .get_result(conn)?;
         if n as i64 >= count {
-            return Err(BookChangeError::Invalid(format!(
-                "the book has no chapter {n} (it has {count})"
-            )));
+            return Err(BookChangeError::Invalid {
+                field: "chapter",
+                reason: format!("the book has no chapter {n} (it has {count})"),
+            });
         }
         if !transition(conn, id, &[Completed, Paused, Failed], Queued, "run")? {
             return Err(refused(conn, id, "regenerate a chapter of"));

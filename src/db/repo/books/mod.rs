@@ -77,7 +77,7 @@ impl Book {
     }
 }
 
-/// The wizard's answers, already validated by the caller ([`NewBook::validate`]).
+/// The wizard's answers, already validated by the caller (`books::validate_new_book`).
 #[derive(Clone, Debug)]
 pub struct NewBook {
     pub idea: String,
@@ -86,58 +86,6 @@ pub struct NewBook {
     pub tone: String,
     pub language: Language,
     pub target_pages: i32,
-}
-
-pub const MAX_IDEA_CHARS: usize = 5_000;
-pub const MAX_FIELD_CHARS: usize = 200;
-pub const PAGES_RANGE: std::ops::RangeInclusive<i32> = 10..=1000;
-
-impl NewBook {
-    /// Parses and checks the wizard's answers; the message is shown to the author / API client.
-    pub fn validate(
-        idea: &str,
-        genre: &str,
-        audience: &str,
-        tone: &str,
-        language: &str,
-        target_pages: Option<i64>,
-    ) -> Result<NewBook, String> {
-        let idea = idea.trim();
-        if idea.is_empty() {
-            return Err("the idea is empty".into());
-        }
-        if idea.chars().count() > MAX_IDEA_CHARS {
-            return Err(format!(
-                "the idea is longer than {MAX_IDEA_CHARS} characters"
-            ));
-        }
-        for (name, v) in [("genre", genre), ("audience", audience), ("tone", tone)] {
-            if v.trim().chars().count() > MAX_FIELD_CHARS {
-                return Err(format!(
-                    "the {name} is longer than {MAX_FIELD_CHARS} characters"
-                ));
-            }
-        }
-        let language = if language.trim().is_empty() {
-            Language::En
-        } else {
-            Language::parse(language)
-                .ok_or_else(|| format!("unknown language {language:?}; use en or es"))?
-        };
-        let target_pages = target_pages.unwrap_or(100);
-        let target_pages = i32::try_from(target_pages)
-            .ok()
-            .filter(|p| PAGES_RANGE.contains(p))
-            .ok_or_else(|| "target_pages must be between 10 and 1000".to_string())?;
-        Ok(NewBook {
-            idea: idea.to_string(),
-            genre: genre.trim().to_string(),
-            audience: audience.trim().to_string(),
-            tone: tone.trim().to_string(),
-            language,
-            target_pages,
-        })
-    }
 }
 
 /// Jobs are enqueued with the queue's own function, which keeps a duplicate (an active job with the
@@ -149,12 +97,22 @@ pub(super) use jobs::enqueue;
 pub enum BookChangeError {
     #[error("not found")]
     NotFound,
-    #[error("{0}")]
-    Conflict(String),
-    #[error("{0}")]
-    Invalid(String),
+    #[error("cannot {action} a book that is {}", status.as_str())]
+    WrongStatus {
+        action: &'static str,
+        status: BookStatus,
+    },
+    #[error("{reason}")]
+    Invalid { field: &'static str, reason: String },
     #[error(transparent)]
     Db(#[from] DbError),
+}
+
+fn invalid_architecture(e: impl std::fmt::Display) -> BookChangeError {
+    BookChangeError::Invalid {
+        field: "architecture",
+        reason: e.to_string(),
+    }
 }
 
 impl From<diesel::result::Error> for BookChangeError {
@@ -248,32 +206,15 @@ pub(super) fn transition(
     Ok(n == 1)
 }
 
-pub(super) fn refused(conn: &mut DbConn, id: &str, action: &str) -> BookChangeError {
+pub(super) fn refused(conn: &mut DbConn, id: &str, action: &'static str) -> BookChangeError {
     match get(conn, id) {
-        Ok(b) => BookChangeError::Conflict(format!("cannot {action} a book that is {}", b.status)),
+        Ok(b) => BookChangeError::WrongStatus {
+            action,
+            status: b.status(),
+        },
         Err(e) if e.is_not_found() => BookChangeError::NotFound,
         Err(e) => e.into(),
     }
-}
-
-/// Stores a simulated or real architecture result and marks the book ready. The architecture job
-/// handler (the lead's) owns this in production; tests use it to stand in for the LLM.
-pub fn set_architecture_ready(
-    conn: &mut DbConn,
-    id: &str,
-    architecture: &Architecture,
-) -> Result<(), DbError> {
-    let json = serde_json::to_string(architecture)
-        .map_err(|e| DbError::Query(diesel::result::Error::SerializationError(Box::new(e))))?;
-    diesel::update(books::table.find(id))
-        .set((
-            books::architecture.eq(Some(json)),
-            books::title.eq(&architecture.title),
-            books::status.eq(BookStatus::ArchitectureReady.as_str()),
-            books::updated_at.eq(now()),
-        ))
-        .execute(conn)?;
-    Ok(())
 }
 
 /// Replaces the architecture (validated) while the book is `architecture_ready`.
@@ -282,11 +223,8 @@ pub fn update_architecture(
     id: &str,
     mut architecture: Architecture,
 ) -> Result<Architecture, BookChangeError> {
-    architecture
-        .validate()
-        .map_err(|e| BookChangeError::Invalid(e.to_string()))?;
-    let json = serde_json::to_string(&architecture)
-        .map_err(|e| BookChangeError::Invalid(e.to_string()))?;
+    architecture.validate().map_err(invalid_architecture)?;
+    let json = serde_json::to_string(&architecture).map_err(invalid_architecture)?;
     let n = diesel::update(
         books::table
             .filter(books::id.eq(id))
@@ -315,17 +253,15 @@ pub fn approve(conn: &mut DbConn, id: &str) -> Result<(), BookChangeError> {
                 e.into()
             }
         })?;
+        let wrong = BookChangeError::WrongStatus {
+            action: "approve",
+            status: book.status(),
+        };
         if book.status() != BookStatus::ArchitectureReady {
-            return Err(BookChangeError::Conflict(format!(
-                "cannot approve a book that is {}",
-                book.status
-            )));
+            return Err(wrong);
         }
-        let mut arch = book
-            .architecture()
-            .ok_or_else(|| BookChangeError::Conflict("the book has no architecture yet".into()))?;
-        arch.validate()
-            .map_err(|e| BookChangeError::Invalid(e.to_string()))?;
+        let mut arch = book.architecture().ok_or(wrong)?;
+        arch.validate().map_err(invalid_architecture)?;
         if !transition(
             conn,
             id,
@@ -338,8 +274,7 @@ pub fn approve(conn: &mut DbConn, id: &str) -> Result<(), BookChangeError> {
         diesel::delete(chapters::table.filter(chapters::book_id.eq(id))).execute(conn)?;
         let t = now();
         for (i, ch) in arch.chapters.iter().enumerate() {
-            let key_points = serde_json::to_string(&ch.key_points)
-                .map_err(|e| BookChangeError::Invalid(e.to_string()))?;
+            let key_points = serde_json::to_string(&ch.key_points).map_err(invalid_architecture)?;
             diesel::insert_into(chapters::table)
                 .values((
                     chapters::id.eq(new_id()),

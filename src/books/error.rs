@@ -1,0 +1,55 @@
+//! `BookError`: why a book use case refused or failed. Each door maps it once: `From<BookError> for
+//! AppError` (in `crate::error`) gives the JSON body on `/api` and, through the error-pages middleware,
+//! the localized page in the browser; the CLI prints it.
+
+use buko_actors::BookStatus;
+
+use crate::db::repo::books::BookChangeError;
+use crate::db::DbError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum BookError {
+    /// No such book, or another user's (never told apart, so an id is not confirmed).
+    #[error("not found")]
+    NotFound,
+    /// The book's status does not allow the action.
+    #[error("cannot {action} a book that is {}", status.as_str())]
+    WrongStatus {
+        action: &'static str,
+        status: BookStatus,
+    },
+    /// The plan's hourly quota is used up.
+    #[error("quota exceeded; retry in {retry_after} s")]
+    QuotaExceeded { retry_after: u64 },
+    /// Bad input, with the field it concerns and a message for the author.
+    #[error("{reason}")]
+    Invalid { field: &'static str, reason: String },
+    /// The database failed (logged; the client sees only a 500 or 503).
+    #[error(transparent)]
+    Storage(#[from] DbError),
+    /// An export could not be rendered.
+    #[error("rendering the export failed: {0}")]
+    Render(String),
+}
+
+impl BookError {
+    pub fn invalid(field: &'static str, reason: impl Into<String>) -> BookError {
+        BookError::Invalid {
+            field,
+            reason: reason.into(),
+        }
+    }
+}
+
+impl From<BookChangeError> for BookError {
+    fn from(e: BookChangeError) -> Self {
+        match e {
+            BookChangeError::NotFound => BookError::NotFound,
+            BookChangeError::WrongStatus { action, status } => {
+                BookError::WrongStatus { action, status }
+            }
+            BookChangeError::Invalid { field, reason } => BookError::Invalid { field, reason },
+            BookChangeError::Db(e) => BookError::Storage(e),
+        }
+    }
+}

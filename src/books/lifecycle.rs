@@ -1,0 +1,59 @@
+//! Approval and the controls over a book being written: approve (book quota), pause, resume, cancel,
+//! regenerate a chapter. Each checks the owner here and commits the status change with its job in
+//! `db::repo::books` (a conditional update, so racing requests cannot both win).
+
+use buko_actors::model::BookStatus;
+
+use super::{BookError, BookService};
+use crate::db::models::User;
+use crate::db::{self, repo};
+use crate::limits::quota::Quota;
+
+pub use crate::db::repo::books::Control;
+
+impl BookService {
+    /// Approves the architecture: one use of the book quota, chapters created, a book job queued.
+    /// Status before quota: a book that cannot be approved costs nothing.
+    pub async fn approve(&self, user: &User, id: &str) -> Result<BookStatus, BookError> {
+        let book = self.get(user, id).await?;
+        if book.status() != BookStatus::ArchitectureReady {
+            return Err(BookError::WrongStatus {
+                action: "approve",
+                status: book.status(),
+            });
+        }
+        self.take_quota(user, Quota::Book).await?;
+        db::run(&self.db, move |c| Ok(repo::books::approve(c, &book.id))).await??;
+        Ok(BookStatus::Queued)
+    }
+
+    /// Pause (queued / generating), resume (paused / failed; queues the book again) or cancel
+    /// (anything not finished). Returns the new status.
+    pub async fn control(
+        &self,
+        user: &User,
+        id: &str,
+        c: Control,
+    ) -> Result<BookStatus, BookError> {
+        let book = self.get(user, id).await?;
+        Ok(db::run(&self.db, move |conn| {
+            Ok(repo::books::control(conn, &book.id, c))
+        })
+        .await??)
+    }
+
+    /// Rewrites chapter `n` (0-based) of a completed, paused or failed book.
+    pub async fn regenerate(
+        &self,
+        user: &User,
+        id: &str,
+        n: usize,
+    ) -> Result<BookStatus, BookError> {
+        let book = self.get(user, id).await?;
+        db::run(&self.db, move |c| {
+            Ok(repo::books::regenerate_chapter(c, &book.id, n))
+        })
+        .await??;
+        Ok(BookStatus::Queued)
+    }
+}

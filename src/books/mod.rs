@@ -1,0 +1,96 @@
+//! The book use cases, one function each, called by every door: the JSON API (`web::api_v1::books`),
+//! the pages (`web::books`), the job runner and `buko generate`. A rule about books (who may act, in
+//! which status, what it costs in quota) lives here once; the doors only translate input and output.
+//! Storage is reached through `db::repo`; HTTP is never seen here.
+//!
+//! Editing a chapter's text by hand is not a use case yet: it will sit beside `regenerate` in
+//! [`lifecycle`] (a conditional change of the chapter's chunks plus an event), reached by both doors.
+
+mod architecture;
+mod create;
+mod error;
+mod export;
+mod lifecycle;
+mod read;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+pub use architecture::CostEstimate;
+pub use create::{
+    validate_new_book, NewBookInput, DEFAULT_PAGES, MAX_FIELD_CHARS, MAX_IDEA_CHARS, PAGES_RANGE,
+};
+pub use error::BookError;
+pub use export::Export;
+pub use lifecycle::Control;
+
+use crate::db::models::User;
+use crate::db::repo::books::Book;
+use crate::db::{self, repo, DbPool};
+use crate::limits::quota::{self, Quota};
+use crate::limits::RateLimiter;
+
+/// What the cost estimate prices output tokens with.
+#[derive(Clone, Debug)]
+pub struct CostModel {
+    /// The provider's model id, priced by `llm::estimate_cost`.
+    pub model: String,
+    /// The offline writer: costs nothing.
+    pub free: bool,
+}
+
+/// The handles the use cases need (cheap to clone).
+#[derive(Clone)]
+pub struct BookService {
+    pub db: DbPool,
+    pub limiter: Arc<dyn RateLimiter>,
+    /// Where rendered exports are cached (`<data dir>/exports`).
+    pub data_dir: PathBuf,
+    pub cost_model: CostModel,
+}
+
+impl BookService {
+    pub fn new(
+        db: DbPool,
+        limiter: Arc<dyn RateLimiter>,
+        data_dir: PathBuf,
+        cost_model: CostModel,
+    ) -> BookService {
+        BookService {
+            db,
+            limiter,
+            data_dir,
+            cost_model,
+        }
+    }
+
+    /// The book if this user may see it (owner or admin), else `NotFound` — never "forbidden", which
+    /// would confirm the id.
+    pub async fn get(&self, user: &User, id: &str) -> Result<Book, BookError> {
+        let (id, uid, admin) = (id.to_string(), user.id.clone(), user.is_admin());
+        db::run(&self.db, move |c| {
+            repo::books::find_for(c, &id, &uid, admin)
+        })
+        .await?
+        .ok_or(BookError::NotFound)
+    }
+
+    /// The user's books, newest first.
+    pub async fn list(&self, user: &User) -> Result<Vec<Book>, BookError> {
+        let uid = user.id.clone();
+        Ok(db::run(&self.db, move |c| repo::books::list_for_user(c, &uid)).await?)
+    }
+
+    /// Uses left of a quota in the current hour (shown before the author spends one).
+    pub async fn quota_left(&self, user: &User, q: Quota) -> u64 {
+        quota::remaining(self.limiter.as_ref(), user, q).await
+    }
+
+    async fn take_quota(&self, user: &User, q: Quota) -> Result<(), BookError> {
+        quota::take(self.limiter.as_ref(), user, q)
+            .await
+            .map_err(|e| BookError::QuotaExceeded {
+                retry_after: e.retry_after,
+            })
+    }
+}
