@@ -208,6 +208,7 @@ impl Application {
                 .wrap(from_fn(crate::telemetry::log_requests))
         })
         .workers(settings.http_workers)
+        .on_connect(set_nodelay)
         .listen(listener)?
         .run();
         log::info!(target: "buko", port = port, role = format!("{role:?}").as_str(); "listening");
@@ -320,5 +321,16 @@ fn write_private(path: &Path, content: &str) -> std::io::Result<()> {
     #[cfg(not(unix))]
     {
         std::fs::write(path, content)
+    }
+}
+
+/// Turns Nagle's algorithm off on every accepted socket: a WebSocket delta is a small write that must
+/// leave at once, not wait for the previous segment's ACK (actix-web leaves `TCP_NODELAY` off unless
+/// asked; see docs/PERFORMANCE.md, "TCP_NODELAY").
+fn set_nodelay(conn: &dyn std::any::Any, _: &mut actix_web::dev::Extensions) {
+    if let Some(sock) = conn.downcast_ref::<actix_web::rt::net::TcpStream>() {
+        if let Err(e) = sock.set_nodelay(true) {
+            log::debug!(target: "buko", "could not set TCP_NODELAY: {e}");
+        }
     }
 }

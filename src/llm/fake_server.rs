@@ -299,8 +299,10 @@ async fn stats(state: web::Data<FakeState>) -> HttpResponse {
         .map(|a| a.iter().copied().collect())
         .unwrap_or_default();
     let now_ms = u64::try_from(state.started.elapsed().as_millis()).unwrap_or(u64::MAX);
-    HttpResponse::Ok().json(json!({"requests": stats.get("requests").copied().unwrap_or(0),
-        "outcomes": stats, "queued": queued, "arrivals_ms": arrivals, "now_ms": now_ms}))
+    HttpResponse::Ok().json(
+        json!({"requests": stats.get("requests").copied().unwrap_or(0),
+        "outcomes": stats, "queued": queued, "arrivals_ms": arrivals, "now_ms": now_ms}),
+    )
 }
 
 /// Starts the fake server on `listener` (bind port 0 in tests). Run or spawn the returned `Server`.

@@ -2,6 +2,7 @@
 //! starts one [`session::WsSession`] actor per connection. It owns no progress state: the broadcaster
 //! fans out, the events table replays.
 
+pub mod gaps;
 pub mod registry;
 pub mod session;
 

@@ -9,9 +9,7 @@ use std::time::{Duration, Instant};
 use buko::db::{self, schema::books};
 use buko::runner::{RunOutcome, Runner};
 use buko::store::DbBookStore;
-use buko_actors::{
-    BreakerConfig, Engine, EngineConfig, Fence, NoRemote, RetryConfig, SystemClock,
-};
+use buko_actors::{BreakerConfig, Engine, EngineConfig, Fence, NoRemote, RetryConfig, SystemClock};
 use diesel::prelude::*;
 
 use super::helpers::{anthropic, spawn_fake, stats};
@@ -135,7 +133,9 @@ async fn ten_minute_outage_ends_with_every_book_completed_and_no_request_storm()
         })
         .collect();
     let failed = s["outcomes"]["overloaded"].as_u64().unwrap_or(0);
-    eprintln!("requests per scaled minute during the outage: {per_minute:?}; {failed} answered 529");
+    eprintln!(
+        "requests per scaled minute during the outage: {per_minute:?}; {failed} answered 529"
+    );
     // The first minute holds the calls in flight when it began and those that open the breaker.
     assert!(per_minute[0] <= 12, "{per_minute:?}");
     assert!(
