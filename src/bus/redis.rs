@@ -184,7 +184,10 @@ impl Redis {
         // `Err((message, slow))`: slow = a timeout (the pool's wait or the whole round trip).
         let run = async {
             let mut conn = self.pool.get().await.map_err(|e| {
-                let slow = matches!(e, bb8::RunError::TimedOut);
+                // A pool wait is "slow" only while connections exist; with none, bb8 timed out
+                // trying to connect: Redis is unreachable.
+                let slow =
+                    matches!(e, bb8::RunError::TimedOut) && self.pool.state().connections > 0;
                 (e.to_string(), slow)
             })?;
             op(&mut conn).await.map_err(|e| {
