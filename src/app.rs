@@ -124,7 +124,11 @@ impl Application {
             Arc::new(DbBookStore::new(pool.clone())),
             progress_sink.clone(),
             Arc::new(buko_actors::SystemClock),
-            buko_actors::EngineConfig::default(),
+            buko_actors::EngineConfig {
+                // Books waiting for an open breaker free their job slot and are scheduled again.
+                yield_while_breaker_open: true,
+                ..buko_actors::EngineConfig::default()
+            },
         );
         if let Some(r) = &redis {
             // Other nodes' progress reaches this node's sessions (never echoed back out).
@@ -228,6 +232,7 @@ impl Application {
         // Signals are `shutdown`'s business (release jobs, close sockets, bounded exit).
         .disable_signals()
         .shutdown_timeout(grace)
+        .on_connect(set_nodelay)
         .listen(listener)?
         .run();
         log::info!(target: "buko", port = port, role = format!("{role:?}").as_str(); "listening");
@@ -374,5 +379,16 @@ fn write_private(path: &Path, content: &str) -> std::io::Result<()> {
     #[cfg(not(unix))]
     {
         std::fs::write(path, content)
+    }
+}
+
+/// Turns Nagle's algorithm off on every accepted socket: a WebSocket delta is a small write that must
+/// leave at once, not wait for the previous segment's ACK (actix-web leaves `TCP_NODELAY` off unless
+/// asked; see docs/PERFORMANCE.md, "TCP_NODELAY").
+fn set_nodelay(conn: &dyn std::any::Any, _: &mut actix_web::dev::Extensions) {
+    if let Some(sock) = conn.downcast_ref::<actix_web::rt::net::TcpStream>() {
+        if let Err(e) = sock.set_nodelay(true) {
+            log::debug!(target: "buko", "could not set TCP_NODELAY: {e}");
+        }
     }
 }

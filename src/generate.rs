@@ -66,7 +66,10 @@ pub async fn generate(mut settings: Settings, args: GenerateArgs) -> anyhow::Res
         Arc::new(crate::store::DbBookStore::new(pool.clone())),
         Arc::new(buko_actors::NoRemote),
         Arc::new(buko_actors::SystemClock),
-        buko_actors::EngineConfig::default(),
+        buko_actors::EngineConfig {
+            yield_while_breaker_open: true,
+            ..buko_actors::EngineConfig::default()
+        },
     );
     let cost_model = CostModel {
         model: engine.deps.llm.model().to_string(),
@@ -102,7 +105,13 @@ pub async fn generate(mut settings: Settings, args: GenerateArgs) -> anyhow::Res
         .context("approving the architecture")?;
 
     let progress = actix_web::rt::spawn(show_progress(pool.clone(), book_id.clone()));
-    let outcome = runner.book(&book_id, Fence(1), None).await;
+    let mut outcome = runner.book(&book_id, Fence(1), None).await;
+    // The provider's breaker is open: wait as the job queue would, then continue.
+    while let RunOutcome::Later(after) = outcome {
+        eprintln!("\nthe AI provider is unavailable; trying again in {after:.0?}");
+        tokio::time::sleep(after).await;
+        outcome = runner.book(&book_id, Fence(1), None).await;
+    }
     progress.abort();
     eprintln!();
     expect_done(outcome, "book")?;
@@ -126,6 +135,7 @@ fn expect_done(outcome: RunOutcome, what: &str) -> anyhow::Result<()> {
         RunOutcome::Retry(reason) | RunOutcome::Failed(reason) => {
             bail!("the {what} failed: {reason}")
         }
+        RunOutcome::Later(after) => bail!("the {what} is waiting for the provider ({after:?})"),
     }
 }
 

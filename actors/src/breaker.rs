@@ -41,6 +41,8 @@ pub struct CircuitBreaker {
     /// true = temporary failure.
     window: VecDeque<bool>,
     consecutive: u32,
+    /// Failed half-open trials since the breaker last closed (each doubles the open time).
+    reopens: u32,
 }
 
 impl CircuitBreaker {
@@ -50,6 +52,7 @@ impl CircuitBreaker {
             state: BreakerState::Closed,
             window: VecDeque::new(),
             consecutive: 0,
+            reopens: 0,
         }
     }
 
@@ -106,6 +109,7 @@ impl CircuitBreaker {
             ) => {
                 let in_flight = in_flight.saturating_sub(1);
                 if failed {
+                    self.reopens += 1;
                     self.open(now);
                 } else if outcome == CallOutcome::Success {
                     if successes + 1 >= self.config.half_open_trials {
@@ -142,9 +146,15 @@ impl CircuitBreaker {
     }
 
     fn open(&mut self, now: Instant) {
-        log::warn!("circuit breaker open for {:?}", self.config.cool_down);
+        let factor = 2u32.saturating_pow(self.reopens.min(20));
+        let cool_down = self
+            .config
+            .cool_down
+            .saturating_mul(factor)
+            .min(self.config.max_cool_down.max(self.config.cool_down));
+        log::warn!("circuit breaker open for {cool_down:?}");
         self.state = BreakerState::Open {
-            until: now + self.config.cool_down,
+            until: now + cool_down,
         };
     }
 
@@ -153,6 +163,7 @@ impl CircuitBreaker {
         self.state = BreakerState::Closed;
         self.window.clear();
         self.consecutive = 0;
+        self.reopens = 0;
     }
 }
 
@@ -204,6 +215,11 @@ pub struct BreakerPermit {
 }
 
 impl BreakerPermit {
+    /// A half-open trial: its failure says the provider is still down, not that the call was bad.
+    pub fn is_trial(&self) -> bool {
+        self.permit.as_ref().is_some_and(|p| p.trial)
+    }
+
     pub fn report(mut self, outcome: CallOutcome) {
         if let Some(p) = self.permit.take() {
             self.breakers
@@ -249,6 +265,46 @@ mod tests {
         call(&mut b, CallOutcome::TemporaryFailure, now);
         assert!(matches!(b.state(), BreakerState::Open { .. }));
         assert!(b.acquire(now + Duration::from_secs(29)).is_err());
+    }
+
+    #[test]
+    fn failed_trials_double_the_open_time_up_to_the_cap_and_closing_resets_it() {
+        let mut now = Instant::now();
+        let mut b = CircuitBreaker::new(BreakerConfig {
+            cool_down: Duration::from_secs(30),
+            max_cool_down: Duration::from_secs(100),
+            ..BreakerConfig::default()
+        });
+        for _ in 0..5 {
+            call(&mut b, CallOutcome::TemporaryFailure, now);
+        }
+        let mut opens = Vec::new();
+        for _ in 0..4 {
+            let BreakerState::Open { until } = b.state() else {
+                panic!("open expected")
+            };
+            opens.push(until - now);
+            now = until;
+            call(&mut b, CallOutcome::TemporaryFailure, now);
+        }
+        let secs: Vec<u64> = opens.iter().map(Duration::as_secs).collect();
+        assert_eq!(secs, vec![30, 60, 100, 100]);
+        let BreakerState::Open { until } = b.state() else {
+            panic!("open expected")
+        };
+        now = until;
+        call(&mut b, CallOutcome::Success, now);
+        call(&mut b, CallOutcome::Success, now);
+        assert_eq!(b.state(), BreakerState::Closed);
+        for _ in 0..5 {
+            call(&mut b, CallOutcome::TemporaryFailure, now);
+        }
+        assert_eq!(
+            b.state(),
+            BreakerState::Open {
+                until: now + Duration::from_secs(30)
+            }
+        );
     }
 
     #[test]

@@ -1,12 +1,15 @@
 //! The retry policy applied to LLM calls: ask the provider's breaker, call, report, back off with full
 //! jitter (never sooner than `retry-after`), give up after the configured attempts. Permanent errors
-//! are never retried. What a wait means for a book (status `paused`) is decided by [`CallHooks`].
+//! are never retried. Attempts count only failures while the provider is deemed reachable: a failed
+//! half-open trial, or a failure that opens the breaker, is the breaker's business (the book waits for
+//! it, however long the outage), not the chunk's. What a wait means for a book (status `paused`, or
+//! the run yielding to the job queue) is decided by [`CallHooks`].
 
 use std::time::Duration;
 
 use futures_util::future::LocalBoxFuture;
 
-use crate::breaker::CallOutcome;
+use crate::breaker::{BreakerState, CallOutcome};
 use crate::deps::EngineDeps;
 use crate::llm_call::{stream_to_end, Completion};
 use crate::outcome::Halt;
@@ -23,7 +26,8 @@ pub(crate) enum CallError {
 
 /// What the caller does around the calls (a book sets its status; an architecture call does nothing).
 pub(crate) trait CallHooks {
-    /// The breaker refuses calls for `retry_in`. `Ok(true)`: wait without using an attempt.
+    /// The breaker refuses calls for `retry_in`. `Ok(true)`: wait without using an attempt;
+    /// `Err(Halt::ProviderWait)`: end the run, to be scheduled again.
     fn breaker_open(&mut self, retry_in: Duration) -> LocalBoxFuture<'_, Result<bool, Halt>>;
     /// A call is about to be made (attempt 0 is the first).
     fn attempt_start(&mut self, attempt: u32) -> LocalBoxFuture<'_, Result<(), Halt>>;
@@ -88,10 +92,18 @@ pub(crate) async fn call_with_retry(
             Err(e) if e.is_temporary() => CallOutcome::TemporaryFailure,
             Err(_) => CallOutcome::NotCounted,
         };
+        let trial = permit.is_trial();
         permit.report(outcome);
         match result {
             Ok(c) => return Ok(c),
             Err(e) if !e.is_temporary() => return Err(CallError::Permanent(e)),
+            // The provider is down as far as the breaker can tell: wait for it, spend no attempt.
+            Err(e) if trial || deps.breakers.state(&provider) != BreakerState::Closed => {
+                log::info!(
+                    "{} call failed ({e}) with the breaker not closed; waiting for the provider",
+                    request.purpose.as_str()
+                );
+            }
             Err(e) => {
                 attempt += 1;
                 if attempt >= max_attempts {

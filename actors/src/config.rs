@@ -33,7 +33,11 @@ pub struct BreakerConfig {
     pub failure_rate: f64,
     /// Open after this many temporary failures in a row, whatever the window says.
     pub consecutive_failures: u32,
+    /// Open time after the breaker trips from closed.
     pub cool_down: Duration,
+    /// Each failed half-open trial doubles the open time, up to this: a long outage is probed a few
+    /// times a minute, not hammered.
+    pub max_cool_down: Duration,
     /// Calls let through while half-open; all must succeed to close.
     pub half_open_trials: u32,
 }
@@ -46,6 +50,7 @@ impl Default for BreakerConfig {
             failure_rate: 0.5,
             consecutive_failures: 5,
             cool_down: Duration::from_secs(30),
+            max_cool_down: Duration::from_secs(5 * 60),
             half_open_trials: 2,
         }
     }
@@ -84,6 +89,10 @@ pub struct EngineConfig {
     pub restart_backoff: Duration,
     /// How often a book waiting for an open breaker asks again (never later than the breaker reopens).
     pub breaker_poll: Duration,
+    /// While the breaker is open, end the run with [`crate::BookOutcome::WaitingForProvider`] (the
+    /// job queue schedules it again for when the breaker lets a trial through) instead of waiting in
+    /// the run. The application sets it; the engine alone waits in place (nothing would restart it).
+    pub yield_while_breaker_open: bool,
     /// Architecture calls that returned unusable JSON, retried with the error fed back.
     pub architecture_repairs: u32,
 }
@@ -112,6 +121,7 @@ impl Default for EngineConfig {
             max_restarts: 5,
             restart_backoff: Duration::from_millis(500),
             breaker_poll: Duration::from_secs(5),
+            yield_while_breaker_open: false,
             architecture_repairs: 2,
         }
     }

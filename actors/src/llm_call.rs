@@ -1,6 +1,10 @@
 //! One attempt at a completion: stream it to its end with a stall timeout and a hard deadline, continue
-//! a `max_tokens` stop with the partial text as an assistant prefill, and record every call (ok or
-//! failed) with its usage and cost. Retrying and the breaker are the caller's concern.
+//! a `max_tokens` or `pause_turn` stop with the partial text as an assistant prefill, and record every
+//! call (ok or failed) with its usage and cost. A failed call is recorded with what the provider
+//! reported before it failed (input tokens announce at the start of a stream) and, when the provider
+//! had not counted the output yet, the output estimated from the text streamed (≈ 4 chars a token):
+//! the provider may bill a broken attempt. Unknown stop reasons are never a finished answer. Retrying
+//! and the breaker are the caller's concern.
 
 use futures_util::StreamExt;
 use tokio::time::Instant;
@@ -57,11 +61,26 @@ pub(crate) async fn stream_to_end(
             {
                 return Ok(Completion { text, usage })
             }
-            StopReason::MaxTokens => continue,
+            // Both mean "not finished yet": send the text so far back and let the model go on.
+            StopReason::MaxTokens | StopReason::PauseTurn => continue,
             StopReason::Refusal => {
                 return Err(LlmError::permanent(
                     LlmErrorKind::Refused,
                     "the model refused to write this part",
+                ))
+            }
+            StopReason::ContextWindowExceeded => {
+                return Err(LlmError::permanent(
+                    LlmErrorKind::TooLarge,
+                    "the prompt and the answer filled the model's context window \
+                     (stop reason model_context_window_exceeded); the text was cut short",
+                ))
+            }
+            // Half an answer must never be saved as a whole one.
+            StopReason::Other(reason) => {
+                return Err(LlmError::temporary(
+                    LlmErrorKind::Malformed,
+                    format!("unknown stop reason {reason:?}; the answer is not taken as complete"),
                 ))
             }
             _ if text.trim().is_empty() => {
@@ -70,7 +89,9 @@ pub(crate) async fn stream_to_end(
                     "the response had no text",
                 ))
             }
-            _ => return Ok(Completion { text, usage }),
+            StopReason::EndTurn | StopReason::StopSequence => {
+                return Ok(Completion { text, usage })
+            }
         }
     }
     Err(LlmError::temporary(
@@ -90,41 +111,50 @@ async fn one_stream(
 ) -> (Result<StopReason, LlmError>, Usage, Option<String>) {
     let stall = deps.config.stall_timeout;
     let mut stream = deps.llm.stream(request.clone());
+    // What the provider reported so far, and the chars streamed (for the output estimate on failure).
+    let mut reported = Usage::default();
+    let mut streamed_chars: u64 = 0;
+    let failed = |e: LlmError, reported: Usage, chars: u64| {
+        let estimated = chars.div_ceil(4);
+        let usage = Usage {
+            input_tokens: reported.input_tokens,
+            output_tokens: reported.output_tokens.max(estimated),
+        };
+        (Err(e), usage, None)
+    };
     loop {
         let wait_until = (Instant::now() + stall).min(deadline);
         let next = match tokio::time::timeout_at(wait_until, stream.next()).await {
             Ok(next) => next,
             Err(_) if wait_until >= deadline => {
                 let msg = format!("no answer within the {:?} limit", deps.config.chunk_timeout);
-                return (
-                    Err(LlmError::temporary(LlmErrorKind::Timeout, msg)),
-                    Usage::default(),
-                    None,
-                );
+                let e = LlmError::temporary(LlmErrorKind::Timeout, msg);
+                return failed(e, reported, streamed_chars);
             }
             Err(_) => {
                 let msg = format!("no text for {stall:?}");
-                return (
-                    Err(LlmError::temporary(LlmErrorKind::Stalled, msg)),
-                    Usage::default(),
-                    None,
-                );
+                let e = LlmError::temporary(LlmErrorKind::Stalled, msg);
+                return failed(e, reported, streamed_chars);
             }
         };
         match next {
-            Some(Ok(LlmEvent::TextDelta(t))) => on_text(&t),
+            Some(Ok(LlmEvent::TextDelta(t))) => {
+                streamed_chars += t.chars().count() as u64;
+                on_text(&t);
+            }
+            Some(Ok(LlmEvent::Usage(u))) => reported = u,
             Some(Ok(LlmEvent::Finished {
                 stop_reason,
                 usage,
                 request_id,
             })) => return (Ok(stop_reason), usage, request_id),
-            Some(Err(e)) => return (Err(e), Usage::default(), None),
+            Some(Err(e)) => return failed(e, reported, streamed_chars),
             None => {
                 let e = LlmError::temporary(
                     LlmErrorKind::StreamError,
                     "the stream ended without a stop reason",
                 );
-                return (Err(e), Usage::default(), None);
+                return failed(e, reported, streamed_chars);
             }
         }
     }

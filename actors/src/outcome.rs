@@ -1,6 +1,8 @@
 //! How a book's run ends, as the job queue sees it ([`BookOutcome`], [`BookFinished`]), and the
 //! internal reasons a run stops early ([`Halt`]).
 
+use std::time::Duration;
+
 use actix::prelude::*;
 
 use crate::ports::StoreError;
@@ -15,6 +17,10 @@ pub enum BookOutcome {
     Paused(String),
     /// Another node owns the book now; nothing was written after noticing.
     Fenced,
+    /// The provider's breaker is open: the book is `paused` (`provider_unavailable`) and should run
+    /// again after this delay (the job is scheduled, no attempt spent). Only with
+    /// `EngineConfig::yield_while_breaker_open`.
+    WaitingForProvider(Duration),
 }
 
 /// Sent to `StartBook::done` once, when the book's run on this node is over.
@@ -35,6 +41,8 @@ pub(crate) enum Halt {
     /// The store stayed unavailable through its retries: stop without an outcome, so the supervisor
     /// restarts the run later (it resumes from what is committed).
     StoreDown(String),
+    /// The breaker is open; the status already says `paused` / `provider_unavailable`.
+    ProviderWait(Duration),
 }
 
 impl Halt {
@@ -56,6 +64,7 @@ impl From<Halt> for BookOutcome {
             Halt::Failed(r) | Halt::StoreDown(r) => BookOutcome::Failed(r),
             Halt::Paused(r) => BookOutcome::Paused(r),
             Halt::Cancelled => BookOutcome::Cancelled,
+            Halt::ProviderWait(d) => BookOutcome::WaitingForProvider(d),
         }
     }
 }

@@ -94,6 +94,12 @@ pub enum StopReason {
     MaxTokens,
     StopSequence,
     Refusal,
+    /// The provider paused a long turn (Anthropic `pause_turn`): send the text back to continue it.
+    PauseTurn,
+    /// The prompt plus the answer reached the model's context window: the text is cut short and
+    /// continuing cannot help (Anthropic `model_context_window_exceeded`).
+    ContextWindowExceeded,
+    /// A stop reason this code does not know: never taken as a finished answer.
     Other(String),
 }
 
@@ -115,6 +121,9 @@ impl Usage {
 pub enum LlmEvent {
     /// A piece of the answer's text, in order.
     TextDelta(String),
+    /// Usage reported so far (cumulative; e.g. input tokens at the start of a stream). Lets a caller
+    /// account for what an attempt cost when the stream fails before `Finished`.
+    Usage(Usage),
     /// The response ended normally (`max_tokens` included: the caller decides to continue).
     Finished {
         stop_reason: StopReason,
@@ -297,6 +306,10 @@ pub struct BookSnapshot {
     pub chapter_summaries: Vec<(usize, String)>,
     /// Highest durable event seq so far (0 when none); new events continue after it.
     pub last_event_seq: i64,
+    /// Usage and cost of every LLM call recorded for the book so far (earlier runs included), so
+    /// `book_completed` reports the book's totals, not the last run's.
+    pub spent: Usage,
+    pub spent_usd: f64,
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -4,8 +4,12 @@
 //! SUBSCRIBE) and hands other nodes' messages to a callback — in the app,
 //! `move |m| broadcaster.do_send(Relay(m))` — ignoring this node's own. Both reconnect with backoff.
 //!
-//! Deltas are ephemeral: while Redis is down remote watchers miss them (and get a snapshot on their
-//! next subscribe); durable events are in the database and replayed by the sessions.
+//! Publishing never drops what it holds because Redis was slow: a batch that failed is kept and sent
+//! again with backoff (0.1 s doubling to 2 s) while new messages queue behind it, up to [`QUEUE`]; only
+//! past that bound is a burst dropped. A retried batch may arrive twice: events are deduplicated by seq
+//! and deltas by offset, at the broadcaster and in the sessions. What is lost anyway (the bound, a
+//! pub/sub reconnect) is repaired downstream: a session refills missing events from the database and asks
+//! for a snapshot when a delta does not fit.
 
 use std::time::Duration;
 
@@ -61,7 +65,8 @@ impl ProgressSink for RedisProgressSink {
     }
 }
 
-/// Publishes what the sink queued, pipelining whatever has accumulated into one round trip.
+/// Publishes what the sink queued, pipelining whatever has accumulated into one round trip; a failed
+/// batch is retried (in order, before anything newer) until Redis takes it.
 async fn publish_loop(redis: Redis, channel: String, mut rx: mpsc::Receiver<String>) {
     while let Some(first) = rx.recv().await {
         let mut batch = vec![first];
@@ -71,21 +76,27 @@ async fn publish_loop(redis: Redis, channel: String, mut rx: mpsc::Receiver<Stri
                 Err(_) => break,
             }
         }
-        let ch = channel.clone();
-        let r = redis
-            .with_conn("progress publish", move |c| {
-                async move {
-                    let mut pipe = redis::pipe();
-                    for m in batch {
-                        pipe.publish(&ch, m).ignore();
+        let mut backoff = Duration::from_millis(100);
+        loop {
+            let (ch, msgs) = (channel.clone(), batch.clone());
+            let r = redis
+                .with_conn("progress publish", move |c| {
+                    async move {
+                        let mut pipe = redis::pipe();
+                        for m in msgs {
+                            pipe.publish(&ch, m).ignore();
+                        }
+                        pipe.query_async::<()>(c).await
                     }
-                    pipe.query_async::<()>(c).await
-                }
-                .boxed()
-            })
-            .await;
-        if r.is_err() {
-            // Down (logged by `with_conn`): these messages are dropped, see the module comment.
+                    .boxed()
+                })
+                .await;
+            if r.is_ok() {
+                break;
+            }
+            metrics::counter!("buko_progress_publish_retries_total").increment(1);
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(Duration::from_secs(2));
         }
     }
 }

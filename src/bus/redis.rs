@@ -3,9 +3,11 @@
 //! dependency: when it goes away every Redis-backed piece (limiter, presence, progress relay) falls
 //! back to local-only behaviour, `/health/ready` says "degraded", and all recover when it returns.
 //! While Redis is known to be down, callers skip it (no 1 s connection timeout on every request);
-//! the monitor keeps probing and flips the state back.
+//! the monitor keeps probing and flips the state back. A refused connection marks it down at once; a
+//! slow answer (an operation or a pool wait past its timeout) does so only after [`SLOW_DOWN_AFTER`] in a
+//! row: one slow moment must not send the whole node local-only.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -21,6 +23,8 @@ pub struct Redis {
 
 struct Health {
     down: AtomicBool,
+    /// Slow answers in a row (reset by any success).
+    slow: AtomicU32,
     last_error: Mutex<Option<String>>,
     /// Milliseconds since `epoch` of the last "Redis is down" warning (warnings are rate-limited).
     last_warning_ms: AtomicU64,
@@ -33,6 +37,7 @@ impl Default for Health {
     fn default() -> Self {
         Health {
             down: AtomicBool::new(false),
+            slow: AtomicU32::new(0),
             last_error: Mutex::new(None),
             last_warning_ms: AtomicU64::new(0),
             last_probe_ms: AtomicU64::new(0),
@@ -43,6 +48,8 @@ impl Default for Health {
 
 /// How long a whole Redis round trip may take before it counts as down.
 pub const OP_TIMEOUT: Duration = Duration::from_millis(1500);
+/// Slow answers in a row that mark Redis down.
+pub const SLOW_DOWN_AFTER: u32 = 3;
 /// While down, one caller per this period tries Redis again (besides the monitor's probes).
 const RETRY_DOWN: Duration = Duration::from_secs(2);
 
@@ -121,7 +128,18 @@ impl Redis {
         }
     }
 
+    /// Records an answer that came too late: down only after [`SLOW_DOWN_AFTER`] in a row.
+    pub fn mark_slow(&self, error: &str, what: &str) {
+        let n = self.health.slow.fetch_add(1, Ordering::Relaxed) + 1;
+        if n >= SLOW_DOWN_AFTER {
+            self.mark_down(error, what);
+        } else {
+            log::info!(target: "buko::redis", what = what; "Redis slow ({n} in a row): {error}");
+        }
+    }
+
     pub fn mark_up(&self) {
+        self.health.slow.store(0, Ordering::Relaxed);
         if self.health.down.swap(false, Ordering::Relaxed) {
             log::info!(target: "buko::redis", "Redis is back; shared limits, presence and progress resume");
         }
@@ -163,18 +181,37 @@ impl Redis {
                 .unwrap_or_else(|| "Redis is down".to_string()));
         }
         let started = Instant::now();
+        // `Err((message, slow))`: slow = a timeout (the pool's wait or the whole round trip).
         let run = async {
-            let mut conn = self.pool.get().await.map_err(|e| e.to_string())?;
-            op(&mut conn).await.map_err(|e| e.to_string())
+            let mut conn = self.pool.get().await.map_err(|e| {
+                // A pool wait is "slow" only while connections exist; with none, bb8 timed out
+                // trying to connect: Redis is unreachable.
+                let slow =
+                    matches!(e, bb8::RunError::TimedOut) && self.pool.state().connections > 0;
+                (e.to_string(), slow)
+            })?;
+            op(&mut conn).await.map_err(|e| {
+                let slow = e.is_timeout();
+                (e.to_string(), slow)
+            })
         };
         let r = tokio::time::timeout(OP_TIMEOUT, run)
             .await
-            .map_err(|_| format!("timed out after {:?}", started.elapsed()))
+            .map_err(|_| (format!("timed out after {:?}", started.elapsed()), true))
             .and_then(|r| r);
-        match &r {
-            Ok(_) => self.mark_up(),
-            Err(e) => self.mark_down(e, what),
+        match r {
+            Ok(v) => {
+                self.mark_up();
+                Ok(v)
+            }
+            Err((e, true)) => {
+                self.mark_slow(&e, what);
+                Err(e)
+            }
+            Err((e, false)) => {
+                self.mark_down(&e, what);
+                Err(e)
+            }
         }
-        r
     }
 }

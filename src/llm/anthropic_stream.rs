@@ -1,6 +1,7 @@
 //! Decodes the Anthropic Messages streaming events into `LlmEvent`s: `message_start` (input usage),
 //! `content_block_start/delta/stop` (only `text` blocks become book text; `thinking`, `signature` and
 //! tool deltas are dropped), `message_delta` (stop reason, cumulative usage), `message_stop` (done),
+//! reported usage surfaced as `LlmEvent::Usage` as soon as it is known (a broken stream is billed too),
 //! `ping` and unknown events (ignored) and `error` (classified like an HTTP error).
 
 use buko_actors::{LlmError, LlmErrorKind, LlmEvent, StopReason, Usage};
@@ -34,6 +35,8 @@ pub fn stop_reason(s: &str) -> StopReason {
         "max_tokens" => StopReason::MaxTokens,
         "stop_sequence" => StopReason::StopSequence,
         "refusal" => StopReason::Refusal,
+        "pause_turn" => StopReason::PauseTurn,
+        "model_context_window_exceeded" => StopReason::ContextWindowExceeded,
         other => StopReason::Other(other.to_string()),
     }
 }
@@ -69,7 +72,8 @@ impl StreamDecoder for AnthropicDecoder {
                 if let Some(n) = u(usage.and_then(|x| x.get("output_tokens"))) {
                     self.usage.output_tokens = n;
                 }
-                vec![]
+                // Billed from here on, even if the stream breaks later.
+                vec![Ok(LlmEvent::Usage(self.usage))]
             }
             "content_block_start" => match data
                 .pointer("/content_block/type")
@@ -107,7 +111,7 @@ impl StreamDecoder for AnthropicDecoder {
                 if let Some(n) = u(data.pointer("/usage/input_tokens")) {
                     self.usage.input_tokens = n;
                 }
-                vec![]
+                vec![Ok(LlmEvent::Usage(self.usage))]
             }
             "message_stop" => {
                 if self.thinking_chars > 0 {
@@ -175,7 +179,15 @@ mod tests {
         assert_eq!(
             out,
             vec![
+                Ok(LlmEvent::Usage(Usage {
+                    input_tokens: 12,
+                    output_tokens: 1
+                })),
                 Ok(LlmEvent::TextDelta("Hola".into())),
+                Ok(LlmEvent::Usage(Usage {
+                    input_tokens: 12,
+                    output_tokens: 40
+                })),
                 Ok(LlmEvent::Finished {
                     stop_reason: StopReason::MaxTokens,
                     usage: Usage {
@@ -185,6 +197,19 @@ mod tests {
                     request_id: Some("req_1".into()),
                 }),
             ]
+        );
+    }
+
+    #[test]
+    fn stop_reasons_that_are_not_an_end_are_not_mistaken_for_one() {
+        assert_eq!(stop_reason("pause_turn"), StopReason::PauseTurn);
+        assert_eq!(
+            stop_reason("model_context_window_exceeded"),
+            StopReason::ContextWindowExceeded
+        );
+        assert_eq!(
+            stop_reason("tool_use"),
+            StopReason::Other("tool_use".into())
         );
     }
 

@@ -3,8 +3,9 @@
 //! Policy: the error body's `error.type` decides first, the HTTP status second (for bodies without a
 //! known type), and the provider's `x-should-retry: true|false` header overrides both. A 429 is a rate
 //! limit (retry after `retry-after-ms` / `retry-after`) unless it says a spend limit or credit balance was
-//! reached: retrying cannot help then, so it is permanent. The same mapping serves HTTP errors and
-//! `error` events that arrive after a 200.
+//! reached: retrying cannot help then, so it is permanent (whatever `x-should-retry` says: a spend cap
+//! does not lift within a retry window). The same mapping serves HTTP errors and `error` events that
+//! arrive after a 200. `retry-after` may be seconds or an HTTP date (RFC 9110 §10.2.3).
 
 use std::time::Duration;
 
@@ -18,8 +19,17 @@ pub struct RetryHints {
 }
 
 impl RetryHints {
-    /// Reads `retry-after-ms` (preferred: more precise), `retry-after` (seconds) and `x-should-retry`.
+    /// Reads `retry-after-ms` (preferred: more precise), `retry-after` (seconds or an HTTP date) and
+    /// `x-should-retry`.
     pub fn from_headers(headers: &awc::http::header::HeaderMap) -> Self {
+        Self::from_headers_at(headers, std::time::SystemTime::now())
+    }
+
+    /// As [`RetryHints::from_headers`], with the current time given (an HTTP date is relative to it).
+    pub fn from_headers_at(
+        headers: &awc::http::header::HeaderMap,
+        now: std::time::SystemTime,
+    ) -> Self {
         let get = |name: &str| {
             headers
                 .get(name)
@@ -30,10 +40,7 @@ impl RetryHints {
             .and_then(|v| v.parse::<f64>().ok())
             .filter(|v| v.is_finite() && *v >= 0.0)
             .map(|v| Duration::from_secs_f64(v / 1000.0));
-        let secs = get("retry-after")
-            .and_then(|v| v.parse::<f64>().ok())
-            .filter(|v| v.is_finite() && *v >= 0.0)
-            .map(Duration::from_secs_f64);
+        let secs = get("retry-after").and_then(|v| retry_after_value(v, now));
         let should_retry = match get("x-should-retry") {
             Some("true") => Some(true),
             Some("false") => Some(false),
@@ -44,6 +51,15 @@ impl RetryHints {
             should_retry,
         }
     }
+}
+
+/// `retry-after` as delay-seconds or an HTTP date; a date in the past means "now".
+fn retry_after_value(v: &str, now: std::time::SystemTime) -> Option<Duration> {
+    if let Ok(secs) = v.parse::<f64>() {
+        return (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs));
+    }
+    let at = httpdate::parse_http_date(v).ok()?;
+    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
 }
 
 /// The parts of an error body that matter, whichever provider wrote it.
@@ -88,6 +104,10 @@ impl ErrorBody {
         })
     }
 
+    /// A spend cap, an exhausted credit balance or a billing problem: the documented messages are
+    /// "You have reached your specified API usage limits. You will regain access on …" (the
+    /// console's spend limit), "…monthly spend limit…" and "Your credit balance is too low to access
+    /// the Anthropic API…"; OpenAI-compatible servers say `insufficient_quota`.
     fn says_spend_limit(&self) -> bool {
         let code = self.code.as_deref().unwrap_or("");
         let ty = self.error_type.as_deref().unwrap_or("");
@@ -97,6 +117,8 @@ impl ErrorBody {
             || ty == "insufficient_quota"
             || ty == "billing_error"
             || msg.contains("spend limit")
+            || msg.contains("usage limit")
+            || msg.contains("regain access")
             || msg.contains("credit balance")
             || msg.contains("billing")
             || msg.contains("quota")
@@ -146,7 +168,8 @@ pub fn classify(status: Option<u16>, body: &ErrorBody, hints: RetryHints) -> Llm
         _ => K::InvalidRequest,
     });
     let mut kind = by_type.or(by_status).unwrap_or(K::StreamError);
-    if matches!(kind, K::RateLimited | K::InvalidRequest) && body.says_spend_limit() {
+    if matches!(kind, K::RateLimited | K::InvalidRequest | K::Permission) && body.says_spend_limit()
+    {
         kind = K::SpendLimit;
     }
     let mut temporary = matches!(
@@ -159,7 +182,7 @@ pub fn classify(status: Option<u16>, body: &ErrorBody, hints: RetryHints) -> Llm
             | K::Connection
             | K::StreamError
     ) || (status == Some(409));
-    if let Some(should) = hints.should_retry {
+    if let (Some(should), false) = (hints.should_retry, kind == K::SpendLimit) {
         temporary = should;
     }
     let message = match (status, body.message.is_empty()) {
@@ -180,106 +203,5 @@ pub fn classify(status: Option<u16>, body: &ErrorBody, hints: RetryHints) -> Llm
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn body(ty: &str, msg: &str) -> ErrorBody {
-        ErrorBody {
-            error_type: Some(ty.into()),
-            code: None,
-            message: msg.into(),
-        }
-    }
-
-    #[test]
-    fn classes_follow_the_documented_table() {
-        let h = RetryHints::default();
-        let cases = [
-            (429, "rate_limit_error", true, LlmErrorKind::RateLimited),
-            (529, "overloaded_error", true, LlmErrorKind::Overloaded),
-            (500, "api_error", true, LlmErrorKind::Server),
-            (504, "timeout_error", true, LlmErrorKind::Timeout),
-            (
-                400,
-                "invalid_request_error",
-                false,
-                LlmErrorKind::InvalidRequest,
-            ),
-            (
-                401,
-                "authentication_error",
-                false,
-                LlmErrorKind::Authentication,
-            ),
-            (403, "permission_error", false, LlmErrorKind::Permission),
-            (404, "not_found_error", false, LlmErrorKind::NotFound),
-            (413, "request_too_large", false, LlmErrorKind::TooLarge),
-            (402, "billing_error", false, LlmErrorKind::SpendLimit),
-        ];
-        for (status, ty, temp, kind) in cases {
-            let e = classify(Some(status), &body(ty, "m"), h);
-            assert_eq!((e.is_temporary(), e.kind()), (temp, kind), "{status} {ty}");
-        }
-        for (status, kind) in [
-            (408, LlmErrorKind::Timeout),
-            (409, LlmErrorKind::Server),
-            (502, LlmErrorKind::Server),
-        ] {
-            let e = classify(Some(status), &ErrorBody::default(), h);
-            assert!(e.is_temporary(), "{status}");
-            assert_eq!(e.kind(), kind);
-        }
-    }
-
-    #[test]
-    fn spend_limit_429_is_permanent() {
-        let raw = br#"{"type":"error","error":{"type":"rate_limit_error","message":"limit",
-            "details":{"error_code":"enforced_spend_limit_reached"}}}"#;
-        let e = classify(Some(429), &ErrorBody::parse(raw), RetryHints::default());
-        assert_eq!(
-            e,
-            LlmError::permanent(LlmErrorKind::SpendLimit, "HTTP 429: limit")
-        );
-        let e = classify(
-            Some(400),
-            &body("invalid_request_error", "Your credit balance is too low"),
-            RetryHints::default(),
-        );
-        assert_eq!(e.kind(), LlmErrorKind::SpendLimit);
-    }
-
-    #[test]
-    fn should_retry_header_overrides_the_class() {
-        let hints = RetryHints {
-            retry_after: None,
-            should_retry: Some(false),
-        };
-        assert!(!classify(Some(529), &body("overloaded_error", ""), hints).is_temporary());
-        let hints = RetryHints {
-            retry_after: None,
-            should_retry: Some(true),
-        };
-        assert!(classify(Some(400), &body("invalid_request_error", ""), hints).is_temporary());
-    }
-
-    #[test]
-    fn retry_after_ms_wins_over_seconds() {
-        let mut h = awc::http::header::HeaderMap::new();
-        h.insert(
-            "retry-after".parse().expect("name"),
-            "7".parse().expect("value"),
-        );
-        assert_eq!(
-            RetryHints::from_headers(&h).retry_after,
-            Some(Duration::from_secs(7))
-        );
-        h.insert(
-            "retry-after-ms".parse().expect("name"),
-            "1500".parse().expect("value"),
-        );
-        assert_eq!(
-            RetryHints::from_headers(&h).retry_after,
-            Some(Duration::from_millis(1500))
-        );
-    }
-}
+#[path = "errors_tests.rs"]
+mod tests;

@@ -2,12 +2,15 @@
 //! /v1/messages`) for tests, load and chaos runs. It checks `x-api-key` and `anthropic-version`, writes
 //! text derived from the request (the offline writer's generator) at an adjustable speed and time to first
 //! token, and injects faults: queued per request with `POST /_fake/script` (a JSON fault or list of them,
-//! see `Fault`), or drawn at the configured rates. `GET /_fake/stats` counts requests by outcome.
+//! see `Fault`), or drawn at the configured rates. `POST /_fake/outage {"secs", "fault"?}` answers every
+//! request with one fault (default `overloaded`) for a while, as a provider outage does.
+//! `GET /_fake/stats` counts requests by outcome and lists when they came (ms since the server started,
+//! the last 100,000).
 
 use std::collections::{BTreeMap, VecDeque};
 use std::net::TcpListener;
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use actix_web::{dev::Server, http::StatusCode, web, App, HttpRequest, HttpResponse, HttpServer};
 use bytes::Bytes;
@@ -91,10 +94,23 @@ struct FakeState {
     script: Mutex<VecDeque<Fault>>,
     rng: Mutex<Rng>,
     stats: Mutex<BTreeMap<String, u64>>,
+    started: Instant,
+    /// Arrival times of the last requests, ms since `started`.
+    arrivals: Mutex<VecDeque<u64>>,
+    /// Every request fails with this fault until then.
+    outage: Mutex<Option<(Instant, Fault)>>,
 }
+
+const ARRIVALS_KEPT: usize = 100_000;
 
 impl FakeState {
     fn count(&self, outcome: &str) {
+        if let Ok(mut a) = self.arrivals.lock() {
+            if a.len() >= ARRIVALS_KEPT {
+                a.pop_front();
+            }
+            a.push_back(u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX));
+        }
         if let Ok(mut s) = self.stats.lock() {
             *s.entry("requests".into()).or_default() += 1;
             *s.entry(outcome.to_string()).or_default() += 1;
@@ -102,6 +118,11 @@ impl FakeState {
     }
 
     fn next_fault(&self) -> Option<Fault> {
+        if let Some((until, fault)) = self.outage.lock().ok().and_then(|o| o.clone()) {
+            if Instant::now() < until {
+                return Some(fault);
+            }
+        }
         if let Some(f) = self.script.lock().ok().and_then(|mut q| q.pop_front()) {
             return Some(f);
         }
@@ -251,10 +272,37 @@ async fn script(body: web::Json<Value>, state: web::Data<FakeState>) -> HttpResp
     }
 }
 
+async fn outage(body: web::Json<Value>, state: web::Data<FakeState>) -> HttpResponse {
+    let secs = body.get("secs").and_then(Value::as_f64).unwrap_or(0.0);
+    let fault = match body.get("fault") {
+        Some(f) => match serde_json::from_value::<Fault>(f.clone()) {
+            Ok(f) => f,
+            Err(e) => return json_error(400, "invalid_request_error", &e.to_string()),
+        },
+        None => Fault::Overloaded,
+    };
+    if !(secs.is_finite() && secs >= 0.0) {
+        return json_error(400, "invalid_request_error", "secs must be a number ≥ 0");
+    }
+    if let Ok(mut o) = state.outage.lock() {
+        *o = Some((Instant::now() + Duration::from_secs_f64(secs), fault));
+    }
+    HttpResponse::Ok().json(json!({"outage_secs": secs}))
+}
+
 async fn stats(state: web::Data<FakeState>) -> HttpResponse {
     let stats = state.stats.lock().map(|s| s.clone()).unwrap_or_default();
     let queued = state.script.lock().map(|q| q.len()).unwrap_or(0);
-    HttpResponse::Ok().json(json!({"requests": stats.get("requests").copied().unwrap_or(0), "outcomes": stats, "queued": queued}))
+    let arrivals: Vec<u64> = state
+        .arrivals
+        .lock()
+        .map(|a| a.iter().copied().collect())
+        .unwrap_or_default();
+    let now_ms = u64::try_from(state.started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    HttpResponse::Ok().json(
+        json!({"requests": stats.get("requests").copied().unwrap_or(0),
+        "outcomes": stats, "queued": queued, "arrivals_ms": arrivals, "now_ms": now_ms}),
+    )
 }
 
 /// Starts the fake server on `listener` (bind port 0 in tests). Run or spawn the returned `Server`.
@@ -268,6 +316,9 @@ pub async fn serve_fake_llm(
         opts,
         script: Mutex::new(VecDeque::new()),
         stats: Mutex::new(BTreeMap::new()),
+        started: Instant::now(),
+        arrivals: Mutex::new(VecDeque::new()),
+        outage: Mutex::new(None),
     });
     let server = HttpServer::new(move || {
         App::new()
@@ -276,6 +327,7 @@ pub async fn serve_fake_llm(
             .app_data(web::JsonConfig::default().limit(1024 * 1024))
             .route("/v1/messages", web::post().to(messages))
             .route("/_fake/script", web::post().to(script))
+            .route("/_fake/outage", web::post().to(outage))
             .route("/_fake/stats", web::get().to(stats))
     })
     .workers(workers)

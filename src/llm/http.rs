@@ -5,6 +5,9 @@
 //! awc's own timeout is disabled on purpose: it also bounds reading the body, which would cut a long
 //! healthy stream. Time to headers and silence between reads are bounded here instead; the whole call's
 //! hard limit belongs to the engine.
+//!
+//! A close-delimited HTTP/1.1 body (no Content-Length, no chunked encoding) is refused with a permanent
+//! error rather than read: awc would read it as empty. See [`close_delimited`].
 
 use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
@@ -90,6 +93,11 @@ pub async fn send_json(
     };
     let status = response.status();
     if status.is_success() {
+        if close_delimited(response.version(), response.headers()) {
+            let e = LlmError::permanent(LlmErrorKind::Malformed, CLOSE_DELIMITED);
+            log::error!("{provider}: {e}");
+            return Err(e);
+        }
         return Ok(response);
     }
     let hints = RetryHints::from_headers(response.headers());
@@ -111,6 +119,25 @@ pub async fn send_json(
         request_id.as_deref().unwrap_or("-")
     );
     Err(err)
+}
+
+const CLOSE_DELIMITED: &str = "the provider answered HTTP/1.1 without Content-Length or chunked \
+    encoding (a body ended by closing the connection, RFC 9112 §6.3); this client cannot read such a \
+    body: configure the proxy in front of the provider to use chunked encoding or HTTP/2";
+
+/// An HTTP/1.1 answer whose body ends only when the connection closes. awc reads such a body as empty
+/// (it reads to EOF only for HTTP/1.0), which would look like a stream that ended before its end and be
+/// retried forever; refusing it names the real problem once.
+pub fn close_delimited(
+    version: awc::http::Version,
+    headers: &awc::http::header::HeaderMap,
+) -> bool {
+    use awc::http::header::{CONTENT_LENGTH, TRANSFER_ENCODING};
+    let chunked = headers.get_all(TRANSFER_ENCODING).any(|v| {
+        v.to_str()
+            .is_ok_and(|v| v.to_ascii_lowercase().contains("chunked"))
+    });
+    version == awc::http::Version::HTTP_11 && !chunked && !headers.contains_key(CONTENT_LENGTH)
 }
 
 struct Drive<S, D> {

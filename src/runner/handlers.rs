@@ -19,6 +19,10 @@ fn outcome(run: RunOutcome) -> JobOutcome {
         }
         RunOutcome::Retry(error) => JobOutcome::Retry { after: None, error },
         RunOutcome::Failed(error) => JobOutcome::Failed { error },
+        RunOutcome::Later(after) => JobOutcome::Later {
+            at: crate::db::now()
+                + chrono::Duration::from_std(after).unwrap_or(chrono::Duration::seconds(60)),
+        },
     }
 }
 

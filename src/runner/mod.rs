@@ -25,6 +25,9 @@ pub enum RunOutcome {
     Retry(String),
     /// The job cannot succeed (and the book says why when there is one).
     Failed(String),
+    /// Not now: the provider's breaker is open and the book is paused for it. Run the job again after
+    /// this delay, spending no attempt.
+    Later(std::time::Duration),
 }
 
 #[derive(Clone)]
@@ -199,15 +202,31 @@ impl Runner {
     ) -> RunOutcome {
         let (id, demo) = (book_id.to_string(), self.demo);
         let owned = db::run(&self.db, move |c| {
-            Ok(queries::take_ownership(c, &id, fence).and_then(|()| {
-                diesel::update(books::table.find(&id))
-                    .set((books::is_demo.eq(demo), books::control.eq("run")))
-                    .execute(c)
-                    .map(|_| ())
-                    .map_err(QueryError::from)
-            }))
+            // A job that waited for the provider wakes up after the author cancelled the book.
+            let status: Option<String> = books::table
+                .find(&id)
+                .select(books::status)
+                .first(c)
+                .optional()?;
+            if status.as_deref() == Some(BookStatus::Cancelled.as_str()) {
+                return Ok(None);
+            }
+            Ok(Some(queries::take_ownership(c, &id, fence).and_then(
+                |()| {
+                    diesel::update(books::table.find(&id))
+                        .set((books::is_demo.eq(demo), books::control.eq("run")))
+                        .execute(c)
+                        .map(|_| ())
+                        .map_err(QueryError::from)
+                },
+            )))
         })
         .await;
+        let owned = match owned {
+            Ok(None) => return RunOutcome::Done("book cancelled".into()),
+            Ok(Some(r)) => Ok(r),
+            Err(e) => Err(e),
+        };
         match owned {
             Ok(Ok(())) => {}
             Ok(Err(QueryError::Fenced(_))) => {
@@ -241,7 +260,17 @@ impl Runner {
                 self.give_back_book(book_id).await;
                 RunOutcome::Failed(reason)
             }
+            Ok(BookOutcome::WaitingForProvider(retry_in)) => RunOutcome::Later(jittered(retry_in)),
             Err(_) => RunOutcome::Retry("the engine stopped before the book finished".into()),
         }
     }
+}
+
+/// A scheduled wait plus up to a tenth more (at least 50 ms), so books waiting for the same breaker do
+/// not all come back in the same instant; the first ones are its trial calls.
+fn jittered(wait: std::time::Duration) -> std::time::Duration {
+    use rand::Rng;
+    let spread = (wait / 10).max(std::time::Duration::from_millis(50));
+    let nanos = u64::try_from(spread.as_nanos()).unwrap_or(u64::MAX);
+    wait + std::time::Duration::from_nanos(rand::rng().random_range(0..=nanos))
 }

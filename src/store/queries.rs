@@ -6,7 +6,7 @@
 
 use buko_actors::{
     Architecture, BookSnapshot, BookStatus, CallRecord, ChunkCommit, CommitOutcome, CommittedChunk,
-    Control, Fence,
+    Control, Fence, Usage,
 };
 use diesel::prelude::*;
 
@@ -71,9 +71,17 @@ pub fn fenced<T>(
 }
 
 pub fn load_book(conn: &mut DbConn, book_id: &str) -> Result<BookSnapshot, QueryError> {
-    let (user_id, status, architecture): (String, String, Option<String>) = books::table
+    type Row = (String, String, Option<String>, i64, i64, f64);
+    let (user_id, status, architecture, input_tokens, output_tokens, spent_usd): Row = books::table
         .find(book_id)
-        .select((books::user_id, books::status, books::architecture))
+        .select((
+            books::user_id,
+            books::status,
+            books::architecture,
+            books::input_tokens,
+            books::output_tokens,
+            books::cost_usd,
+        ))
         .first(conn)
         .optional()?
         .ok_or_else(|| QueryError::NotFound(book_id.into()))?;
@@ -114,6 +122,11 @@ pub fn load_book(conn: &mut DbConn, book_id: &str) -> Result<BookSnapshot, Query
         committed,
         chapter_summaries,
         last_event_seq: repo::events::last_seq(conn, book_id)?,
+        spent: Usage {
+            input_tokens: u64::try_from(input_tokens).unwrap_or(0),
+            output_tokens: u64::try_from(output_tokens).unwrap_or(0),
+        },
+        spent_usd,
     })
 }
 

@@ -5,6 +5,7 @@
 
 pub mod auth_watch;
 pub mod origin;
+pub mod gaps;
 pub mod registry;
 pub mod session;
 

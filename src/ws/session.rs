@@ -4,7 +4,10 @@
 //! Exactly-once order per book: on subscribe the session first subscribes to the broadcaster, then reads
 //! the stored events after the client's `after_seq`, writes them, and only then lets its mailbox (where
 //! live messages waited) run again — `ctx.wait` holds the mailbox. Live events whose seq was already sent
-//! are skipped. The mailbox is small and bounded: a client too slow to read fills it, the broadcaster
+//! are skipped; a live event past the next seq (one lost on the way from another node) is preceded by
+//! the missing ones read from the database, the mailbox held meanwhile; a text delta that does not
+//! continue what the client has asks the broadcaster for a fresh snapshot (see [`super::gaps`]).
+//! The mailbox is small and bounded: a client too slow to read fills it, the broadcaster
 //! drops it, and the session closes with the reason instead of buffering without limit.
 
 use std::collections::HashMap;
@@ -21,6 +24,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::auth_watch::Credential;
+use super::gaps::{BookCursor, DeltaStep, EventStep};
 use super::registry::Disconnect;
 use crate::db::{self, models::User, repo};
 use crate::state::AppState;
@@ -57,8 +61,8 @@ pub struct WsSession {
     id: u64,
     heartbeat: Instant,
     subscriber: Option<SubscriberId>,
-    /// Book id → highest event seq sent to the client.
-    books: HashMap<String, i64>,
+    /// Book id → what the client has of it (highest event seq, text of the chunk in progress).
+    books: HashMap<String, BookCursor>,
     /// What the socket was opened with (re-checked by `auth_watch`).
     credential: Credential,
     /// Subscribe requests in the current minute (see [`SUBSCRIBES_PER_MINUTE`]).
@@ -199,8 +203,11 @@ impl WsSession {
                 for f in frames {
                     ctx.text(f);
                 }
-                let seen = act.books.entry(book_id).or_insert(last);
-                *seen = (*seen).max(last);
+                let cursor = act
+                    .books
+                    .entry(book_id)
+                    .or_insert_with(|| BookCursor::new(last));
+                cursor.last_seq = cursor.last_seq.max(last);
             }
             Err((code, message)) => {
                 // A failure after the live subscription (the replay) must not leave it behind.
@@ -225,17 +232,69 @@ impl WsSession {
 
     fn forward(&mut self, msg: &ProgressMessage, json: &str, ctx: &mut ws::WebsocketContext<Self>) {
         match msg {
-            ProgressMessage::Event { book_id, seq, .. } => {
-                // Already sent by the replay (or a duplicate from another node): skip.
-                if let Some(seen) = self.books.get_mut(book_id) {
-                    if *seq > *seen {
-                        *seen = *seq;
+            ProgressMessage::Event {
+                book_id,
+                seq,
+                kind,
+                data,
+                ..
+            } => {
+                let Some(cursor) = self.books.get_mut(book_id) else {
+                    return;
+                };
+                match cursor.on_event(*seq) {
+                    EventStep::Skip => {}
+                    EventStep::Send => {
+                        cursor.sent_event(*seq, kind, data);
                         ctx.text(json.to_string());
+                    }
+                    EventStep::Refill { after } => {
+                        self.refill(book_id.clone(), after, msg.clone(), json.to_string(), ctx)
                     }
                 }
             }
-            ProgressMessage::Delta { book_id, .. } | ProgressMessage::Snapshot { book_id, .. } => {
-                if self.books.contains_key(book_id) {
+            ProgressMessage::Delta {
+                book_id,
+                chunk_seq,
+                offset,
+                text,
+            } => {
+                let Some(cursor) = self.books.get_mut(book_id) else {
+                    return;
+                };
+                match cursor.on_delta(*chunk_seq, *offset, text) {
+                    DeltaStep::Send => ctx.text(json.to_string()),
+                    DeltaStep::Skip => {}
+                    DeltaStep::Trim { offset, text } => {
+                        let trimmed = ProgressMessage::Delta {
+                            book_id: book_id.clone(),
+                            chunk_seq: *chunk_seq,
+                            offset,
+                            text,
+                        };
+                        if let Ok(s) = serde_json::to_string(&trimmed) {
+                            ctx.text(s);
+                        }
+                    }
+                    DeltaStep::Resync => {
+                        metrics::counter!("buko_ws_text_resyncs_total").increment(1);
+                        // Subscribing again is idempotent and answers with the chunk's snapshot.
+                        if let Some(id) = self.subscriber {
+                            self.broadcaster.do_send(Subscribe {
+                                id,
+                                topic: Topic::Book(book_id.clone()),
+                            });
+                        }
+                    }
+                }
+            }
+            ProgressMessage::Snapshot {
+                book_id,
+                chunk_seq,
+                text,
+            } => {
+                if let Some(cursor) = self.books.get_mut(book_id) {
+                    cursor.sent_snapshot(*chunk_seq, text);
                     ctx.text(json.to_string());
                 }
             }
@@ -244,6 +303,70 @@ impl WsSession {
             ProgressMessage::Stats { .. } if self.user.is_admin() => ctx.text(json.to_string()),
             ProgressMessage::Stats { .. } => {}
         }
+    }
+
+    /// Events after `after` never reached this node's broadcaster (a relay hiccup): read them from the
+    /// database and send them, then `live`. The mailbox waits meanwhile, so nothing newer overtakes.
+    fn refill(
+        &mut self,
+        book_id: String,
+        after: i64,
+        live: ProgressMessage,
+        live_json: String,
+        ctx: &mut ws::WebsocketContext<Self>,
+    ) {
+        metrics::counter!("buko_ws_event_refills_total").increment(1);
+        let pool = self.state.db.clone();
+        let book = book_id.clone();
+        let load = async move {
+            let mut rows = Vec::new();
+            let mut from = after;
+            loop {
+                let (b, f) = (book.clone(), from);
+                let page = db::run(&pool, move |c| {
+                    repo::events::list_after(c, &b, f, REPLAY_PAGE)
+                })
+                .await?;
+                let n = page.len() as i64;
+                from = page.last().map_or(from, |r| r.seq);
+                rows.extend(page);
+                if n < REPLAY_PAGE {
+                    return Ok::<_, db::DbError>(rows);
+                }
+            }
+        };
+        ctx.wait(load.into_actor(self).map(move |res, act, ctx| {
+            let rows = res.unwrap_or_else(|e| {
+                log::warn!(target: "buko::ws", "could not refill missed events: {e}");
+                Vec::new()
+            });
+            let Some(cursor) = act.books.get_mut(&book_id) else {
+                return;
+            };
+            for row in rows {
+                let msg = ProgressMessage::from_event(row.to_book_event());
+                if let ProgressMessage::Event {
+                    seq, kind, data, ..
+                } = &msg
+                {
+                    if *seq > cursor.last_seq {
+                        if let Ok(s) = serde_json::to_string(&msg) {
+                            cursor.sent_event(*seq, kind, data);
+                            ctx.text(s);
+                        }
+                    }
+                }
+            }
+            if let ProgressMessage::Event {
+                seq, kind, data, ..
+            } = &live
+            {
+                if *seq > cursor.last_seq {
+                    cursor.sent_event(*seq, kind, data);
+                    ctx.text(live_json);
+                }
+            }
+        }));
     }
 
     fn close(ctx: &mut ws::WebsocketContext<Self>, code: ws::CloseCode, reason: &str) {

@@ -41,7 +41,7 @@ async fn setup() -> Setup {
 }
 
 /// A user and a book waiting for its architecture.
-fn insert_book(conn: &mut db::DbConn, language: &str) -> String {
+pub fn insert_book(conn: &mut db::DbConn, language: &str) -> String {
     let user = db::repo::users::create(
         conn,
         db::repo::users::NewUser {
@@ -71,7 +71,7 @@ fn insert_book(conn: &mut db::DbConn, language: &str) -> String {
 }
 
 /// What approval does: chapter rows from the architecture, status queued.
-fn approve(conn: &mut db::DbConn, book_id: &str) -> Architecture {
+pub fn approve(conn: &mut db::DbConn, book_id: &str) -> Architecture {
     let json: Option<String> = books::table
         .find(book_id)
         .select(books::architecture)

@@ -109,6 +109,8 @@ impl BookStore for Shared {
             committed: Vec::new(),
             chapter_summaries: b.summaries.clone(),
             last_event_seq: b.events,
+            spent: Usage::default(),
+            spent_usd: 0.0,
         })
     }
     fn chunk_text(

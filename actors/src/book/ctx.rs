@@ -125,7 +125,8 @@ impl BookCtx {
                     .await
             }
             Halt::Cancelled => self.set_status(BookStatus::Cancelled, None).await,
-            Halt::StoreDown(_) => Ok(()),
+            // The status already says paused / provider_unavailable.
+            Halt::StoreDown(_) | Halt::ProviderWait(_) => Ok(()),
         };
         match written {
             Err(Halt::Fenced) => BookOutcome::Fenced,
@@ -154,7 +155,7 @@ impl Halt {
 }
 
 impl CallHooks for BookCtx {
-    fn breaker_open(&mut self, _retry_in: Duration) -> LocalBoxFuture<'_, Result<bool, Halt>> {
+    fn breaker_open(&mut self, retry_in: Duration) -> LocalBoxFuture<'_, Result<bool, Halt>> {
         Box::pin(async move {
             // The author may cancel or pause a book that waits for the provider.
             self.check_control().await?;
@@ -162,6 +163,15 @@ impl CallHooks for BookCtx {
                 self.set_status(BookStatus::Paused, Some(PROVIDER_UNAVAILABLE.to_string()))
                     .await?;
                 self.paused_for_provider = true;
+            }
+            // Open (not half-open with its trials out, which is answered within a call): free the
+            // job's slot and come back when the breaker lets a trial through.
+            let open = matches!(
+                self.deps.breakers.state(self.deps.llm.provider()),
+                BreakerState::Open { .. }
+            );
+            if open && self.deps.config.yield_while_breaker_open {
+                return Err(Halt::ProviderWait(retry_in));
             }
             Ok(true)
         })

@@ -48,6 +48,9 @@ async fn write_book(book: &mut BookCtx, regenerate_chapter: Option<usize>) -> Re
     let deps = book.deps.clone();
     let retry = &deps.config.store_retry;
     let mut snapshot = load(book).await?;
+    // Totals across runs: what earlier runs spent, plus this run's calls as they are made.
+    book.usage = snapshot.spent;
+    book.cost_usd = snapshot.spent_usd;
     deps.broadcaster.do_send(SetBookOwner {
         book_id: book.book_id.clone(),
         user_id: Some(snapshot.user_id.clone()),
@@ -76,7 +79,13 @@ async fn write_book(book: &mut BookCtx, regenerate_chapter: Option<usize>) -> Re
     })
     .await
     .map_err(|e| Halt::from_store("could not save the plan", e))?;
-    book.set_status(BookStatus::Generating, None).await?;
+    if snapshot.status == BookStatus::Paused {
+        // A run scheduled again after waiting for the provider: it says `generating` again once a
+        // call goes through, not before (no paused → generating → paused flapping per cool-down).
+        book.paused_for_provider = true;
+    } else {
+        book.set_status(BookStatus::Generating, None).await?;
+    }
 
     let committed: HashSet<i64> = snapshot.committed.iter().map(|c| c.seq).collect();
     let mut summaries: BTreeMap<usize, String> = snapshot.chapter_summaries.into_iter().collect();

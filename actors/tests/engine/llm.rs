@@ -18,6 +18,10 @@ pub enum Step {
     /// Streams the text and stops on max_tokens.
     MaxTokens(String),
     Text(String),
+    /// Streams the text and stops with this stop reason.
+    Stop(String, StopReason),
+    /// Reports `input_tokens` (as `message_start` does), streams the text, then breaks.
+    Broken(String, u64),
     /// Panics while streaming (after one delta).
     Panic,
 }
@@ -158,6 +162,19 @@ impl LlmPort for ScriptLlm {
             Some(Step::Stall(t)) => self.paced(vec![t], None),
             Some(Step::MaxTokens(t)) => self.paced(vec![t], Some(StopReason::MaxTokens)),
             Some(Step::Text(t)) => self.paced(vec![t], Some(StopReason::EndTurn)),
+            Some(Step::Stop(t, stop)) => self.paced(vec![t], Some(stop)),
+            Some(Step::Broken(t, input_tokens)) => stream::iter(vec![
+                Ok(LlmEvent::Usage(Usage {
+                    input_tokens,
+                    output_tokens: 1,
+                })),
+                Ok(LlmEvent::TextDelta(t)),
+                Err(LlmError::temporary(
+                    LlmErrorKind::StreamError,
+                    "injected break",
+                )),
+            ])
+            .boxed_local(),
             Some(Step::Panic) => stream::iter(vec![Ok(LlmEvent::TextDelta("x".into()))])
                 .chain(stream::poll_fn(|_| {
                     panic!("injected panic inside the LLM stream")

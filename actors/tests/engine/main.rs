@@ -7,4 +7,5 @@ mod failures;
 mod helpers;
 mod lifecycle;
 mod llm;
+mod outages;
 mod store;

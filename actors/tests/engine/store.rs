@@ -23,6 +23,9 @@ pub struct BookState {
     pub fence: Fence,
     pub plan_total: Option<u32>,
     pub control: Option<Control>,
+    /// Usage of the book's recorded calls (as a database store sums them).
+    pub spent: Usage,
+    pub spent_usd: f64,
 }
 
 #[derive(Default)]
@@ -110,6 +113,8 @@ impl BookStore for SharedStore {
             committed: b.chunks.values().map(|(c, _)| c.clone()).collect(),
             chapter_summaries: b.summaries.iter().map(|(k, v)| (*k, v.clone())).collect(),
             last_event_seq: b.events.last().map_or(0, |e| e.seq),
+            spent: b.spent,
+            spent_usd: b.spent_usd,
         })
     }
 
@@ -218,6 +223,13 @@ impl BookStore for SharedStore {
     }
 
     fn record_call(&self, call: CallRecord) -> LocalBoxFuture<'static, Result<(), StoreError>> {
+        if let Some(id) = &call.book_id {
+            let mut books = self.0.books.lock().unwrap();
+            if let Some(state) = books.get_mut(id) {
+                state.spent.add(call.usage);
+                state.spent_usd += call.cost_usd;
+            }
+        }
         self.0.calls.lock().unwrap().push(call);
         async { Ok(()) }.boxed_local()
     }

@@ -95,6 +95,8 @@ pub struct Outcome {
     pub finished: Option<(StopReason, Usage, Option<String>)>,
     pub error: Option<LlmError>,
     pub after_end: usize,
+    /// The last usage the provider reported mid-stream.
+    pub reported: Option<Usage>,
 }
 
 pub async fn run(provider: &dyn LlmPort, req: CompletionRequest) -> Outcome {
@@ -105,6 +107,7 @@ pub async fn run(provider: &dyn LlmPort, req: CompletionRequest) -> Outcome {
         finished: None,
         error: None,
         after_end: 0,
+        reported: None,
     };
     while let Some(item) = s.next().await {
         if o.finished.is_some() || o.error.is_some() {
@@ -116,6 +119,7 @@ pub async fn run(provider: &dyn LlmPort, req: CompletionRequest) -> Outcome {
                 o.text.push_str(&t);
                 o.deltas += 1;
             }
+            Ok(LlmEvent::Usage(u)) => o.reported = Some(u),
             Ok(LlmEvent::Finished {
                 stop_reason,
                 usage,

@@ -6,4 +6,6 @@ mod fake_server;
 pub mod helpers;
 mod offline;
 mod openai;
+mod outage;
+mod provider_faults;
 mod whole_book;
