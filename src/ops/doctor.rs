@@ -351,7 +351,7 @@ async fn llm_check(settings: &Settings, call: bool) -> Check {
         while let Some(event) = stream.next().await {
             match event {
                 Ok(LlmEvent::Finished { .. }) => return Ok(()),
-                Ok(LlmEvent::TextDelta(_)) => {}
+                Ok(LlmEvent::TextDelta(_)) | Ok(LlmEvent::Usage(_)) => {}
                 Err(e) => return Err(e.to_string()),
             }
         }

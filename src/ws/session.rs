@@ -324,13 +324,13 @@ impl WsSession {
             loop {
                 let (b, f) = (book.clone(), from);
                 let page = db::run(&pool, move |c| {
-                    repo::events::list_after(c, &b, f, REPLAY_PAGE)
+                    repo::events::list_after(c, &b, f, REPLAY_CAP)
                 })
                 .await?;
                 let n = page.len() as i64;
                 from = page.last().map_or(from, |r| r.seq);
                 rows.extend(page);
-                if n < REPLAY_PAGE {
+                if n < REPLAY_CAP {
                     return Ok::<_, db::DbError>(rows);
                 }
             }
