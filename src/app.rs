@@ -256,7 +256,8 @@ fn job_handlers(state: &web::Data<AppState>) -> JobHandlers {
         .with(
             QueueName::Email,
             Arc::new(crate::email::handler::EmailHandler {
-                settings: state.settings.clone(),
+                mail: Arc::new(state.settings.mail.clone()),
+                data_dir: state.settings.data_dir.clone(),
                 db: state.db.clone(),
             }),
         )

@@ -16,6 +16,8 @@ pub mod i18n;
 pub mod limits;
 pub mod llm;
 pub mod metrics;
+pub mod node;
+pub mod process;
 pub mod queue;
 pub mod runner;
 pub mod secret;

@@ -41,5 +41,5 @@ pub struct AppState {
     /// This node's WebSocket sessions by user.
     pub ws_registry: Arc<SessionRegistry>,
     /// The admin panel's per-node state (node name, peak of online users, CPU meter).
-    pub admin: Arc<crate::admin::AdminState>,
+    pub admin: Arc<crate::node::AdminState>,
 }

@@ -411,6 +411,11 @@ async fn events_and_exports_are_the_same_through_either_door() {
     assert_eq!((api, page), (Outcome::Done, Outcome::Done));
     assert_eq!(api_md, page_md);
     assert!(api_md.contains("# The Lighthouse Keeper"));
+    // The reader offers the regenerate use case on a written book (README: "reader; regenerate").
+    let reader = a.client.get(&format!("/books/{id}/read")).await;
+    assert!(reader
+        .body
+        .contains(&format!("/books/{id}/chapters/0/regenerate")));
 
     // The API's events and the live page's replay point end at the same event.
     let events = a

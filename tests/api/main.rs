@@ -4,6 +4,7 @@
 mod admin;
 mod admin_ws;
 mod api_v1;
+mod architecture;
 mod auth;
 mod authz;
 mod books;

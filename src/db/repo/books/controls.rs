@@ -5,9 +5,9 @@ use buko_actors::model::BookStatus;
 use diesel::prelude::*;
 
 use super::{enqueue, refused, transition, BookChangeError};
+use crate::db::repo::jobs::{JobPayload, NewJob};
 use crate::db::schema::chapters;
 use crate::db::DbConn;
-use crate::queue::jobs::{JobPayload, NewJob};
 
 /// The author's controls over a book in progress.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
