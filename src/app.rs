@@ -162,7 +162,7 @@ impl Application {
             runs_workers: role.runs_workers(),
             broadcaster: runner.engine.broadcaster.clone(),
             ws_registry: Arc::new(SessionRegistry::new()),
-            admin: Arc::new(crate::admin::AdminState::new()),
+            admin: Arc::new(crate::node::AdminState::new()),
             sessions: Arc::new(crate::sessions::SessionCache::new()),
             ws_auth: Arc::new(crate::ws::auth_watch::AuthWatch::default()),
             lifecycle: Default::default(),
@@ -312,7 +312,8 @@ fn job_handlers(state: &web::Data<AppState>) -> JobHandlers {
         .with(
             QueueName::Email,
             Arc::new(crate::email::handler::EmailHandler {
-                settings: state.settings.clone(),
+                mail: Arc::new(state.settings.mail.clone()),
+                data_dir: state.settings.data_dir.clone(),
                 db: state.db.clone(),
             }),
         )

@@ -171,7 +171,7 @@ async fn admin(settings: Settings, cmd: AdminCommand) -> anyhow::Result<()> {
         AdminCommand::CreateApiKey { email, name } => {
             let (key, row) = db::run(&pool, move |c| {
                 let user = repo::users::find_by_email(c, &email)?
-                    .ok_or(crate::db::DbError::Query(diesel::result::Error::NotFound))?;
+                    .ok_or_else(crate::db::DbError::not_found)?;
                 repo::api_keys::create(c, &user.id, &name)
             })
             .await

@@ -121,7 +121,7 @@ impl From<DbError> for AppError {
     fn from(e: DbError) -> Self {
         match e {
             DbError::Pool(_) => AppError::Unavailable(e.to_string()),
-            DbError::Query(diesel::result::Error::NotFound) => AppError::NotFound,
+            e if e.is_not_found() => AppError::NotFound,
             other => AppError::Internal(other.to_string()),
         }
     }

@@ -9,11 +9,9 @@ use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context};
 use buko_actors::Fence;
-use diesel::prelude::*;
 
 use crate::books::{validate_new_book, BookService, CostModel, NewBookInput};
 use crate::config::Settings;
-use crate::db::schema::books;
 use crate::db::{self, models, repo};
 use crate::limits::MemoryLimiter;
 use crate::runner::{RunOutcome, Runner};
@@ -143,13 +141,7 @@ fn expect_done(outcome: RunOutcome, what: &str) -> anyhow::Result<()> {
 async fn show_progress(pool: db::DbPool, book_id: String) {
     loop {
         let id = book_id.clone();
-        let row = db::run(&pool, move |c| {
-            Ok(books::table
-                .find(&id)
-                .select((books::chunks_done, books::chunks_total, books::words))
-                .first::<(i32, i32, i64)>(c)?)
-        })
-        .await;
+        let row = db::run(&pool, move |c| repo::books::progress(c, &id)).await;
         if let Ok((done, total, words)) = row {
             let width = 30usize;
             let filled = if total > 0 {

@@ -20,6 +20,8 @@ pub mod llm;
 pub mod metrics;
 pub mod ops;
 pub mod payments;
+pub mod node;
+pub mod process;
 pub mod queue;
 pub mod runner;
 pub mod secret;

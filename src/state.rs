@@ -41,7 +41,7 @@ pub struct AppState {
     /// This node's WebSocket sessions by user.
     pub ws_registry: Arc<SessionRegistry>,
     /// The admin panel's per-node state (node name, peak of online users, CPU meter).
-    pub admin: Arc<crate::admin::AdminState>,
+    pub admin: Arc<crate::node::AdminState>,
     /// Recent session look-ups (`sessions::cache`).
     pub sessions: Arc<crate::sessions::SessionCache>,
     /// The credentials of this node's WebSocket sessions, re-checked periodically (`ws::auth_watch`).

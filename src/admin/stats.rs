@@ -143,7 +143,7 @@ pub async fn sample(state: &AppState) -> Stats {
         tokens_per_sec: tokens_per_sec(&calls, now),
         llm: llm_figures(&calls),
         cpu_percent: state.admin.cpu_sample(),
-        memory_bytes: super::process::memory_bytes(),
+        memory_bytes: crate::process::memory_bytes(),
         db_error,
     }
 }

@@ -4,8 +4,8 @@
 use buko_export::Format;
 
 use super::{BookError, BookService};
-use crate::db;
 use crate::db::models::User;
+use crate::db::{self, repo};
 
 /// A rendered file ready to send.
 pub struct Export {
@@ -21,8 +21,8 @@ impl BookService {
         let book = self.get(user, id).await?;
         let format = Format::from_ext(ext).ok_or(BookError::NotFound)?;
         let book_id = book.id.clone();
-        let (doc, version) =
-            db::run(&self.db, move |c| crate::export::book_doc(c, &book_id)).await?;
+        let stored = db::run(&self.db, move |c| repo::exports::load(c, &book_id)).await?;
+        let (doc, version) = crate::export::book_doc(stored);
         if doc.chapters.is_empty() {
             return Err(BookError::WrongStatus {
                 action: "export",

@@ -25,6 +25,11 @@ pub enum DbConn {
 }
 
 impl DbConn {
+    /// A round trip to the database (readiness checks).
+    pub fn ping(&mut self) -> Result<(), DbError> {
+        Ok(self.batch_execute("SELECT 1")?)
+    }
+
     pub fn backend(&self) -> Backend {
         match self {
             DbConn::Pg(_) => Backend::Postgres,
@@ -64,8 +69,31 @@ pub enum DbError {
 }
 
 impl DbError {
+    /// "No such row", for callers that look a row up without diesel.
+    pub fn not_found() -> DbError {
+        DbError::Query(diesel::result::Error::NotFound)
+    }
+
     pub fn is_not_found(&self) -> bool {
         matches!(self, DbError::Query(diesel::result::Error::NotFound))
+    }
+
+    /// Busy, locked or unreachable: worth retrying later.
+    pub fn is_transient(&self) -> bool {
+        use diesel::result::{DatabaseErrorKind, Error};
+        match self {
+            DbError::Pool(_) | DbError::Cancelled => true,
+            DbError::Query(Error::DatabaseError(kind, info)) => {
+                let msg = info.message();
+                matches!(
+                    kind,
+                    DatabaseErrorKind::SerializationFailure | DatabaseErrorKind::ClosedConnection
+                ) || msg.contains("locked")
+                    || msg.contains("busy")
+            }
+            DbError::Query(Error::BrokenTransactionManager) => true,
+            DbError::Query(_) => false,
+        }
     }
 
     pub fn is_unique_violation(&self) -> bool {

@@ -3,23 +3,22 @@
 
 use std::sync::Arc;
 
-use diesel::prelude::*;
 use futures_util::future::LocalBoxFuture;
 use futures_util::FutureExt;
 
-use crate::config::Settings;
-use crate::db::schema::{books, users};
-use crate::db::{self, DbPool};
+use crate::db::{self, repo, DbPool};
 use crate::queue::{ClaimedJob, JobHandler, JobOutcome, JobPayload, LeaseHandle};
 
 pub struct EmailHandler {
-    pub settings: Arc<Settings>,
+    pub mail: Arc<super::MailSettings>,
+    /// The outbox folder's parent when no SMTP server is configured.
+    pub data_dir: std::path::PathBuf,
     pub db: DbPool,
 }
 
 impl JobHandler for EmailHandler {
     fn run(&self, job: ClaimedJob, _lease: LeaseHandle) -> LocalBoxFuture<'static, JobOutcome> {
-        let (settings, pool) = (self.settings.clone(), self.db.clone());
+        let (mail, data_dir, pool) = (self.mail.clone(), self.data_dir.clone(), self.db.clone());
         async move {
             let book_id = match job.payload {
                 JobPayload::BookCompletedEmail { book_id } => book_id,
@@ -33,15 +32,7 @@ impl JobHandler for EmailHandler {
                 }
             };
             let id = book_id.clone();
-            let found = db::run(&pool, move |c| {
-                Ok(books::table
-                    .inner_join(users::table.on(users::id.eq(books::user_id)))
-                    .filter(books::id.eq(&id))
-                    .select((books::title, books::language, users::email))
-                    .first::<(String, String, String)>(c)
-                    .optional()?)
-            })
-            .await;
+            let found = db::run(&pool, move |c| repo::books::completion_notice(c, &id)).await;
             let (title, language, email) = match found {
                 Ok(Some(row)) => row,
                 Ok(None) => {
@@ -56,8 +47,8 @@ impl JobHandler for EmailHandler {
                     }
                 }
             };
-            let url = format!("{}/books/{book_id}", settings.mail.public_url);
-            match super::send_book_completed(&settings, &email, &title, &url, language == "es")
+            let url = format!("{}/books/{book_id}", mail.public_url);
+            match super::send_book_completed(&mail, &data_dir, &email, &title, &url, language == "es")
                 .await
             {
                 Ok(delivery) => {

@@ -14,7 +14,6 @@ use lettre::message::{header::ContentType, Mailbox, Message};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{SmtpTransport, Transport};
 
-use crate::config::Settings;
 use crate::secret::Secret;
 
 #[derive(Clone, Debug)]
@@ -134,7 +133,8 @@ pub enum Delivery {
 
 /// Tells `to` that their book is ready, with a link; Spanish when `spanish`, else English.
 pub async fn send_book_completed(
-    settings: &Settings,
+    mail: &MailSettings,
+    data_dir: &std::path::Path,
     to: &str,
     book_title: &str,
     book_url: &str,
@@ -159,9 +159,7 @@ pub async fn send_book_completed(
     };
     let message = Message::builder()
         .from(
-            settings
-                .mail
-                .from
+            mail.from
                 .parse()
                 .map_err(|e| MailError::Address(format!("{e}")))?,
         )
@@ -172,8 +170,8 @@ pub async fn send_book_completed(
         .header(ContentType::TEXT_PLAIN)
         .body(body)
         .map_err(|e| MailError::Config(e.to_string()))?;
-    let mail = settings.mail.clone();
-    let outbox = settings.data_dir.join("outbox");
+    let mail = mail.clone();
+    let outbox = data_dir.join("outbox");
     actix_web::rt::task::spawn_blocking(move || deliver(&mail, outbox, message))
         .await
         .map_err(|_| MailError::Cancelled)?

@@ -7,55 +7,30 @@ use std::path::{Path, PathBuf};
 
 use buko_actors::Architecture;
 use buko_export::{BookDoc, ChapterDoc, Format, Language};
-use diesel::prelude::*;
 use tokio::sync::Semaphore;
 
-use crate::db::schema::{books, chapters, chunks, users};
-use crate::db::{DbConn, DbError};
+use crate::db::repo::exports::StoredBook;
 
 static PDF_SLOTS: Semaphore = Semaphore::const_new(2);
 
 /// The book as the exporter sees it, with the version its cache is keyed by.
-pub fn book_doc(conn: &mut DbConn, book_id: &str) -> Result<(BookDoc, i32), DbError> {
-    let (title, language, is_demo, architecture, version, created, completed, user_id): (
-        String,
-        String,
-        bool,
-        Option<String>,
-        i32,
-        chrono::NaiveDateTime,
-        Option<chrono::NaiveDateTime>,
-        String,
-    ) = books::table
-        .find(book_id)
-        .select((
-            books::title,
-            books::language,
-            books::is_demo,
-            books::architecture,
-            books::version,
-            books::created_at,
-            books::completed_at,
-            books::user_id,
-        ))
-        .first(conn)?;
-    let author: String = users::table
-        .find(&user_id)
-        .select(users::display_name)
-        .first(conn)?;
+pub fn book_doc(stored: StoredBook) -> (BookDoc, i32) {
+    let StoredBook {
+        id,
+        title,
+        language,
+        is_demo,
+        architecture,
+        version,
+        created_at: created,
+        completed_at: completed,
+        author,
+        chapters: titles,
+        chunks: parts,
+    } = stored;
     let arch: Architecture = architecture
         .and_then(|a| serde_json::from_str(&a).ok())
         .unwrap_or_default();
-    let titles: Vec<(i32, String)> = chapters::table
-        .filter(chapters::book_id.eq(book_id))
-        .order(chapters::position.asc())
-        .select((chapters::position, chapters::title))
-        .load(conn)?;
-    let parts: Vec<(i32, String)> = chunks::table
-        .filter(chunks::book_id.eq(book_id))
-        .order(chunks::seq.asc())
-        .select((chunks::chapter_index, chunks::text))
-        .load(conn)?;
     let chapters = titles
         .into_iter()
         .map(|(position, title)| {
@@ -73,7 +48,7 @@ pub fn book_doc(conn: &mut DbConn, book_id: &str) -> Result<(BookDoc, i32), DbEr
         .filter(|c| !c.text.is_empty())
         .collect();
     let doc = BookDoc {
-        id: book_id.to_string(),
+        id,
         title: if title.trim().is_empty() {
             arch.title.clone()
         } else {
@@ -91,7 +66,7 @@ pub fn book_doc(conn: &mut DbConn, book_id: &str) -> Result<(BookDoc, i32), DbEr
         date: completed.unwrap_or(created).date(),
         chapters,
     };
-    Ok((doc, version))
+    (doc, version)
 }
 
 /// `doc` rendered as `format`, from the cache under `<data dir>/exports/<book>/<version>.<ext>` when

@@ -10,11 +10,9 @@ use buko_actors::{
     ArchitectureFailure, ArchitectureRequest, BookOutcome, BookStatus, Engine, EngineError, Fence,
     Language, ProgressMessage, Publish, StartBook,
 };
-use diesel::prelude::*;
 
-use crate::db::schema::books;
-use crate::db::{self, now, repo, DbPool};
-use crate::store::queries::{self, QueryError};
+use crate::db::repo::engine::QueryError;
+use crate::db::{self, repo, DbPool};
 
 /// What became of a job, for the queue to complete, retry or fail it.
 #[derive(Debug, PartialEq)]
@@ -47,38 +45,28 @@ impl Runner {
     /// Drafts and stores the architecture of a book waiting for one.
     pub async fn architecture(&self, book_id: &str) -> RunOutcome {
         let id = book_id.to_string();
-        let row = db::run(&self.db, move |c| {
-            Ok(books::table
-                .find(&id)
-                .select((
-                    books::status,
-                    books::idea,
-                    books::genre,
-                    books::audience,
-                    books::language,
-                    books::tone,
-                    books::target_pages,
-                ))
-                .first::<(String, String, String, String, String, String, i32)>(c)
-                .optional()?)
+        let row = db::run(&self.db, move |c| match repo::books::get(c, &id) {
+            Ok(b) => Ok(Some(b)),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(e),
         })
         .await;
-        let (status, idea, genre, audience, language, tone, pages) = match row {
-            Ok(Some(r)) => r,
+        let book = match row {
+            Ok(Some(b)) => b,
             Ok(None) => return RunOutcome::Done("book deleted".into()),
             Err(e) => return RunOutcome::Retry(e.to_string()),
         };
-        if status != BookStatus::ArchitecturePending.as_str() {
-            return RunOutcome::Done(format!("book is {status}; nothing to draft"));
+        if book.status() != BookStatus::ArchitecturePending {
+            return RunOutcome::Done(format!("book is {}; nothing to draft", book.status));
         }
         let request = ArchitectureRequest {
             book_id: Some(book_id.to_string()),
-            idea,
-            genre,
-            audience,
-            language: Language::parse(&language).unwrap_or_default(),
-            tone,
-            target_pages: u32::try_from(pages).unwrap_or(100),
+            language: Language::parse(&book.language).unwrap_or_default(),
+            target_pages: u32::try_from(book.target_pages).unwrap_or(100),
+            idea: book.idea,
+            genre: book.genre,
+            audience: book.audience,
+            tone: book.tone,
         };
         let result = match self
             .engine
@@ -110,25 +98,7 @@ impl Runner {
     ) -> RunOutcome {
         let (id, demo) = (book_id.to_string(), self.demo);
         let stored = db::run(&self.db, move |c| {
-            crate::db::write_tx(c, |c| {
-                let json = serde_json::to_string(&architecture)
-                    .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
-                let n = diesel::update(books::table.find(&id).filter(books::status.eq(BookStatus::ArchitecturePending.as_str())))
-                    .set((
-                        books::architecture.eq(Some(json)),
-                        books::title.eq(&architecture.title),
-                        books::status.eq(BookStatus::ArchitectureReady.as_str()),
-                        books::status_reason.eq(None::<String>),
-                        books::is_demo.eq(demo),
-                        books::updated_at.eq(now()),
-                    ))
-                    .execute(c)?;
-                if n == 0 {
-                    return Ok(None);
-                }
-                let data = serde_json::json!({ "status": BookStatus::ArchitectureReady.as_str(), "reason": null });
-                Ok(Some(repo::events::append(c, &id, "status", &data)?))
-            })
+            repo::books::store_drafted_architecture(c, &id, &architecture, demo)
         })
         .await;
         match stored {
@@ -146,24 +116,7 @@ impl Runner {
     async fn fail_architecture(&self, book_id: &str, reason: &str) {
         let (id, reason) = (book_id.to_string(), reason.to_string());
         let event = db::run(&self.db, move |c| {
-            crate::db::write_tx(c, |c| {
-                diesel::update(
-                    books::table
-                        .find(&id)
-                        .filter(books::status.eq(BookStatus::ArchitecturePending.as_str())),
-                )
-                .set((
-                    books::status.eq(BookStatus::Failed.as_str()),
-                    books::status_reason.eq(&reason),
-                    books::updated_at.eq(now()),
-                ))
-                .execute(c)?;
-                // The provider failed, not the author: the outline does not count against the quota.
-                crate::limits::quota::give_back(c, &id, crate::limits::quota::Quota::Architecture)?;
-                let data =
-                    serde_json::json!({ "status": BookStatus::Failed.as_str(), "reason": reason });
-                repo::events::append(c, &id, "status", &data)
-            })
+            repo::books::fail_architecture(c, &id, &reason)
         })
         .await;
         match event {
@@ -203,23 +156,10 @@ impl Runner {
         let (id, demo) = (book_id.to_string(), self.demo);
         let owned = db::run(&self.db, move |c| {
             // A job that waited for the provider wakes up after the author cancelled the book.
-            let status: Option<String> = books::table
-                .find(&id)
-                .select(books::status)
-                .first(c)
-                .optional()?;
-            if status.as_deref() == Some(BookStatus::Cancelled.as_str()) {
+            if repo::books::is_cancelled(c, &id)? {
                 return Ok(None);
             }
-            Ok(Some(queries::take_ownership(c, &id, fence).and_then(
-                |()| {
-                    diesel::update(books::table.find(&id))
-                        .set((books::is_demo.eq(demo), books::control.eq("run")))
-                        .execute(c)
-                        .map(|_| ())
-                        .map_err(QueryError::from)
-                },
-            )))
+            Ok(Some(repo::books::start_run(c, &id, fence, demo)))
         })
         .await;
         let owned = match owned {

@@ -1,16 +1,14 @@
 //! The engine's `BookStore` port over the database. Each call runs its query on the blocking pool
 //! (`db::run`) and holds a connection only for that query, never across the engine's LLM awaits.
 
-pub mod queries;
-
 use buko_actors::{
     BookEvent, BookSnapshot, BookStatus, BookStore, CallRecord, ChunkCommit, CommitOutcome,
     Control, Fence, StoreError,
 };
 use futures_util::future::LocalBoxFuture;
 
+use crate::db::repo::engine::{self as queries, QueryError};
 use crate::db::{self, DbError, DbPool};
-use queries::QueryError;
 
 #[derive(Clone)]
 pub struct DbBookStore {
@@ -44,24 +42,10 @@ impl DbBookStore {
 
 /// Busy, locked or unreachable databases are temporary (the engine retries); the rest is not.
 fn store_error(e: DbError) -> StoreError {
-    use diesel::result::{DatabaseErrorKind, Error};
-    match &e {
-        DbError::Pool(_) | DbError::Cancelled => StoreError::Unavailable(e.to_string()),
-        DbError::Query(Error::DatabaseError(kind, info)) => {
-            let msg = info.message();
-            let transient = matches!(
-                kind,
-                DatabaseErrorKind::SerializationFailure | DatabaseErrorKind::ClosedConnection
-            ) || msg.contains("locked")
-                || msg.contains("busy");
-            if transient {
-                StoreError::Unavailable(e.to_string())
-            } else {
-                StoreError::Other(e.to_string())
-            }
-        }
-        DbError::Query(Error::BrokenTransactionManager) => StoreError::Unavailable(e.to_string()),
-        DbError::Query(_) => StoreError::Other(e.to_string()),
+    if e.is_transient() {
+        StoreError::Unavailable(e.to_string())
+    } else {
+        StoreError::Other(e.to_string())
     }
 }
 

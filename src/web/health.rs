@@ -10,7 +10,6 @@
 use std::time::Duration;
 
 use actix_web::{web, HttpResponse};
-use diesel::connection::SimpleConnection;
 use serde_json::json;
 
 use crate::db;
@@ -79,7 +78,7 @@ fn outcome(r: &Result<(), String>) -> serde_json::Value {
 
 async fn check_database(state: &AppState) -> Result<(), String> {
     let pool = state.db.clone();
-    let check = db::run(&pool, |c| c.batch_execute("SELECT 1").map_err(Into::into));
+    let check = db::run(&pool, |c| c.ping());
     match actix_web::rt::time::timeout(CHECK_TIMEOUT, check).await {
         Ok(Ok(())) => Ok(()),
         Ok(Err(e)) => Err(e.to_string()),

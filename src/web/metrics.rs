@@ -3,9 +3,8 @@
 
 use actix_web::{web, HttpResponse};
 use buko_actors::breaker::BreakerState;
-use diesel::prelude::*;
 
-use crate::db::{self, schema::jobs};
+use crate::db::{self, repo};
 use crate::error::AppError;
 use crate::state::AppState;
 
@@ -41,13 +40,7 @@ async fn sample_gauges(state: &AppState) {
     metrics::gauge!("buko_db_pool_connections", "state" => "idle")
         .set(f64::from(pool.idle_connections));
 
-    let counts = db::run(&state.db, |c| {
-        Ok(jobs::table
-            .group_by((jobs::queue, jobs::status))
-            .select((jobs::queue, jobs::status, diesel::dsl::count_star()))
-            .load::<(String, String, i64)>(c)?)
-    })
-    .await;
+    let counts = db::run(&state.db, repo::jobs::counts_by_queue_and_status).await;
     if let Ok(counts) = counts {
         for queue in crate::queue::QueueName::ALL {
             for status in ["queued", "running", "done", "failed"] {

@@ -3,9 +3,10 @@
 
 use std::sync::Arc;
 
+use buko::db::repo::engine as queries;
 use buko::db::{self, schema::*, DbPool};
 use buko::runner::{RunOutcome, Runner};
-use buko::store::{queries, DbBookStore};
+use buko::store::DbBookStore;
 use buko_actors::{
     Architecture, ChunkCommit, Engine, EngineConfig, Fence, NoRemote, SystemClock, Usage,
 };

@@ -1,4 +1,5 @@
-//! The reader (`/books/{id}/read`) and downloads (`/books/{id}/export/{fmt}`), owner or admin only.
+//! The reader (`/books/{id}/read`, with a regenerate button per chapter once the book is written) and
+//! downloads (`/books/{id}/export/{fmt}`), owner or admin only.
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
@@ -24,6 +25,12 @@ struct ReadPage {
 }
 
 impl ReadPage {
+    /// The regenerate buttons: on the books the regenerate use case accepts (completed, paused, failed).
+    fn can_regenerate(&self) -> bool {
+        use buko_actors::BookStatus::{Completed, Failed, Paused};
+        matches!(self.book.status(), Completed | Paused | Failed)
+    }
+
     /// Paragraphs of a chapter (blank-line separated), escaped by the template.
     fn paragraphs<'a>(&self, text: &'a str) -> Vec<&'a str> {
         text.split("\n\n")

@@ -5,9 +5,9 @@ use buko_actors::model::BookStatus;
 use diesel::prelude::*;
 
 use super::{enqueue, refused, transition, BookChangeError};
+use crate::db::repo::jobs::{JobPayload, NewJob};
 use crate::db::schema::chapters;
 use crate::db::DbConn;
-use crate::queue::jobs::{JobPayload, NewJob};
 
 /// The author's controls over a book in progress.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -70,6 +70,11 @@ pub fn control(conn: &mut DbConn, id: &str, c: Control) -> Result<BookStatus, Bo
 pub fn regenerate_chapter(conn: &mut DbConn, id: &str, n: usize) -> Result<(), BookChangeError> {
     use BookStatus::*;
     crate::db::write_tx(conn, |conn| {
+        // Status first (a book without chapters yet is in the wrong status, not given a bad number);
+        // a refusal below rolls the transition back.
+        if !transition(conn, id, &[Completed, Paused, Failed], Queued, "run")? {
+            return Err(refused(conn, id, "regenerate a chapter of"));
+        }
         let count: i64 = chapters::table
             .filter(chapters::book_id.eq(id))
             .count()
@@ -79,9 +84,6 @@ pub fn regenerate_chapter(conn: &mut DbConn, id: &str, n: usize) -> Result<(), B
                 field: "chapter",
                 reason: format!("the book has no chapter {n} (it has {count})"),
             });
-        }
-        if !transition(conn, id, &[Completed, Paused, Failed], Queued, "run")? {
-            return Err(refused(conn, id, "regenerate a chapter of"));
         }
         enqueue(
             conn,

@@ -9,12 +9,14 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::Serialize;
 
-use crate::db::schema::{books, chapters};
+use crate::db::repo::jobs::{self, JobPayload, NewJob};
+use crate::db::schema::{books, chapters, users};
 use crate::db::{new_id, now, DbConn, DbError};
-use crate::queue::jobs::{self, JobPayload, NewJob};
 
 mod controls;
+mod drafting;
 pub use controls::{control, regenerate_chapter, Control};
+pub use drafting::{fail_architecture, start_run, store_drafted_architecture};
 
 #[derive(Clone, Debug, Queryable, Selectable, Serialize)]
 #[diesel(table_name = books)]
@@ -300,4 +302,26 @@ pub fn approve(conn: &mut DbConn, id: &str) -> Result<(), BookChangeError> {
         )?;
         Ok(())
     })
+}
+
+/// What the completion e-mail needs: (title, language code, the author's e-mail); `None` when the book
+/// or its author is gone.
+pub fn completion_notice(
+    conn: &mut DbConn,
+    id: &str,
+) -> Result<Option<(String, String, String)>, DbError> {
+    Ok(books::table
+        .inner_join(users::table.on(users::id.eq(books::user_id)))
+        .filter(books::id.eq(id))
+        .select((books::title, books::language, users::email))
+        .first::<(String, String, String)>(conn)
+        .optional()?)
+}
+
+/// (chunks done, chunks total, words) of a book being written (`buko generate`'s progress bar).
+pub fn progress(conn: &mut DbConn, id: &str) -> Result<(i32, i32, i64), DbError> {
+    Ok(books::table
+        .find(id)
+        .select((books::chunks_done, books::chunks_total, books::words))
+        .first::<(i32, i32, i64)>(conn)?)
 }

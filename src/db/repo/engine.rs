@@ -10,9 +10,9 @@ use buko_actors::{
 };
 use diesel::prelude::*;
 
+use crate::db::repo::jobs::{enqueue, JobPayload, NewJob};
 use crate::db::schema::{books, chapters, chunks, llm_calls};
 use crate::db::{new_id, now, repo, DbConn, DbError};
-use crate::queue::{enqueue, JobPayload, NewJob};
 
 #[derive(Debug, thiserror::Error)]
 pub enum QueryError {

@@ -1,4 +1,10 @@
-//! Job rows: what a job is (`JobPayload`), which queue it is on, and how it is enqueued.
+//! Job rows: what a job is (`JobPayload`), which queue it is on, and how it is enqueued; claiming,
+//! leases and completion ([`claim`]), the sweeper's queries ([`sweep`]) and PostgreSQL wake-ups
+//! ([`listener`]). All the SQL of the job queue; `crate::queue` runs workers over it.
+
+pub mod claim;
+pub mod listener;
+pub mod sweep;
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -179,4 +185,14 @@ pub(super) fn notify(conn: &mut DbConn, queue: QueueName) -> Result<(), DbError>
             .execute(c)?;
     }
     Ok(())
+}
+
+/// Jobs per (queue, status), for the metrics endpoint.
+pub fn counts_by_queue_and_status(
+    conn: &mut DbConn,
+) -> Result<Vec<(String, String, i64)>, DbError> {
+    Ok(jobs::table
+        .group_by((jobs::queue, jobs::status))
+        .select((jobs::queue, jobs::status, diesel::dsl::count_star()))
+        .load::<(String, String, i64)>(conn)?)
 }

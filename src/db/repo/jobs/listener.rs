@@ -11,7 +11,7 @@ use diesel::connection::SimpleConnection;
 use diesel::{Connection, PgConnection};
 use tokio::sync::Notify;
 
-use super::jobs::NOTIFY_CHANNEL;
+use super::NOTIFY_CHANNEL;
 use crate::db::Backend;
 
 /// Idle slots wait on this; a notification (or a local enqueue) wakes them all to claim.

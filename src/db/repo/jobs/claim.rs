@@ -17,7 +17,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Integer, Text, Timestamp};
 
-use super::jobs::{JobPayload, QueueName};
+use super::{JobPayload, QueueName};
 use crate::db::schema::jobs;
 use crate::db::{now, DbConn, DbError};
 
