@@ -3,14 +3,18 @@
 
 use lettre::message::{header::ContentType, Message};
 
-use crate::config::Settings;
 use crate::db::{self, repo, DbPool};
 use crate::queue::JobOutcome;
 
 use super::MailError;
 
 /// Runs one `account_exists_email` job.
-pub async fn run(settings: &Settings, pool: &DbPool, user_id: &str) -> JobOutcome {
+pub async fn run(
+    mail: &super::MailSettings,
+    data_dir: &std::path::Path,
+    pool: &DbPool,
+    user_id: &str,
+) -> JobOutcome {
     let id = user_id.to_string();
     let user = match db::run(pool, move |c| repo::users::find(c, &id)).await {
         Ok(Some(u)) => u,
@@ -27,7 +31,7 @@ pub async fn run(settings: &Settings, pool: &DbPool, user_id: &str) -> JobOutcom
         }
     };
     let spanish = user.locale.as_deref() == Some("es");
-    match send(settings, &user.email, spanish).await {
+    match send(mail, data_dir, &user.email, spanish).await {
         Ok(delivery) => {
             log::info!(target: "buko::email", via = format!("{delivery:?}").as_str(); "account-exists e-mail sent");
             JobOutcome::Done
@@ -42,8 +46,13 @@ pub async fn run(settings: &Settings, pool: &DbPool, user_id: &str) -> JobOutcom
     }
 }
 
-async fn send(settings: &Settings, to: &str, spanish: bool) -> Result<super::Delivery, MailError> {
-    let login = format!("{}/login", settings.mail.public_url);
+async fn send(
+    mail: &super::MailSettings,
+    data_dir: &std::path::Path,
+    to: &str,
+    spanish: bool,
+) -> Result<super::Delivery, MailError> {
+    let login = format!("{}/login", mail.public_url);
     let (subject, body) = if spanish {
         (
             "Alguien intentó registrarse con tu dirección".to_string(),
@@ -63,9 +72,7 @@ async fn send(settings: &Settings, to: &str, spanish: bool) -> Result<super::Del
     };
     let message = Message::builder()
         .from(
-            settings
-                .mail
-                .from
+            mail.from
                 .parse()
                 .map_err(|e| MailError::Address(format!("{e}")))?,
         )
@@ -76,8 +83,8 @@ async fn send(settings: &Settings, to: &str, spanish: bool) -> Result<super::Del
         .header(ContentType::TEXT_PLAIN)
         .body(body)
         .map_err(|e| MailError::Config(e.to_string()))?;
-    let mail = settings.mail.clone();
-    let outbox = settings.data_dir.join("outbox");
+    let mail = mail.clone();
+    let outbox = data_dir.join("outbox");
     actix_web::rt::task::spawn_blocking(move || super::deliver(&mail, outbox, message))
         .await
         .map_err(|_| MailError::Cancelled)?

@@ -23,7 +23,7 @@ impl JobHandler for EmailHandler {
             let book_id = match job.payload {
                 JobPayload::BookCompletedEmail { book_id } => book_id,
                 JobPayload::AccountExistsEmail { user_id } => {
-                    return super::account::run(&settings, &pool, &user_id).await;
+                    return super::account::run(&mail, &data_dir, &pool, &user_id).await;
                 }
                 _ => {
                     return JobOutcome::Failed {

@@ -77,7 +77,7 @@ pub fn sample_process_gauges(data_dir: &Path) {
         metrics::gauge!("buko_process_cpu_seconds").set(s);
     }
     metrics::gauge!("buko_cpu_limit_cores").set(cpu_limit_cores());
-    if let Some(m) = crate::admin::process::memory_bytes() {
+    if let Some(m) = crate::process::memory_bytes() {
         metrics::gauge!("buko_process_resident_memory_bytes").set(m as f64);
     }
     if let Some(m) = memory_limit_bytes() {

@@ -16,7 +16,7 @@ use crate::db::{new_id, now, DbConn, DbError};
 mod controls;
 mod drafting;
 pub use controls::{control, regenerate_chapter, Control};
-pub use drafting::{fail_architecture, start_run, store_drafted_architecture};
+pub use drafting::{fail_architecture, is_cancelled, start_run, store_drafted_architecture};
 
 #[derive(Clone, Debug, Queryable, Selectable, Serialize)]
 #[diesel(table_name = books)]

@@ -353,7 +353,7 @@ pub fn release(conn: &mut DbConn, lease: &JobLease, queue: QueueName) -> Result<
     crate::db::write_tx(conn, |c| {
         let released = requeue(c, lease, now(), Some("released at node shutdown".into()), 1)? == 1;
         if released {
-            super::jobs::notify(c, queue)?;
+            super::notify(c, queue)?;
         }
         Ok(released)
     })
