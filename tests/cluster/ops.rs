@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
+use futures_util::{SinkExt, StreamExt};
 
 use super::daemons::{deploy_file, tool};
 use super::node::{free_port, Api, Cluster};
@@ -49,7 +50,7 @@ fn metric_names(text: &str) -> BTreeSet<String> {
         let glued = rest[..pos].chars().next_back().is_some_and(word);
         let tail = &rest[pos..];
         let len = tail.find(|c: char| !word(c)).unwrap_or(tail.len());
-        if !glued {
+        if !glued && len > "buko_".len() {
             let name = &tail[..len];
             let family = ["_bucket", "_sum", "_count"]
                 .iter()
@@ -70,9 +71,20 @@ async fn dashboard_and_alerts_name_only_exposed_metrics_and_the_ops_token_guards
     node.wait_ready().await;
     let key = cluster.api_key("observed@example.com");
     let api = Api::new(&node, &key);
-    let id = api.approved_book(4).await;
+    // A WebSocket reader too, so the WebSocket metrics exist as they do on any live node.
+    let (_res, mut ws) = awc::Client::new()
+        .ws(format!("ws://127.0.0.1:{}/ws?api_key={key}", node.port))
+        .connect()
+        .await
+        .expect("websocket");
+    let id = api.approved_book(10).await;
+    let sub = serde_json::json!({ "type": "subscribe", "book_id": id, "after_seq": 0 });
+    ws.send(awc::ws::Message::Text(sub.to_string().into()))
+        .await
+        .expect("subscribe");
     api.wait_status(&id, &["completed"], Duration::from_secs(120))
         .await;
+    let _ = actix_web::rt::time::timeout(Duration::from_secs(2), ws.next()).await;
 
     let http = awc::Client::default();
     let res = http
@@ -201,7 +213,7 @@ struct Chunk {
 
 fn chunks(path: &std::path::Path, book_id: &str) -> Vec<Chunk> {
     let mut c = SqliteConnection::establish(&path.to_string_lossy()).expect("sqlite");
-    diesel::sql_query("SELECT seq, content FROM chunks WHERE book_id = ? ORDER BY seq")
+    diesel::sql_query("SELECT seq, text AS content FROM chunks WHERE book_id = ? ORDER BY seq")
         .bind::<Text, _>(book_id)
         .load(&mut c)
         .expect("chunks")
