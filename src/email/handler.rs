@@ -51,7 +51,7 @@ impl JobHandler for EmailHandler {
                 }
             };
             let url = format!("{}/books/{book_id}", settings.mail.public_url);
-            match super::send_book_completed(&settings, &email, &title, &url, language == "es")
+            match super::send_book_completed(&settings.mail, settings.data_dir.join("outbox"), &email, &title, &url, language == "es")
                 .await
             {
                 Ok(delivery) => {

@@ -13,7 +13,6 @@ use lettre::message::{header::ContentType, Mailbox, Message};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{SmtpTransport, Transport};
 
-use crate::config::Settings;
 use crate::secret::Secret;
 
 #[derive(Clone, Debug)]
@@ -119,9 +118,11 @@ pub enum Delivery {
     Outbox(PathBuf),
 }
 
-/// Tells `to` that their book is ready, with a link; Spanish when `spanish`, else English.
+/// Tells `to` that their book is ready, with a link; Spanish when `spanish`, else English. Without
+/// SMTP settings the message is written to `outbox`.
 pub async fn send_book_completed(
-    settings: &Settings,
+    mail: &MailSettings,
+    outbox: PathBuf,
     to: &str,
     book_title: &str,
     book_url: &str,
@@ -146,9 +147,7 @@ pub async fn send_book_completed(
     };
     let message = Message::builder()
         .from(
-            settings
-                .mail
-                .from
+            mail.from
                 .parse()
                 .map_err(|e| MailError::Address(format!("{e}")))?,
         )
@@ -159,8 +158,7 @@ pub async fn send_book_completed(
         .header(ContentType::TEXT_PLAIN)
         .body(body)
         .map_err(|e| MailError::Config(e.to_string()))?;
-    let mail = settings.mail.clone();
-    let outbox = settings.data_dir.join("outbox");
+    let mail = mail.clone();
     actix_web::rt::task::spawn_blocking(move || deliver(&mail, outbox, message))
         .await
         .map_err(|_| MailError::Cancelled)?
