@@ -17,7 +17,7 @@ use actix_web::{web, App, HttpServer};
 use anyhow::Context;
 use rand::RngCore;
 
-use buko_actors::ports::{NoRemote, ProgressSink};
+use buko_actors::{NoRemote, ProgressSink};
 
 use crate::bus::redis::Redis;
 use crate::bus::{MemoryPresence, Presence, RedisPresence, RedisProgressSink};

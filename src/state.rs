@@ -5,8 +5,8 @@
 use std::sync::Arc;
 
 use actix::Addr;
-use buko_actors::ports::ProgressSink;
 use buko_actors::ProgressBroadcaster;
+use buko_actors::ProgressSink;
 
 use crate::books::BookService;
 use crate::bus::redis::Redis;

@@ -51,6 +51,7 @@ pub mod ports;
 pub mod progress;
 pub mod prompt;
 pub mod retry;
+pub mod sink;
 pub mod supervisor;
 
 use std::sync::Arc;
@@ -68,6 +69,7 @@ pub use model::{Architecture, BookStatus, Language};
 pub use outcome::{BookFinished, BookOutcome};
 pub use ports::*;
 pub use progress::{ProgressMessage, Topic};
+pub use sink::{NoRemote, ProgressSink};
 pub use supervisor::{
     EngineError, GenerateArchitecture, GenerationSupervisor, RunningBook, RunningBooks, StartBook,
     StopBook,

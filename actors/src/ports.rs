@@ -420,21 +420,8 @@ pub trait BookStore: Send + Sync {
 }
 
 // ---------------------------------------------------------------------------------------------------
-// Progress and time
+// Time
 // ---------------------------------------------------------------------------------------------------
-
-/// Outward fan-out of what the local broadcaster publishes (e.g. to Redis for other nodes). The local
-/// broadcaster calls it for messages that originate on this node only, never for relayed ones.
-pub trait ProgressSink: Send + Sync {
-    fn publish(&self, message: &crate::progress::ProgressMessage);
-}
-
-/// A sink that sends nowhere (single node).
-pub struct NoRemote;
-
-impl ProgressSink for NoRemote {
-    fn publish(&self, _message: &crate::progress::ProgressMessage) {}
-}
 
 pub trait Clock: Send + Sync {
     fn now(&self) -> DateTime<Utc>;

@@ -31,6 +31,7 @@ mod inline;
 mod labels;
 mod markdown;
 pub mod model;
+mod parse;
 mod pdf;
 mod text;
 

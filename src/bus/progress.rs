@@ -13,8 +13,8 @@
 
 use std::time::Duration;
 
-use buko_actors::ports::ProgressSink;
 use buko_actors::progress::ProgressMessage;
+use buko_actors::ProgressSink;
 use futures_util::{FutureExt, StreamExt};
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;

@@ -15,6 +15,7 @@ use serde_json::{json, Value};
 
 use super::anthropic_stream::AnthropicDecoder;
 use super::http::{self, Timeouts};
+use super::model_id::claude_version;
 use crate::secret::Secret;
 
 pub const ANTHROPIC_VERSION: &str = "2023-06-01";
@@ -36,20 +37,6 @@ pub struct AnthropicConfig {
 
 pub struct AnthropicProvider {
     config: AnthropicConfig,
-}
-
-/// `(major, minor)` of a Claude model id (`claude-sonnet-4-5-20250929`, `claude-opus-4-6`,
-/// `claude-3-5-haiku-latest`); `None` for ids that are not Claude's (proxies, the fake server).
-pub fn claude_version(model: &str) -> Option<(u32, u32)> {
-    let rest = model.strip_prefix("claude-")?;
-    let nums: Vec<Option<u32>> = rest
-        .split('-')
-        .map(|p| p.parse::<u32>().ok().filter(|n| *n < 100))
-        .collect();
-    let first = nums.iter().position(Option::is_some)?;
-    let major = nums[first]?;
-    let minor = nums.get(first + 1).copied().flatten().unwrap_or(0);
-    Some((major, minor))
 }
 
 impl AnthropicProvider {

@@ -10,6 +10,7 @@ pub mod fake_faults;
 pub mod fake_script;
 pub mod fake_server;
 pub mod http;
+pub mod model_id;
 pub mod offline;
 pub mod offline_text;
 pub mod openai;

@@ -6,7 +6,7 @@
 
 use buko_actors::{Price, Usage};
 
-use super::anthropic::claude_version;
+use super::model_id::claude_version;
 
 const fn p(input: f64, output: f64) -> Price {
     Price {

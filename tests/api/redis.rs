@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 use buko::bus::redis::Redis;
 use buko::bus::{start_relay, MemoryPresence, Presence, RedisPresence, RedisProgressSink};
 use buko::limits::{RateLimiter, RedisLimiter};
-use buko_actors::ports::ProgressSink;
 use buko_actors::progress::ProgressMessage;
+use buko_actors::ProgressSink;
 use futures_util::future::join_all;
 
 use crate::redis_support::{prefix, shared, PrivateRedis};

@@ -11,7 +11,7 @@ use actix::prelude::*;
 
 use super::stream::BookStream;
 use super::*;
-use crate::ports::ProgressSink;
+use crate::sink::ProgressSink;
 
 struct Subscriber {
     recipient: Recipient<Deliver>,
