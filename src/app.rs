@@ -194,7 +194,7 @@ impl Application {
         let app_state = state.clone();
         let secure = settings.cookie_secure;
         let trusted = web::Data::new(settings.ops.trusted_proxies.clone());
-        let ops_server = crate::ops::access::start_ops_listener(&settings, &state, &trusted)?;
+        let ops_server = crate::ops::listener::start_ops_listener(&settings, &state, &trusted)?;
         let grace = settings.ops.shutdown_grace.as_secs();
         let server = HttpServer::new(move || {
             let session = SessionMiddleware::builder(CookieSessionStore::default(), key.clone())

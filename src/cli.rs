@@ -139,7 +139,7 @@ async fn admin(settings: Settings, cmd: AdminCommand) -> anyhow::Result<()> {
                 crate::web::auth::strong_enough(&password, &email),
                 "the password needs at least 10 characters and must not be the e-mail"
             );
-            let hash = crate::web::auth::hash_password(password)
+            let hash = crate::accounts::hash_password(password)
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             let role = if admin {

@@ -1,6 +1,7 @@
 //! Buko: an AI book studio. This crate adapts the generation engine (`buko-actors`) to the world:
 //! HTTP and WebSocket, storage, LLM providers, the job queue, exports and operations.
 
+pub mod accounts;
 pub mod admin;
 pub mod analytics;
 pub mod app;
@@ -15,12 +16,13 @@ pub mod error;
 pub mod export;
 pub mod generate;
 pub mod i18n;
+pub mod lifecycle;
 pub mod limits;
 pub mod llm;
 pub mod metrics;
+pub mod node;
 pub mod ops;
 pub mod payments;
-pub mod node;
 pub mod process;
 pub mod queue;
 pub mod runner;

@@ -16,21 +16,7 @@ use actix_web::web;
 use crate::queue::WorkerPool;
 use crate::state::AppState;
 
-/// Whether this node is draining (read by `/health/ready`).
-#[derive(Clone, Debug, Default)]
-pub struct Lifecycle {
-    draining: Arc<AtomicBool>,
-}
-
-impl Lifecycle {
-    pub fn draining(&self) -> bool {
-        self.draining.load(Ordering::Relaxed)
-    }
-
-    pub fn start_draining(&self) {
-        self.draining.store(true, Ordering::Relaxed);
-    }
-}
+pub use crate::lifecycle::Lifecycle;
 
 /// Resolves on SIGTERM or SIGINT with the signal's name.
 pub async fn signalled() -> &'static str {

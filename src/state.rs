@@ -43,9 +43,9 @@ pub struct AppState {
     /// The admin panel's per-node state (node name, peak of online users, CPU meter).
     pub admin: Arc<crate::node::AdminState>,
     /// Recent session look-ups (`sessions::cache`).
-    pub sessions: Arc<crate::sessions::SessionCache>,
+    pub sessions: Arc<crate::sessions::cache::SessionCache>,
     /// The credentials of this node's WebSocket sessions, re-checked periodically (`ws::auth_watch`).
-    pub ws_auth: Arc<crate::ws::auth_watch::AuthWatch>,
+    pub ws_auth: Arc<crate::ws::credentials::AuthWatch>,
     /// Draining on SIGTERM (see `shutdown`).
-    pub lifecycle: crate::shutdown::Lifecycle,
+    pub lifecycle: crate::lifecycle::Lifecycle,
 }

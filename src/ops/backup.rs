@@ -13,11 +13,11 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, ensure, Context};
-use diesel::connection::SimpleConnection;
-use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Text};
 
 use crate::config::Settings;
+use crate::db::inspect::{
+    count_rows as count, integrity_check, open_sqlite_file as sqlite, vacuum_into,
+};
 use crate::db::Backend;
 
 #[derive(clap::Args, Debug)]
@@ -44,9 +44,8 @@ pub fn backup(settings: &Settings, args: &BackupArgs) -> anyhow::Result<String> 
     match Backend::from_url(&url) {
         Backend::Sqlite => {
             let mut c = sqlite(&url)?;
-            let out = args.out.to_string_lossy().replace('\'', "''");
-            c.batch_execute(&format!("VACUUM INTO '{out}'"))
-                .context("VACUUM INTO")?;
+            let out = args.out.to_string_lossy().to_string();
+            vacuum_into(&mut c, &out).context("VACUUM INTO")?;
             let chunks = count(&mut sqlite(&args.out.to_string_lossy())?, "chunks")?;
             Ok(format!(
                 "SQLite backup written to {} ({chunks} chunks)",
@@ -81,19 +80,8 @@ pub fn restore(settings: &Settings, args: &RestoreArgs) -> anyhow::Result<String
     let from = args.from.to_string_lossy().to_string();
     {
         let mut c = sqlite(&from)?;
-        #[derive(QueryableByName)]
-        struct Check {
-            #[diesel(sql_type = Text)]
-            integrity_check: String,
-        }
-        let verdict = diesel::sql_query("PRAGMA integrity_check")
-            .get_result::<Check>(&mut c)
-            .context("not a SQLite database")?;
-        ensure!(
-            verdict.integrity_check == "ok",
-            "the backup is damaged: {}",
-            verdict.integrity_check
-        );
+        let verdict = integrity_check(&mut c).context("not a SQLite database")?;
+        ensure!(verdict == "ok", "the backup is damaged: {verdict}");
         count(&mut c, "books").context("not a Buko backup (no books table)")?;
     }
     if let Some(dir) = target.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -121,25 +109,4 @@ fn sibling(path: &Path, suffix: &str) -> PathBuf {
     let mut s = path.as_os_str().to_owned();
     s.push(suffix);
     PathBuf::from(s)
-}
-
-fn sqlite(path: &str) -> anyhow::Result<SqliteConnection> {
-    let path = path.trim_start_matches("sqlite://");
-    ensure!(Path::new(path).exists(), "{path} does not exist");
-    let mut c = SqliteConnection::establish(path).with_context(|| format!("opening {path}"))?;
-    c.batch_execute("PRAGMA busy_timeout = 10000;")?;
-    Ok(c)
-}
-
-fn count(c: &mut SqliteConnection, table: &str) -> anyhow::Result<i64> {
-    #[derive(QueryableByName)]
-    struct N {
-        #[diesel(sql_type = BigInt)]
-        n: i64,
-    }
-    Ok(
-        diesel::sql_query(format!("SELECT count(*) AS n FROM {table}"))
-            .get_result::<N>(c)?
-            .n,
-    )
 }

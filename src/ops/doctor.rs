@@ -4,9 +4,7 @@
 
 use std::time::Duration;
 
-use diesel::connection::SimpleConnection;
-use diesel::prelude::*;
-use diesel::sql_types::Text;
+use diesel::PgConnection;
 use serde::Serialize;
 
 use crate::config::Settings;
@@ -95,8 +93,8 @@ async fn database_checks(settings: &Settings) -> Vec<Check> {
     let probe = actix_web::rt::task::spawn_blocking(move || {
         let mut conn = r2d2::ManageConnection::connect(&db::ConnectionManager::new(&url))
             .map_err(|e| e.to_string())?;
-        conn.batch_execute("SELECT 1").map_err(|e| e.to_string())?;
-        let pending = pending_migrations(&mut conn);
+        db::inspect::ping(&mut conn).map_err(|e| e.to_string())?;
+        let pending = db::inspect::pending_migrations(&mut conn);
         let budget = match &mut conn {
             DbConn::Pg(c) => Some(pg_budget(c, pool_size, nodes, pooled)),
             DbConn::Sqlite(_) => None,
@@ -152,39 +150,12 @@ async fn database_checks(settings: &Settings) -> Vec<Check> {
     out
 }
 
-fn pending_migrations(conn: &mut DbConn) -> Result<usize, String> {
-    use diesel_migrations::MigrationHarness;
-    match conn {
-        DbConn::Pg(c) => c
-            .pending_migrations(db::POSTGRES_MIGRATIONS)
-            .map(|v| v.len()),
-        DbConn::Sqlite(c) => c.pending_migrations(db::SQLITE_MIGRATIONS).map(|v| v.len()),
-    }
-    .map_err(|e| e.to_string())
-}
-
-#[derive(QueryableByName)]
-struct Setting {
-    #[diesel(sql_type = Text)]
-    setting: String,
-}
-
-fn pg_setting(c: &mut PgConnection, name: &str) -> Option<i64> {
-    diesel::sql_query("SELECT setting FROM pg_settings WHERE name = $1")
-        .bind::<Text, _>(name)
-        .get_result::<Setting>(c)
-        .ok()?
-        .setting
-        .parse()
-        .ok()
-}
-
 /// Per node: the pool plus one LISTEN connection. Through a pooler the server sees the pooler's
 /// server pool plus the nodes' direct listeners instead (see docs/DEPLOY.md, "Connection budget").
 fn pg_budget(c: &mut PgConnection, pool: u32, nodes: u32, pooled: bool) -> Check {
     let (Some(max), reserved) = (
-        pg_setting(c, "max_connections"),
-        pg_setting(c, "superuser_reserved_connections").unwrap_or(3),
+        db::inspect::pg_setting(c, "max_connections"),
+        db::inspect::pg_setting(c, "superuser_reserved_connections").unwrap_or(3),
     ) else {
         return check("connections", Verdict::Warn, "cannot read max_connections");
     };

@@ -6,6 +6,7 @@
 pub mod access;
 pub mod backup;
 pub mod doctor;
+pub mod listener;
 pub mod system;
 
 use std::time::Duration;

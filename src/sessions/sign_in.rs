@@ -60,7 +60,7 @@ pub async fn check(state: &AppState, email: &str, password: &str) -> Result<Sign
     let hash = user
         .as_ref()
         .map_or_else(|| dummy_hash().to_string(), |u| u.password_hash.clone());
-    let verified = crate::web::auth::verify_password(password.to_string(), hash).await?;
+    let verified = crate::accounts::verify_password(password.to_string(), hash).await?;
     match user {
         Some(user) if verified => {
             if user.disabled {

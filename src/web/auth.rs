@@ -4,10 +4,6 @@
 use actix_session::Session;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use argon2::password_hash::{
-    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
-};
-use argon2::Argon2;
 use askama::Template;
 use serde::Deserialize;
 
@@ -81,54 +77,7 @@ async fn register_page(page: PageCtx) -> Result<HttpResponse, AppError> {
     )
 }
 
-pub fn valid_email(email: &str) -> bool {
-    let email = email.trim();
-    let Some((local, domain)) = email.split_once('@') else {
-        return false;
-    };
-    !local.is_empty()
-        && domain.contains('.')
-        && !domain.starts_with('.')
-        && !domain.ends_with('.')
-        && email.len() <= 254
-        && !email.chars().any(|c| c.is_whitespace() || c.is_control())
-}
-
-pub fn strong_enough(password: &str, email: &str) -> bool {
-    let n = password.chars().count();
-    (10..=256).contains(&n)
-        && !password.eq_ignore_ascii_case(email.trim())
-        && password
-            .chars()
-            .any(|c| c != password.chars().next().unwrap_or(' '))
-}
-
-/// Argon2id hash in PHC format (run on the blocking pool: it costs tens of milliseconds by design).
-pub async fn hash_password(password: String) -> Result<String, AppError> {
-    web::block(move || {
-        let salt = SaltString::generate(&mut OsRng);
-        Argon2::default()
-            .hash_password(password.as_bytes(), &salt)
-            .map(|h| h.to_string())
-    })
-    .await
-    .map_err(AppError::internal)?
-    .map_err(AppError::internal)
-}
-
-pub async fn verify_password(password: String, hash: String) -> Result<bool, AppError> {
-    web::block(move || {
-        let parsed = PasswordHash::new(&hash).map_err(|e| e.to_string())?;
-        Ok::<bool, String>(
-            Argon2::default()
-                .verify_password(password.as_bytes(), &parsed)
-                .is_ok(),
-        )
-    })
-    .await
-    .map_err(AppError::internal)?
-    .map_err(AppError::internal)
-}
+pub use crate::accounts::{hash_password, strong_enough, valid_email, verify_password};
 
 async fn register(
     state: web::Data<AppState>,

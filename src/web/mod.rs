@@ -17,8 +17,8 @@ pub mod safe_next;
 pub mod session;
 pub mod settings;
 pub mod static_files;
-pub mod webhooks;
 pub mod usage;
+pub mod webhooks;
 
 use actix_web::web;
 

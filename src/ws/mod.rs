@@ -4,8 +4,9 @@
 //! fans out, the events table replays.
 
 pub mod auth_watch;
-pub mod origin;
+pub mod credentials;
 pub mod gaps;
+pub mod origin;
 pub mod registry;
 pub mod session;
 

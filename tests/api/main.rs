@@ -32,6 +32,6 @@ mod schemathesis;
 mod security;
 mod sessions;
 mod ws;
-mod ws_security;
 mod ws_gaps;
+mod ws_security;
 mod xss;

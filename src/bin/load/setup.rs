@@ -8,9 +8,7 @@
 //! approved through the REST API; `--architect-via-llm` creates them through the API instead.
 
 use anyhow::Context;
-use buko::db::schema::{books, users};
-use buko::db::{self, new_id, now, repo, DbPool};
-use diesel::prelude::*;
+use buko::db::{self, repo, DbPool};
 
 pub const PASSWORD: &str = "load-test-password-1";
 const BATCH: usize = 250;
@@ -33,7 +31,7 @@ pub async fn seed(
     idle: usize,
 ) -> anyhow::Result<Vec<Account>> {
     let pool = db::build_pool(database_url, 2).context("connect to the database")?;
-    let hash = buko::web::auth::hash_password(PASSWORD.to_string())
+    let hash = buko::accounts::hash_password(PASSWORD.to_string())
         .await
         .map_err(|e| anyhow::anyhow!("hash the load password: {e}"))?;
     let total = writers + idle;
@@ -75,21 +73,14 @@ fn seed_batch(
         )?;
         let (key, _) = repo::api_keys::create(c, &user.id, "load")?;
         let idle_book = if i >= writers {
-            let id = new_id();
-            let t = now();
-            diesel::insert_into(books::table)
-                .values((
-                    books::id.eq(&id),
-                    books::user_id.eq(&user.id),
-                    books::title.eq(format!("Draft {i}")),
-                    books::idea.eq("An idle user's draft (load test)"),
-                    books::language.eq("en"),
-                    books::target_pages.eq(100),
-                    books::status.eq("draft"),
-                    books::created_at.eq(t),
-                    books::updated_at.eq(t),
-                ))
-                .execute(c)?;
+            let id = repo::seed::insert_book(
+                c,
+                &user.id,
+                &format!("Draft {i}"),
+                "An idle user's draft (load test)",
+                100,
+                None,
+            )?;
             Some(id)
         } else {
             None
@@ -107,10 +98,7 @@ fn seed_batch(
 async fn set_plan(pool: &DbPool, tag: &str) -> anyhow::Result<()> {
     let pattern = format!("load-{tag}-%");
     db::run(pool, move |c| {
-        diesel::update(users::table.filter(users::email.like(pattern)))
-            .set(users::plan.eq("unlimited"))
-            .execute(c)
-            .map_err(db::DbError::from)
+        repo::seed::set_plan_where_email_like(c, &pattern, "unlimited")
     })
     .await
     .context("set the load accounts' plan")?;
@@ -140,22 +128,14 @@ pub async fn seed_ready_books(
                 };
                 let arch = buko::llm::offline::architecture(&ctx);
                 let json = serde_json::to_string(&arch).unwrap_or_default();
-                let (id, t) = (new_id(), now());
-                diesel::insert_into(books::table)
-                    .values((
-                        books::id.eq(&id),
-                        books::user_id.eq(user_id),
-                        books::title.eq(&arch.title),
-                        books::idea.eq(&idea),
-                        books::genre.eq("literary fiction"),
-                        books::language.eq("en"),
-                        books::target_pages.eq(pages as i32),
-                        books::status.eq("architecture_ready"),
-                        books::architecture.eq(Some(json)),
-                        books::created_at.eq(t),
-                        books::updated_at.eq(t),
-                    ))
-                    .execute(c)?;
+                let id = repo::seed::insert_book(
+                    c,
+                    user_id,
+                    &arch.title,
+                    &idea,
+                    pages as i32,
+                    Some(json),
+                )?;
                 ids.push(id);
             }
             Ok::<_, db::DbError>(ids)
