@@ -6,8 +6,6 @@
 //! after `BUKO_SHUTDOWN_GRACE_SECS` is abandoned and the process exits; a watchdog thread makes sure
 //! of that even if the runtime itself is stuck (a node once needed SIGKILL).
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix_web::dev::{Server, ServerHandle};

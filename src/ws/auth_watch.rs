@@ -8,14 +8,11 @@
 //! Sessions add themselves on `started` and remove themselves on `stopping`, so no address outlives
 //! its socket here.
 
-use std::collections::{HashMap, HashSet};
-use std::sync::Mutex;
+use std::collections::HashSet;
 use std::time::Duration;
 
-use actix::Recipient;
 use actix_web::web;
 
-use super::registry::Disconnect;
 use crate::db::{self, repo};
 use crate::state::AppState;
 

@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 
 use buko::bus::redis::Redis;
 use buko::bus::{start_relay, RedisProgressSink};
-use buko_actors::ports::ProgressSink;
 use buko_actors::ProgressMessage;
+use buko_actors::ProgressSink;
 
 use crate::redis_support::PrivateRedis;
 

@@ -41,7 +41,7 @@ pub async fn seed(
         let end = (start + BATCH).min(total);
         let (tag, hash) = (tag.to_string(), hash.clone());
         let batch = db::run(&pool, move |c| {
-            c.transaction(|c| seed_batch(c, &tag, &hash, start..end, writers))
+            db::write_tx(c, |c| seed_batch(c, &tag, &hash, start..end, writers))
         })
         .await
         .context("seed accounts")?;
@@ -115,7 +115,7 @@ pub async fn seed_ready_books(
     let pool = db::build_pool(database_url, 2).context("connect to the database")?;
     let owners: Vec<String> = owners.iter().map(|a| a.user_id.clone()).collect();
     let ids = db::run(&pool, move |c| {
-        c.transaction(|c| {
+        db::write_tx(c, |c| {
             let mut ids = Vec::with_capacity(owners.len());
             for (i, user_id) in owners.iter().enumerate() {
                 let idea = format!(
