@@ -86,6 +86,10 @@ pub struct EngineConfig {
     pub breaker_poll: Duration,
     /// Architecture calls that returned unusable JSON, retried with the error fed back.
     pub architecture_repairs: u32,
+    /// How often a running book reads the author's control flag from the store while it writes, so a
+    /// pause or cancel given on another node (without a bus) stops the stream within this delay.
+    /// Zero: only between chunks (a direct `StopBook` still acts at once).
+    pub control_poll: Duration,
 }
 
 impl Default for EngineConfig {
@@ -113,6 +117,7 @@ impl Default for EngineConfig {
             restart_backoff: Duration::from_millis(500),
             breaker_poll: Duration::from_secs(5),
             architecture_repairs: 2,
+            control_poll: Duration::from_millis(500),
         }
     }
 }
