@@ -10,6 +10,7 @@ mod architecture;
 mod create;
 mod error;
 mod export;
+mod library;
 mod lifecycle;
 mod read;
 mod signal;
@@ -23,6 +24,7 @@ pub use create::{
 };
 pub use error::BookError;
 pub use export::Export;
+pub use library::{Download, MAX_QUERY_CHARS};
 pub use lifecycle::Control;
 pub use signal::{EngineSignal, Stop};
 

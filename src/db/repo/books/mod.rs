@@ -14,7 +14,9 @@ use crate::db::{new_id, now, DbConn, DbError};
 use crate::queue::jobs::{self, JobPayload, NewJob};
 
 mod controls;
+mod library;
 pub use controls::{control, regenerate_chapter, Control};
+pub use library::{delete, duplicate, search_for_user, version};
 
 #[derive(Clone, Debug, Queryable, Selectable, Serialize)]
 #[diesel(table_name = books)]
