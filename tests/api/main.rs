@@ -24,5 +24,7 @@ mod redis_support;
 mod runner;
 mod schemathesis;
 mod security;
+mod studio;
+mod studio_browser;
 mod ws;
 mod xss;
