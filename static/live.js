@@ -76,8 +76,12 @@
       ev.preventDefault();
       var btn = form.querySelector("button");
       if (btn) { btn.disabled = true; }
-      fetch(form.action, { method: "POST", body: new FormData(form), credentials: "same-origin", redirect: "manual" })
-        .then(function () { refreshProgress(0); })
+      fetch(form.action, { method: "POST", body: new URLSearchParams(new FormData(form)), credentials: "same-origin", redirect: "manual" })
+        .then(function (r) {
+          // A refusal (the book changed meanwhile) shows the server's page, as without JavaScript.
+          if (r.type !== "opaqueredirect" && !r.ok) { form.submit(); return; }
+          refreshProgress(0);
+        })
         .catch(function () { form.submit(); })
         .then(function () { if (btn) { btn.disabled = false; } });
     });
@@ -141,7 +145,9 @@
   // Appends only the part of `text` at `offset` that is new (offsets are in characters).
   function applyText(seq, offset, text, chapter) {
     if (seq <= lastChunkSeq) { return; }
+    if (chapter === undefined) { chapter = guessChapter(); }
     var c = chunkEl(seq, chapter);
+    if (chapter !== undefined) { chapterState(chapter, "writing"); }
     if (offset > c.len) { return; } // a gap: the next snapshot fills it
     var chars = Array.from(text);
     var fresh = chars.slice(c.len - offset).join("");
@@ -194,7 +200,7 @@
   // --- chapters and figures --------------------------------------------------------------------
   function chapterState(index, state) {
     var li = document.querySelector('#live-chapters li[data-index="' + index + '"]');
-    if (!li) { return; }
+    if (!li || li.className === "chapter-state-" + state) { return; }
     li.className = "chapter-state-" + state;
     var b = li.querySelector(".chapter-status");
     if (b) { b.textContent = root.getAttribute("data-l-" + state) || state; }
