@@ -176,6 +176,13 @@
     return window.innerHeight + window.scrollY >= document.documentElement.scrollHeight - 120;
   }
 
+  function cursorVisible() {
+    var cursor = textEl.querySelector(".writing-cursor");
+    if (!cursor) { return true; }
+    var r = cursor.getBoundingClientRect();
+    return r.bottom <= window.innerHeight && r.bottom >= 0;
+  }
+
   function scrollToEnd() {
     autoScrolling = true;
     var cursor = textEl.querySelector(".writing-cursor");
@@ -185,7 +192,7 @@
 
   window.addEventListener("scroll", function () {
     if (autoScrolling) { return; }
-    following = atBottom();
+    following = atBottom() || cursorVisible();
     if (followBtn) { followBtn.hidden = following || root.dataset.status !== "generating"; }
   }, { passive: true });
 
