@@ -144,13 +144,21 @@ impl Application {
             model: engine.deps.llm.model().to_string(),
             free: engine.deps.llm.is_demo(),
         };
+        let admin = Arc::new(crate::node::AdminState::new());
+        let signal = crate::admin::control::EngineControl {
+            supervisor: engine.supervisor.clone(),
+            broadcaster: engine.broadcaster.clone(),
+            redis: redis.clone(),
+            node: admin.node.clone(),
+        };
         let runner = Runner::new(engine, pool.clone());
         let books = crate::books::BookService::new(
             pool.clone(),
             limiter.clone(),
             settings.data_dir.clone(),
             cost_model,
-        );
+        )
+        .with_signal(Arc::new(signal));
         let state = web::Data::new(AppState {
             settings: Arc::new(settings.clone()),
             db: pool,
@@ -162,7 +170,7 @@ impl Application {
             runs_workers: role.runs_workers(),
             broadcaster: runner.engine.broadcaster.clone(),
             ws_registry: Arc::new(SessionRegistry::new()),
-            admin: Arc::new(crate::node::AdminState::new()),
+            admin,
             sessions: Arc::new(crate::sessions::SessionCache::new()),
             ws_auth: Arc::new(crate::ws::auth_watch::AuthWatch::default()),
             lifecycle: Default::default(),

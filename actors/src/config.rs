@@ -95,6 +95,10 @@ pub struct EngineConfig {
     pub yield_while_breaker_open: bool,
     /// Architecture calls that returned unusable JSON, retried with the error fed back.
     pub architecture_repairs: u32,
+    /// How often a running book reads the author's control flag from the store while it writes, so a
+    /// pause or cancel given on another node (without a bus) stops the stream within this delay.
+    /// Zero: only between chunks (a direct `StopBook` still acts at once).
+    pub control_poll: Duration,
 }
 
 impl Default for EngineConfig {
@@ -123,6 +127,7 @@ impl Default for EngineConfig {
             breaker_poll: Duration::from_secs(5),
             yield_while_breaker_open: false,
             architecture_repairs: 2,
+            control_poll: Duration::from_millis(500),
         }
     }
 }

@@ -59,6 +59,7 @@ use std::sync::Arc;
 use actix::{Actor, Addr};
 
 pub use architecture::{ArchitectureFailure, ArchitectureRequest, ArchitectureResult};
+pub use book::PAUSED_BY_AUTHOR;
 pub use broadcast::{
     BroadcasterCounts, Deliver, GetCounts, Outgoing, ProgressBroadcaster, Publish, Register, Relay,
     SetBookOwner, Subscribe, SubscriberId, Unregister, Unsubscribe,

@@ -4,7 +4,7 @@
 
 use buko_actors::model::BookStatus;
 
-use super::{BookError, BookService};
+use super::{BookError, BookService, Stop};
 use crate::db::models::User;
 use crate::db::{self, repo};
 use crate::limits::quota::Quota;
@@ -36,10 +36,25 @@ impl BookService {
         c: Control,
     ) -> Result<BookStatus, BookError> {
         let book = self.get(user, id).await?;
-        Ok(db::run(&self.db, move |conn| {
-            Ok(repo::books::control(conn, &book.id, c))
+        let book_id = book.id.clone();
+        let (status, event) = db::run(&self.db, move |conn| {
+            Ok(repo::books::control(conn, &book_id, c))
         })
-        .await??)
+        .await??;
+        if let (Some(event), Some(signal)) = (event, &self.signal) {
+            signal.publish(event);
+        }
+        // The flag is committed: now stop the stream in progress, so nothing is written or paid for
+        // after the author said stop. The engine publishes the status when the stop has taken effect.
+        let stop = match c {
+            Control::Pause => Some(Stop::Pause),
+            Control::Cancel => Some(Stop::Cancel),
+            Control::Resume => None,
+        };
+        if let (Some(stop), Some(signal)) = (stop, &self.signal) {
+            signal.stop(&book.id, stop).await;
+        }
+        Ok(status)
     }
 
     /// Rewrites chapter `n` (0-based) of a completed, paused or failed book.

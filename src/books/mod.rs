@@ -10,8 +10,10 @@ mod architecture;
 mod create;
 mod error;
 mod export;
+mod library;
 mod lifecycle;
 mod read;
+mod signal;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -22,7 +24,9 @@ pub use create::{
 };
 pub use error::BookError;
 pub use export::Export;
+pub use library::{Download, MAX_QUERY_CHARS};
 pub use lifecycle::Control;
+pub use signal::{EngineSignal, Stop};
 
 use crate::db::models::User;
 use crate::db::repo::books::Book;
@@ -47,6 +51,9 @@ pub struct BookService {
     /// Where rendered exports are cached (`<data dir>/exports`).
     pub data_dir: PathBuf,
     pub cost_model: CostModel,
+    /// Makes a pause or cancel act at once on the node writing the book (none in tools without an
+    /// engine: the flag in the database still stops the run).
+    pub signal: Option<Arc<dyn EngineSignal>>,
 }
 
 impl BookService {
@@ -61,7 +68,13 @@ impl BookService {
             limiter,
             data_dir,
             cost_model,
+            signal: None,
         }
+    }
+
+    pub fn with_signal(mut self, signal: Arc<dyn EngineSignal>) -> BookService {
+        self.signal = Some(signal);
+        self
     }
 
     /// The book if this user may see it (owner or admin), else `NotFound` — never "forbidden", which

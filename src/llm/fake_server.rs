@@ -4,12 +4,13 @@
 //! token, and injects faults: queued per request with `POST /_fake/script` (a JSON fault or list of them,
 //! see `Fault`), or drawn at the configured rates. `POST /_fake/outage {"secs", "fault"?}` answers every
 //! request with one fault (default `overloaded`) for a while, as a provider outage does.
-//! `GET /_fake/stats` counts requests by outcome and lists when they came (ms since the server started,
-//! the last 100,000).
+//! `GET /_fake/stats` counts requests by outcome, bytes streamed and answers still streaming, and lists
+//! when requests came (ms since the server started, the last 100,000).
 
 use std::collections::{BTreeMap, VecDeque};
 use std::net::TcpListener;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use actix_web::{dev::Server, http::StatusCode, web, App, HttpRequest, HttpResponse, HttpServer};
@@ -99,6 +100,19 @@ struct FakeState {
     arrivals: Mutex<VecDeque<u64>>,
     /// Every request fails with this fault until then.
     outage: Mutex<Option<(Instant, Fault)>>,
+    /// Bytes of streamed answers written so far, and answers still streaming: a test counts what
+    /// was sent after it asked the app to stop (a client that dropped the request stops the body).
+    bytes_sent: AtomicU64,
+    open_streams: Arc<AtomicU64>,
+}
+
+/// Held by a streaming body; dropping the body (finished, or the client went away) closes it.
+struct OpenStream(Arc<AtomicU64>);
+
+impl Drop for OpenStream {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 const ARRIVALS_KEPT: usize = 100_000;
@@ -224,25 +238,36 @@ async fn messages(req: HttpRequest, body: web::Bytes, state: web::Data<FakeState
         words: state.opts.words,
     };
     let steps: VecDeque<Step> = stream_steps(&Ask::from_body(&body), fault.as_ref(), pace).into();
-    let body = stream::unfold(steps, |mut steps| async move {
-        loop {
-            match steps.pop_front()? {
-                Step::Send(b) => return Some((Ok::<Bytes, actix_web::Error>(b), steps)),
-                Step::Sleep(d) => {
-                    if !d.is_zero() {
-                        tokio::time::sleep(d).await;
+    state.open_streams.fetch_add(1, Ordering::SeqCst);
+    let open = OpenStream(state.open_streams.clone());
+    let counter = state.clone();
+    let body = stream::unfold((steps, open), move |(mut steps, open)| {
+        let counter = counter.clone();
+        async move {
+            loop {
+                match steps.pop_front()? {
+                    Step::Send(b) => {
+                        counter
+                            .bytes_sent
+                            .fetch_add(b.len() as u64, Ordering::SeqCst);
+                        return Some((Ok::<Bytes, actix_web::Error>(b), (steps, open)));
                     }
+                    Step::Sleep(d) => {
+                        if !d.is_zero() {
+                            tokio::time::sleep(d).await;
+                        }
+                    }
+                    Step::Yield => tokio::task::yield_now().await,
+                    Step::Reset => {
+                        return Some((
+                            Err(actix_web::error::ErrorInternalServerError(
+                                "injected connection reset",
+                            )),
+                            (steps, open),
+                        ))
+                    }
+                    Step::Hang => std::future::pending::<()>().await,
                 }
-                Step::Yield => tokio::task::yield_now().await,
-                Step::Reset => {
-                    return Some((
-                        Err(actix_web::error::ErrorInternalServerError(
-                            "injected connection reset",
-                        )),
-                        steps,
-                    ))
-                }
-                Step::Hang => std::future::pending::<()>().await,
             }
         }
     });
@@ -299,10 +324,11 @@ async fn stats(state: web::Data<FakeState>) -> HttpResponse {
         .map(|a| a.iter().copied().collect())
         .unwrap_or_default();
     let now_ms = u64::try_from(state.started.elapsed().as_millis()).unwrap_or(u64::MAX);
-    HttpResponse::Ok().json(
-        json!({"requests": stats.get("requests").copied().unwrap_or(0),
-        "outcomes": stats, "queued": queued, "arrivals_ms": arrivals, "now_ms": now_ms}),
-    )
+    HttpResponse::Ok().json(json!({
+        "requests": stats.get("requests").copied().unwrap_or(0),
+        "outcomes": stats, "queued": queued, "arrivals_ms": arrivals, "now_ms": now_ms,
+        "bytes_sent": state.bytes_sent.load(Ordering::SeqCst),
+        "open_streams": state.open_streams.load(Ordering::SeqCst)}))
 }
 
 /// Starts the fake server on `listener` (bind port 0 in tests). Run or spawn the returned `Server`.
@@ -319,6 +345,8 @@ pub async fn serve_fake_llm(
         started: Instant::now(),
         arrivals: Mutex::new(VecDeque::new()),
         outage: Mutex::new(None),
+        bytes_sent: AtomicU64::new(0),
+        open_streams: Arc::new(AtomicU64::new(0)),
     });
     let server = HttpServer::new(move || {
         App::new()

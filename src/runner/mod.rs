@@ -8,7 +8,7 @@ mod waiter;
 use actix::Actor;
 use buko_actors::{
     ArchitectureFailure, ArchitectureRequest, BookOutcome, BookStatus, Engine, EngineError, Fence,
-    Language, ProgressMessage, Publish, StartBook,
+    Language, ProgressMessage, Publish, StartBook, PAUSED_BY_AUTHOR,
 };
 
 use crate::db::repo::engine::QueryError;
@@ -176,6 +176,44 @@ impl Runner {
             Ok(Err(e)) => return RunOutcome::Retry(e.to_string()),
             Err(e) => return RunOutcome::Retry(e.to_string()),
         }
+        let mut regenerate_chapter = regenerate_chapter;
+        loop {
+            let outcome = self.run_once(book_id, fence, regenerate_chapter).await;
+            // Resume pressed while the pause was landing: the resume's job was merged into this one
+            // (one active job per book), so this job carries on instead of leaving the book queued.
+            if matches!(&outcome, Ok(BookOutcome::Paused(r)) if r == PAUSED_BY_AUTHOR)
+                && self.resumed_since(book_id).await
+            {
+                log::info!(target: "buko::runner", book_id = book_id; "resumed while pausing; writing on");
+                regenerate_chapter = None;
+                continue;
+            }
+            return match outcome {
+                Ok(BookOutcome::Completed) => RunOutcome::Done("completed".into()),
+                Ok(BookOutcome::Cancelled) => RunOutcome::Done("cancelled".into()),
+                Ok(BookOutcome::Paused(reason)) => RunOutcome::Done(format!("paused: {reason}")),
+                Ok(BookOutcome::Fenced) => {
+                    RunOutcome::Done("a newer generation owns the book".into())
+                }
+                Ok(BookOutcome::Failed(reason)) => {
+                    self.give_back_book(book_id).await;
+                    RunOutcome::Failed(reason)
+                }
+                Ok(BookOutcome::WaitingForProvider(retry_in)) => {
+                    RunOutcome::Later(jittered(retry_in))
+                }
+                Err(run) => run,
+            };
+        }
+    }
+
+    /// One engine run of the book; `Err` is what the job must do when the engine could not run it.
+    async fn run_once(
+        &self,
+        book_id: &str,
+        fence: Fence,
+        regenerate_chapter: Option<usize>,
+    ) -> Result<BookOutcome, RunOutcome> {
         let (tx, rx) = tokio::sync::oneshot::channel();
         let waiter = waiter::FinishWaiter::new(tx).start();
         let start = StartBook {
@@ -187,22 +225,22 @@ impl Runner {
         match self.engine.supervisor.send(start).await {
             Ok(Ok(())) => {}
             Ok(Err(EngineError::AlreadyRunning(_))) => {
-                return RunOutcome::Retry("the book is still running on this node".into())
+                return Err(RunOutcome::Retry(
+                    "the book is still running on this node".into(),
+                ))
             }
-            Err(e) => return RunOutcome::Retry(format!("engine unavailable: {e}")),
+            Err(e) => return Err(RunOutcome::Retry(format!("engine unavailable: {e}"))),
         }
-        match rx.await {
-            Ok(BookOutcome::Completed) => RunOutcome::Done("completed".into()),
-            Ok(BookOutcome::Cancelled) => RunOutcome::Done("cancelled".into()),
-            Ok(BookOutcome::Paused(reason)) => RunOutcome::Done(format!("paused: {reason}")),
-            Ok(BookOutcome::Fenced) => RunOutcome::Done("a newer generation owns the book".into()),
-            Ok(BookOutcome::Failed(reason)) => {
-                self.give_back_book(book_id).await;
-                RunOutcome::Failed(reason)
-            }
-            Ok(BookOutcome::WaitingForProvider(retry_in)) => RunOutcome::Later(jittered(retry_in)),
-            Err(_) => RunOutcome::Retry("the engine stopped before the book finished".into()),
-        }
+        rx.await
+            .map_err(|_| RunOutcome::Retry("the engine stopped before the book finished".into()))
+    }
+
+    /// Whether the author resumed the book after its run stopped for their pause (the flag reads
+    /// `run` again); the next run sets `generating` over the `paused` the stop wrote.
+    async fn resumed_since(&self, book_id: &str) -> bool {
+        let id = book_id.to_string();
+        let flag = db::run(&self.db, move |c| repo::books::control_flag(c, &id)).await;
+        matches!(flag, Ok(Some(f)) if f == "run")
     }
 }
 

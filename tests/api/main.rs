@@ -31,6 +31,8 @@ mod runner;
 mod schemathesis;
 mod security;
 mod sessions;
+mod studio;
+mod studio_browser;
 mod ws;
 mod ws_gaps;
 mod ws_security;

@@ -142,7 +142,9 @@ impl BookCtx {
     }
 }
 
-pub(crate) const PAUSED_BY_AUTHOR: &str = "paused by the author";
+/// The reason of a pause the author asked for (a book paused for any other reason resumes by itself
+/// or needs a fix; this one waits for the author).
+pub const PAUSED_BY_AUTHOR: &str = "paused by the author";
 
 impl Halt {
     pub(crate) fn from_control(control: Control) -> Option<Halt> {

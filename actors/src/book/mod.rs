@@ -6,4 +6,5 @@ mod run;
 mod writer;
 
 pub(crate) use ctx::BookCtx;
+pub use ctx::PAUSED_BY_AUTHOR;
 pub use orchestrator::{BookOrchestrator, OrchestratorExited, StopRun};

@@ -35,6 +35,8 @@ pub struct BookOrchestrator {
     /// Stop before writing anything (a stop arrived while a restart was pending).
     initial_stop: Option<Control>,
     run: Option<SpawnHandle>,
+    /// A read of the control flag is in flight (polls never overlap).
+    polling: bool,
     stopping: bool,
     outcome: Option<BookOutcome>,
 }
@@ -58,6 +60,7 @@ impl BookOrchestrator {
             supervisor,
             initial_stop,
             run: None,
+            polling: false,
             stopping: false,
             outcome: None,
         }
@@ -89,6 +92,25 @@ impl BookOrchestrator {
     }
 }
 
+impl BookOrchestrator {
+    /// Reads the author's flag mid-chunk: a pause or cancel set on another node (or whose direct
+    /// message was lost) stops the stream in progress within `control_poll`, not at the chunk's end.
+    fn poll_control(&mut self, ctx: &mut Context<Self>) {
+        if self.polling || self.stopping || self.run.is_none() {
+            return;
+        }
+        self.polling = true;
+        let read = self.deps.store.control(&self.book_id);
+        ctx.spawn(read.into_actor(self).map(|control, act, ctx| {
+            act.polling = false;
+            // A store error is not a reason to stop: the run meets it at its next write.
+            if let Some(halt) = control.ok().and_then(Halt::from_control) {
+                act.stop_with(halt, ctx);
+            }
+        }));
+    }
+}
+
 impl Actor for BookOrchestrator {
     type Context = Context<Self>;
 
@@ -103,6 +125,10 @@ impl Actor for BookOrchestrator {
             act.outcome = outcome;
             ctx.stop();
         })));
+        let every = self.deps.config.control_poll;
+        if !every.is_zero() {
+            ctx.run_interval(every, |act, ctx| act.poll_control(ctx));
+        }
     }
 }
 

@@ -188,6 +188,16 @@ pub fn commit_chunk(conn: &mut DbConn, c: &ChunkCommit) -> Result<CommitOutcome,
             chapters::updated_at.eq(now()),
         ))
         .execute(conn)?;
+        // Written from now on; `done` comes with its summary, or with the book's completion for the
+        // last chapter (which needs no summary).
+        diesel::update(
+            chapters::table
+                .filter(chapters::book_id.eq(&c.book_id))
+                .filter(chapters::position.eq(chapter))
+                .filter(chapters::status.eq("pending")),
+        )
+        .set(chapters::status.eq("writing"))
+        .execute(conn)?;
         Ok(CommitOutcome::Inserted)
     })
 }
@@ -297,6 +307,9 @@ pub fn set_status(
             ))
             .execute(conn)?;
         if status == BookStatus::Completed {
+            diesel::update(chapters::table.filter(chapters::book_id.eq(book_id)))
+                .set(chapters::status.eq("done"))
+                .execute(conn)?;
             enqueue(
                 conn,
                 NewJob::now(JobPayload::BookCompletedEmail {

@@ -6,7 +6,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
-use buko_actors::{BookStatus, StopBook};
+use buko_actors::BookStatus;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -127,16 +127,6 @@ async fn act(
     // The author's use case (an admin may act on any book), so the status rules are the same.
     let from = state.books.get(&admin, &id).await?.status;
     let to = state.books.control(&admin, &id, control).await?;
-    if control == Control::Cancel {
-        // Running here: stop now. Running on another node: its orchestrator reads `control = cancel`.
-        let stop = StopBook {
-            book_id: id.clone(),
-            control: buko_actors::Control::Cancel,
-        };
-        if let Err(e) = state.runner.engine.supervisor.send(stop).await {
-            log::warn!(target: "buko::admin", "stop not delivered to the supervisor: {e}");
-        }
-    }
     let detail = json!({"from": from, "to": to.as_str()});
     audit(&state, &admin, &req, name, ("book", id.clone()), detail).await?;
     Ok(see_other(&format!("/admin/books/{id}")))

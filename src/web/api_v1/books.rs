@@ -1,5 +1,5 @@
-//! `/api/v1/books…`: create, list, read, edit the architecture, approve, controls, chapters, events,
-//! exports. A thin JSON door over `crate::books`, the same use cases the pages call.
+//! `/api/v1/books…`: create, list (search), read, delete, duplicate, edit the architecture, approve,
+//! controls, chapters, events, exports. A thin JSON door over `crate::books`, the same use cases the pages call.
 
 use actix_web::{web, HttpResponse};
 use buko_actors::model::Architecture;
@@ -17,6 +17,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/books", web::post().to(create))
         .route("/books", web::get().to(list))
         .route("/books/{id}", web::get().to(get))
+        .route("/books/{id}", web::delete().to(delete))
+        .route("/books/{id}/duplicate", web::post().to(duplicate))
         .route("/books/{id}/architecture", web::put().to(put_architecture))
         .route("/books/{id}/approve", web::post().to(approve))
         .route(
@@ -100,11 +102,18 @@ async fn create(
     Ok(HttpResponse::Accepted().json(json!({"id": book.id, "status": book.status})))
 }
 
+#[derive(Deserialize)]
+struct ListQuery {
+    #[serde(default)]
+    q: String,
+}
+
 async fn list(
     ApiUser(user): ApiUser,
     state: web::Data<AppState>,
+    query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let books = state.books.list(&user).await?;
+    let books = state.books.search(&user, &query.q).await?;
     Ok(HttpResponse::Ok().json(books.iter().map(summary).collect::<Vec<_>>()))
 }
 
@@ -115,6 +124,38 @@ async fn get(
 ) -> Result<HttpResponse, AppError> {
     let book = state.books.get(&user, &id).await?;
     Ok(HttpResponse::Ok().json(detail(&book)))
+}
+
+async fn delete(
+    ApiUser(user): ApiUser,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    state.books.delete(&user, &id).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Deserialize, Default)]
+struct DuplicateBody {
+    #[serde(default)]
+    title: String,
+}
+
+async fn duplicate(
+    ApiUser(user): ApiUser,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    body: Option<web::Json<DuplicateBody>>,
+) -> Result<HttpResponse, AppError> {
+    let title = body.map(|b| b.into_inner().title).unwrap_or_default();
+    let title = if title.trim().is_empty() {
+        let source = state.books.get(&user, &id).await?;
+        format!("{} (copy)", source.display_title())
+    } else {
+        title
+    };
+    let copy = state.books.duplicate(&user, &id, &title).await?;
+    Ok(HttpResponse::Created().json(json!({"id": copy.id, "status": copy.status})))
 }
 
 #[derive(Deserialize)]

@@ -73,7 +73,7 @@ pub const ROUTES: &[Route] = &[
     r(
         "get",
         "/books",
-        "List your books",
+        "List your books (`q`: only those whose title contains it)",
         None,
         (200, JsonArray("BookSummary")),
         &[],
@@ -85,6 +85,22 @@ pub const ROUTES: &[Route] = &[
         None,
         (200, Json("Book")),
         &[404],
+    ),
+    r(
+        "delete",
+        "/books/{id}",
+        "Delete a book with its chapters, exports and jobs (a book being written is stopped)",
+        None,
+        (204, Empty),
+        &[404],
+    ),
+    r(
+        "post",
+        "/books/{id}/duplicate",
+        "A new book with this one's architecture, ready to review (costs no quota)",
+        Some("Duplicate"),
+        (201, Json("BookStatus")),
+        &[404, 409],
     ),
     r(
         "put",
@@ -262,6 +278,10 @@ fn operation(route: &Route) -> Value {
         params.push(json!({"name": "tz", "in": "query", "required": false,
                            "description": "IANA time zone of the day buckets (default UTC)",
                            "schema": {"type": "string"}}));
+    }
+    if route.path == "/books" && route.method == "get" {
+        params.push(json!({"name": "q", "in": "query", "required": false,
+                           "schema": {"type": "string", "maxLength": 200}}));
     }
     if route.path == "/books/{id}/events" {
         params.push(json!({"name": "after", "in": "query", "required": false,

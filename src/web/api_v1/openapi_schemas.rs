@@ -63,6 +63,7 @@ pub fn components() -> Value {
             "words": {"type": "integer"}}},
         "Event": {"type": "object", "required": ["seq", "kind", "data", "at"], "properties": {
             "seq": {"type": "integer"}, "kind": {"type": "string"}, "data": {}, "at": {"type": "string"}}},
+        "Duplicate": {"type": "object", "properties": {"title": {"type": "string", "maxLength": 300}}},
         "NewKey": {"type": "object", "properties": {"name": {"type": "string", "maxLength": 100}}},
         "CreatedKey": {"type": "object", "required": ["key", "prefix"], "properties": {
             "key": {"type": "string", "description": "shown once"}, "prefix": {"type": "string"},

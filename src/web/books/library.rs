@@ -1,11 +1,15 @@
-//! The library (`/books`) and the idea wizard (`/books/new` → `POST /books`).
+//! The library (`/books`: search, downloads of finished books, duplicate, delete after a confirmation
+//! page) and the idea wizard (`/books/new` → `POST /books`).
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
-use crate::books::{BookError, NewBookInput};
+use buko_actors::BookStatus;
+
+use super::review::PlainForm;
+use crate::books::{BookError, Download, NewBookInput, MAX_QUERY_CHARS};
 use crate::db::repo::books::Book;
 use crate::error::AppError;
 use crate::limits::quota::Quota;
@@ -15,24 +19,96 @@ use crate::web::session::{CsrfForm, CsrfProtected, CurrentUser, PageCtx};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/books", web::get().to(library))
+        .route("/books/{id}/delete", web::get().to(confirm_delete))
+        .route("/books/{id}/delete", web::post().to(delete))
+        .route("/books/{id}/duplicate", web::post().to(duplicate))
         .route("/books", web::post().to(create))
         .route("/books/new", web::get().to(wizard));
+}
+
+/// One row of the library: the book, and its downloads once it is finished.
+pub struct LibraryRow {
+    pub book: Book,
+    pub downloads: Vec<Download>,
 }
 
 #[derive(Template)]
 #[template(path = "books/library.html")]
 struct LibraryPage {
     page: PageCtx,
-    books: Vec<Book>,
+    rows: Vec<LibraryRow>,
+    /// The search as typed (empty: every book).
+    q: String,
+}
+
+#[derive(Deserialize)]
+struct SearchQuery {
+    #[serde(default)]
+    q: String,
 }
 
 async fn library(
     page: PageCtx,
     CurrentUser(user): CurrentUser,
     state: web::Data<AppState>,
+    query: web::Query<SearchQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let books = state.books.list(&user).await?;
-    html(StatusCode::OK, &LibraryPage { page, books })
+    let q: String = query.q.trim().chars().take(MAX_QUERY_CHARS).collect();
+    let books = state.books.search(&user, &q).await?;
+    let mut rows = Vec::with_capacity(books.len());
+    for book in books {
+        let downloads = if book.status() == BookStatus::Completed {
+            state.books.downloads(&book).await?
+        } else {
+            Vec::new()
+        };
+        rows.push(LibraryRow { book, downloads });
+    }
+    html(StatusCode::OK, &LibraryPage { page, rows, q })
+}
+
+#[derive(Template)]
+#[template(path = "books/delete.html")]
+struct DeletePage {
+    page: PageCtx,
+    book: Book,
+}
+
+async fn confirm_delete(
+    page: PageCtx,
+    CurrentUser(user): CurrentUser,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let book = state.books.get(&user, &id).await?;
+    html(StatusCode::OK, &DeletePage { page, book })
+}
+
+async fn delete(
+    CurrentUser(user): CurrentUser,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    _form: CsrfForm<PlainForm>,
+) -> Result<HttpResponse, AppError> {
+    state.books.delete(&user, &id).await?;
+    Ok(see_other("/books"))
+}
+
+async fn duplicate(
+    page: PageCtx,
+    CurrentUser(user): CurrentUser,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    _form: CsrfForm<PlainForm>,
+) -> Result<HttpResponse, AppError> {
+    let source = state.books.get(&user, &id).await?;
+    let title = format!(
+        "{} {}",
+        source.display_title(),
+        page.t.get("books.copy_suffix")
+    );
+    let copy = state.books.duplicate(&user, &id, &title).await?;
+    Ok(see_other(&format!("/books/{}", copy.id)))
 }
 
 #[derive(Template)]

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::review::PlainForm;
-use crate::books::Control;
+use crate::books::{Control, Download};
 use crate::db::{self, repo, repo::books::Book, repo::chapters::ChapterText};
 use crate::error::AppError;
 use crate::state::AppState;
@@ -37,6 +37,8 @@ struct LivePage {
     last_seq: i64,
     last_chunk_seq: i64,
     target_words: u64,
+    /// Shown once the book is completed (the page's script reveals them when it completes live).
+    downloads: Vec<Download>,
 }
 
 impl LivePage {
@@ -51,6 +53,14 @@ impl LivePage {
     }
     fn can_cancel(&self) -> bool {
         !self.book.status().is_terminal()
+    }
+    /// The localized label of a chapter's state (`pending`, `writing`, `done`).
+    fn chapter_label(&self, status: &str) -> &'static str {
+        match status {
+            "done" => self.page.t.get("live.chapter_done"),
+            "writing" => self.page.t.get("live.chapter_writing"),
+            _ => self.page.t.get("live.chapter_pending"),
+        }
     }
 }
 
@@ -72,6 +82,7 @@ async fn live(
     })
     .await?;
     let target_words = book.architecture().map_or(0, |a| a.total_target_words());
+    let downloads = state.books.downloads_or_formats(&book).await?;
     html(
         StatusCode::OK,
         &LivePage {
@@ -81,6 +92,7 @@ async fn live(
             last_seq,
             last_chunk_seq,
             target_words,
+            downloads,
         },
     )
 }

@@ -5,6 +5,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use askama::Template;
 
+use crate::books::Download;
 use crate::db::{repo::books::Book, repo::chapters::ChapterText};
 use crate::error::AppError;
 use crate::state::AppState;
@@ -22,6 +23,7 @@ struct ReadPage {
     page: PageCtx,
     book: Book,
     chapters: Vec<ChapterText>,
+    downloads: Vec<Download>,
 }
 
 impl ReadPage {
@@ -48,12 +50,14 @@ async fn read(
 ) -> Result<HttpResponse, AppError> {
     let book = state.books.get(&user, &id).await?;
     let chapters = state.books.chapters(&user, &id).await?;
+    let downloads = state.books.downloads(&book).await?;
     html(
         StatusCode::OK,
         &ReadPage {
             page,
             book,
             chapters,
+            downloads,
         },
     )
 }

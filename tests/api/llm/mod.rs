@@ -3,7 +3,7 @@
 mod anthropic;
 mod canned;
 mod fake_server;
-pub mod helpers;
+pub(crate) mod helpers;
 mod offline;
 mod openai;
 mod outage;

@@ -5,8 +5,9 @@ use buko_actors::model::BookStatus;
 use diesel::prelude::*;
 
 use super::{enqueue, refused, transition, BookChangeError};
+use crate::db::repo::events::{self, EventRow};
 use crate::db::repo::jobs::{JobPayload, NewJob};
-use crate::db::schema::chapters;
+use crate::db::schema::{books, chapters};
 use crate::db::DbConn;
 
 /// The author's controls over a book in progress.
@@ -30,7 +31,15 @@ impl Control {
 
 /// Applies a control. Pause: queued/generating → paused. Resume: paused/failed → queued with a new Book
 /// job (an already active job simply continues, reading `control = run`). Cancel: anything not finished.
-pub fn control(conn: &mut DbConn, id: &str, c: Control) -> Result<BookStatus, BookChangeError> {
+///
+/// Returns the new status and the `status` event written with it. A book that was `generating` gets
+/// no event here: its stream is still running, and the engine records the status when the stop has
+/// taken effect (so no tab reads "paused" while text still arrives).
+pub fn control(
+    conn: &mut DbConn,
+    id: &str,
+    c: Control,
+) -> Result<(BookStatus, Option<EventRow>), BookChangeError> {
     use BookStatus::*;
     crate::db::write_tx(conn, |conn| {
         let (from, to, flag, name): (&[BookStatus], _, _, _) = match c {
@@ -50,9 +59,20 @@ pub fn control(conn: &mut DbConn, id: &str, c: Control) -> Result<BookStatus, Bo
                 "cancel",
             ),
         };
+        let before: Option<String> = books::table
+            .find(id)
+            .select(books::status)
+            .first(conn)
+            .optional()?;
         if !transition(conn, id, from, to, flag)? {
             return Err(refused(conn, id, name));
         }
+        let event = if before.as_deref() == Some(Generating.as_str()) && c != Control::Resume {
+            None
+        } else {
+            let data = serde_json::json!({ "status": to.as_str(), "reason": null });
+            Some(events::append(conn, id, "status", &data)?)
+        };
         if c == Control::Resume {
             enqueue(
                 conn,
@@ -62,7 +82,7 @@ pub fn control(conn: &mut DbConn, id: &str, c: Control) -> Result<BookStatus, Bo
                 }),
             )?;
         }
-        Ok(to)
+        Ok((to, event))
     })
 }
 

@@ -76,7 +76,7 @@ pub fn is_cancelled(conn: &mut DbConn, id: &str) -> Result<bool, DbError> {
     Ok(status.as_deref() == Some(BookStatus::Cancelled.as_str()))
 }
 
-/// Takes the book for a run fenced by `fence` and marks it running (`control = run`), labelled demo
+/// Takes the book for a run fenced by `fence`, labelled demo
 /// when the offline writer writes it.
 pub fn start_run(
     conn: &mut DbConn,
@@ -85,8 +85,19 @@ pub fn start_run(
     is_demo: bool,
 ) -> Result<(), QueryError> {
     crate::db::repo::engine::take_ownership(conn, id, fence)?;
+    // The control flag is left as the author set it: a book paused while it waited in the queue
+    // stops before writing anything.
     diesel::update(books::table.find(id))
-        .set((books::is_demo.eq(is_demo), books::control.eq("run")))
+        .set(books::is_demo.eq(is_demo))
         .execute(conn)?;
     Ok(())
+}
+
+/// The author's control flag (`run`, `pause`, `cancel`), read by a runner whose book stopped.
+pub fn control_flag(conn: &mut DbConn, id: &str) -> Result<Option<String>, DbError> {
+    Ok(books::table
+        .find(id)
+        .select(books::control)
+        .first::<String>(conn)
+        .optional()?)
 }

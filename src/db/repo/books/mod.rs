@@ -15,8 +15,12 @@ use crate::db::{new_id, now, DbConn, DbError};
 
 mod controls;
 mod drafting;
+mod library;
 pub use controls::{control, regenerate_chapter, Control};
-pub use drafting::{fail_architecture, is_cancelled, start_run, store_drafted_architecture};
+pub use drafting::{
+    control_flag, fail_architecture, is_cancelled, start_run, store_drafted_architecture,
+};
+pub use library::{delete, duplicate, search_for_user, version};
 
 #[derive(Clone, Debug, Queryable, Selectable, Serialize)]
 #[diesel(table_name = books)]
