@@ -3,8 +3,8 @@
 //! which status, what it costs in quota) lives here once; the doors only translate input and output.
 //! Storage is reached through `db::repo`; HTTP is never seen here.
 //!
-//! Editing a chapter's text by hand is not a use case yet: it will sit beside `regenerate` in
-//! [`lifecycle`] (a conditional change of the chapter's chunks plus an event), reached by both doors.
+//! Changing a written chapter (hand edit, restore, history) is [`versions`]; regenerating it is a
+//! control in [`lifecycle`]. Both keep the replaced text as a version.
 
 mod architecture;
 mod create;
@@ -12,6 +12,7 @@ mod error;
 mod export;
 mod lifecycle;
 mod read;
+mod versions;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -22,7 +23,10 @@ pub use create::{
 };
 pub use error::BookError;
 pub use export::Export;
-pub use lifecycle::Control;
+pub use lifecycle::{validate_regenerate, Control, RegenerateRequest, MAX_INSTRUCTION_CHARS};
+pub use versions::{
+    validate_chapter_text, ChapterHistory, ChapterRevision, MAX_CHAPTER_CHARS,
+};
 
 use crate::db::models::User;
 use crate::db::repo::books::Book;

@@ -266,7 +266,8 @@ pub fn save_plan(
     })
 }
 
-/// Sets the status; on completion also enqueues the author's notification in the same transaction.
+/// Sets the status; on the first completion also enqueues the author's notification in the same
+/// transaction.
 pub fn set_status(
     conn: &mut DbConn,
     book_id: &str,
@@ -283,7 +284,8 @@ pub fn set_status(
                 books::completed_at.eq(completed_at),
             ))
             .execute(conn)?;
-        if status == BookStatus::Completed {
+        // One "book ready" mail per book: a book completed before (then regenerated) was announced.
+        if status == BookStatus::Completed && !repo::events::has_kind(conn, book_id, "book_completed")? {
             enqueue(
                 conn,
                 NewJob::now(JobPayload::BookCompletedEmail {

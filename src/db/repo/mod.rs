@@ -4,6 +4,7 @@ pub mod admin;
 pub mod api_keys;
 pub mod audit;
 pub mod books;
+pub mod chapter_versions;
 pub mod chapters;
 pub mod events;
 pub mod users;

@@ -2,6 +2,7 @@
 //! unknown or revoked key is `401`; another user's book is `404`; errors are `{error, message}`.
 
 pub mod books;
+pub mod chapters;
 pub mod keys;
 pub mod openapi;
 pub mod usage;
@@ -20,6 +21,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/api/v1")
             .configure(books::routes)
+            .configure(chapters::routes)
             .configure(keys::routes)
             .configure(usage::routes)
             .configure(openapi::routes),

@@ -12,7 +12,7 @@ pub fn components() -> Value {
     let progress = json!({"type": "object", "required": ["chunks_done", "chunks_total", "words"],
         "properties": {"chunks_done": {"type": "integer"}, "chunks_total": {"type": "integer"},
                        "words": {"type": "integer"}}});
-    json!({
+    let mut schemas = json!({
         "Error": {"type": "object", "required": ["error", "message"], "properties": {
             "error": {"type": "string"}, "message": {"type": "string"},
             "retry_after": {"type": "integer", "minimum": 0}}},
@@ -83,5 +83,35 @@ pub fn components() -> Value {
                         "requests_per_minute": {"type": "integer"},
                         "requests_remaining": {"type": "integer"}}}}}}},
         "OpenApi": {"type": "object", "required": ["openapi", "paths"]},
+    });
+    if let (Some(all), Value::Object(more)) = (schemas.as_object_mut(), chapter_schemas()) {
+        all.extend(more);
+    }
+    schemas
+}
+
+/// Editing, versions and regeneration of a chapter.
+fn chapter_schemas() -> Value {
+    let kind = json!({"type": "string", "enum": ["original", "edit", "regenerate", "restore"]});
+    let revision = json!({"type": "object", "required": ["kind", "at"], "properties": {
+        "kind": kind, "author": nullable("string"), "at": {"type": "string"}}});
+    json!({
+        "ChapterEdit": {"type": "object", "required": ["content"], "additionalProperties": false,
+            "properties": {"content": {"type": "string", "minLength": 1, "maxLength": 200000}}},
+        "Regenerate": {"type": "object", "additionalProperties": false, "properties": {
+            "instruction": {"type": ["string", "null"], "maxLength": 1000},
+            "refresh_following": {"type": "boolean"}}},
+        "ChapterRevision": {"type": "object",
+            "required": ["chapter", "title", "content", "words", "revision"], "properties": {
+            "chapter": {"type": "integer"}, "title": {"type": "string"}, "content": {"type": "string"},
+            "words": {"type": "integer"}, "revision": revision}},
+        "ChapterVersion": {"type": "object",
+            "required": ["number", "kind", "created_at", "replaced_at", "words", "content"], "properties": {
+            "number": {"type": "integer"}, "kind": kind, "author": nullable("string"),
+            "created_at": {"type": "string"}, "replaced_at": {"type": "string"},
+            "words": {"type": "integer"}, "content": {"type": "string"}}},
+        "ChapterHistory": {"type": "object", "required": ["current", "versions"], "properties": {
+            "current": {"$ref": "#/components/schemas/ChapterRevision"},
+            "versions": {"type": "array", "items": {"$ref": "#/components/schemas/ChapterVersion"}}}},
     })
 }

@@ -14,7 +14,7 @@ use crate::db::{new_id, now, DbConn, DbError};
 use crate::queue::jobs::{self, JobPayload, NewJob};
 
 mod controls;
-pub use controls::{control, regenerate_chapter, Control};
+pub use controls::{control, regenerate_chapter, Control, RegenerateRequest};
 
 #[derive(Clone, Debug, Queryable, Selectable, Serialize)]
 #[diesel(table_name = books)]
@@ -296,6 +296,8 @@ pub fn approve(conn: &mut DbConn, id: &str) -> Result<(), BookChangeError> {
             NewJob::now(JobPayload::Book {
                 book_id: id.to_string(),
                 regenerate_chapter: None,
+                instruction: None,
+                refresh_following: false,
             }),
         )?;
         Ok(())
