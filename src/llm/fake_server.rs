@@ -2,7 +2,8 @@
 //! /v1/messages`) for tests, load and chaos runs. It checks `x-api-key` and `anthropic-version`, writes
 //! text derived from the request (the offline writer's generator) at an adjustable speed and time to first
 //! token, and injects faults: queued per request with `POST /_fake/script` (a JSON fault or list of them,
-//! see `Fault`), or drawn at the configured rates. `GET /_fake/stats` counts requests by outcome.
+//! see `Fault`), or drawn at the configured rates. `GET /_fake/stats` counts requests by outcome;
+//! `GET /_fake/requests` returns the last request bodies.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::net::TcpListener;
@@ -91,7 +92,12 @@ struct FakeState {
     script: Mutex<VecDeque<Fault>>,
     rng: Mutex<Rng>,
     stats: Mutex<BTreeMap<String, u64>>,
+    /// The last [`RECENT_REQUESTS`] request bodies, newest last (`GET /_fake/requests`): tests check
+    /// what reached the provider, e.g. an author's instruction in a regenerate prompt.
+    recent: Mutex<VecDeque<Value>>,
 }
+
+const RECENT_REQUESTS: usize = 64;
 
 impl FakeState {
     fn count(&self, outcome: &str) {
@@ -182,6 +188,12 @@ async fn messages(req: HttpRequest, body: web::Bytes, state: web::Data<FakeState
             "messages: at least one message is required",
         );
     }
+    if let Ok(mut recent) = state.recent.lock() {
+        if recent.len() == RECENT_REQUESTS {
+            recent.pop_front();
+        }
+        recent.push_back(body.clone());
+    }
     let fault = state.next_fault();
     state.count(fault.as_ref().map_or("ok", Fault::label));
     if let Some(answer) = fault
@@ -257,6 +269,15 @@ async fn stats(state: web::Data<FakeState>) -> HttpResponse {
     HttpResponse::Ok().json(json!({"requests": stats.get("requests").copied().unwrap_or(0), "outcomes": stats, "queued": queued}))
 }
 
+async fn requests(state: web::Data<FakeState>) -> HttpResponse {
+    let recent: Vec<Value> = state
+        .recent
+        .lock()
+        .map(|r| r.iter().cloned().collect())
+        .unwrap_or_default();
+    HttpResponse::Ok().json(recent)
+}
+
 /// Starts the fake server on `listener` (bind port 0 in tests). Run or spawn the returned `Server`.
 pub async fn serve_fake_llm(
     opts: FakeLlmOptions,
@@ -268,6 +289,7 @@ pub async fn serve_fake_llm(
         opts,
         script: Mutex::new(VecDeque::new()),
         stats: Mutex::new(BTreeMap::new()),
+        recent: Mutex::new(VecDeque::new()),
     });
     let server = HttpServer::new(move || {
         App::new()
@@ -277,6 +299,7 @@ pub async fn serve_fake_llm(
             .route("/v1/messages", web::post().to(messages))
             .route("/_fake/script", web::post().to(script))
             .route("/_fake/stats", web::get().to(stats))
+            .route("/_fake/requests", web::get().to(requests))
     })
     .workers(workers)
     .disable_signals()

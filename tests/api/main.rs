@@ -24,5 +24,6 @@ mod redis_support;
 mod runner;
 mod schemathesis;
 mod security;
+mod versions;
 mod ws;
 mod xss;

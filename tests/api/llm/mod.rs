@@ -3,7 +3,7 @@
 mod anthropic;
 mod canned;
 mod fake_server;
-mod helpers;
+pub mod helpers;
 mod offline;
 mod openai;
 mod whole_book;
