@@ -36,6 +36,16 @@ const STUDIO_EN: &[(&str, &str)] = &[
     ("versions.kind_edit", "Edited by hand"),
     ("versions.kind_regenerate", "Rewritten by AI"),
     ("versions.kind_restore", "Restored"),
+    ("credits.title", "Title page and credits"),
+    ("credits.pen_name", "Author or pen name"),
+    ("credits.dedication", "Dedication"),
+    ("credits.copyright", "Copyright line"),
+    ("credits.copyright_default", "© year author. All rights reserved."),
+    ("credits.hint", "Printed on the title and copyright pages of every download. An empty author uses the name in your settings."),
+    ("settings.author", "You as an author"),
+    ("settings.display_name", "Your name as printed on your books"),
+    ("settings.display_name_hint", "Used on the title page of every download unless a book has its own pen name."),
+    ("settings.revoke_confirm", "Revoke this key? Programs using it stop working at once."),
 ];
 
 const STUDIO_ES: &[(&str, &str)] = &[
@@ -72,4 +82,14 @@ const STUDIO_ES: &[(&str, &str)] = &[
     ("versions.kind_edit", "Editado a mano"),
     ("versions.kind_regenerate", "Reescrito por IA"),
     ("versions.kind_restore", "Restaurado"),
+    ("credits.title", "Portada y créditos"),
+    ("credits.pen_name", "Autor o seudónimo"),
+    ("credits.dedication", "Dedicatoria"),
+    ("credits.copyright", "Línea de copyright"),
+    ("credits.copyright_default", "© año autor. Todos los derechos reservados."),
+    ("credits.hint", "Se imprime en la portadilla y la página de créditos de cada descarga. Si dejas el autor vacío, se usa el nombre de tus ajustes."),
+    ("settings.author", "Tú como autor"),
+    ("settings.display_name", "Tu nombre tal como aparece en tus libros"),
+    ("settings.display_name_hint", "Se usa en la portadilla de cada descarga salvo que el libro tenga su propio seudónimo."),
+    ("settings.revoke_confirm", "¿Revocar esta clave? Los programas que la usan dejarán de funcionar al momento."),
 ];

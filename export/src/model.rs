@@ -50,6 +50,10 @@ pub struct BookDoc {
     pub language: Language,
     /// Short description; printed on the copyright page and in metadata.
     pub synopsis: String,
+    /// "For my mother": printed on the copyright page; empty for none.
+    pub dedication: String,
+    /// The author's own copyright line; empty prints "© year author. All rights reserved."
+    pub copyright: String,
     /// The text was produced by the offline demo generator, not a real model:
     /// the copyright page says so.
     pub is_demo: bool,
@@ -104,6 +108,8 @@ pub struct Book {
     pub author: String,
     pub language: Language,
     pub synopsis: Option<String>,
+    pub dedication: Option<String>,
+    pub copyright: Option<String>,
     pub is_demo: bool,
     pub date: NaiveDate,
     pub chapters: Vec<Chapter>,
@@ -135,6 +141,8 @@ impl Book {
                     .collect::<Vec<_>>()
                     .join(" "),
             ),
+            dedication: non_empty(sanitize_line(&doc.dedication)),
+            copyright: non_empty(sanitize_line(&doc.copyright)),
             is_demo: doc.is_demo,
             date: doc.date,
             chapters,

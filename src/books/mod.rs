@@ -8,6 +8,7 @@
 
 mod architecture;
 mod create;
+mod credits;
 mod error;
 mod export;
 mod lifecycle;
@@ -21,6 +22,7 @@ pub use architecture::CostEstimate;
 pub use create::{
     validate_new_book, NewBookInput, DEFAULT_PAGES, MAX_FIELD_CHARS, MAX_IDEA_CHARS, PAGES_RANGE,
 };
+pub use credits::{validate_credits, validate_display_name};
 pub use error::BookError;
 pub use export::Export;
 pub use lifecycle::{validate_regenerate, Control, RegenerateRequest, MAX_INSTRUCTION_CHARS};

@@ -39,10 +39,21 @@ pub fn book_doc(conn: &mut DbConn, book_id: &str) -> Result<(BookDoc, i32), DbEr
             books::user_id,
         ))
         .first(conn)?;
-    let author: String = users::table
+    let display_name: String = users::table
         .find(&user_id)
         .select(users::display_name)
         .first(conn)?;
+    let (pen_name, dedication, copyright): (String, String, String) = books::table
+        .find(book_id)
+        .select((books::pen_name, books::dedication, books::copyright_line))
+        .first(conn)?;
+    // The book's pen name, else the author's display name; with neither, the exporter prints its
+    // "Anonymous" label (never the app's name).
+    let author = if pen_name.trim().is_empty() {
+        display_name
+    } else {
+        pen_name
+    };
     let arch: Architecture = architecture
         .and_then(|a| serde_json::from_str(&a).ok())
         .unwrap_or_default();
@@ -80,11 +91,9 @@ pub fn book_doc(conn: &mut DbConn, book_id: &str) -> Result<(BookDoc, i32), DbEr
             title
         },
         subtitle: arch.subtitle,
-        author: if author.trim().is_empty() {
-            "Buko".to_string()
-        } else {
-            author
-        },
+        author,
+        dedication,
+        copyright,
         language: Language::from_code(&language).unwrap_or(Language::En),
         synopsis: arch.synopsis,
         is_demo,

@@ -9,6 +9,7 @@ mod authz;
 mod books;
 mod browser;
 mod cli;
+mod credits;
 mod exports;
 mod health;
 mod helpers;

@@ -14,6 +14,8 @@ use crate::db::{new_id, now, DbConn, DbError};
 use crate::queue::jobs::{self, JobPayload, NewJob};
 
 mod controls;
+mod credits;
+pub use credits::{set_credits, Credits};
 pub use controls::{control, regenerate_chapter, Control, RegenerateRequest};
 
 #[derive(Clone, Debug, Queryable, Selectable, Serialize)]
@@ -42,6 +44,11 @@ pub struct Book {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub completed_at: Option<NaiveDateTime>,
+    /// Printed as the author instead of the user's display name; empty for none.
+    pub pen_name: String,
+    pub dedication: String,
+    /// Replaces the default copyright line; empty for the default.
+    pub copyright_line: String,
 }
 
 impl Book {
