@@ -4,6 +4,7 @@
 
 const STUDIO_EN: &[(&str, &str)] = &[
     ("books.words_lc", "words"),
+    ("nav.skip", "Skip to content"),
     ("books.edit_chapter", "Edit"),
     ("books.edit_chapter_title", "Edit, see versions or rewrite this chapter"),
     ("editor.text", "Chapter text"),
@@ -50,6 +51,7 @@ const STUDIO_EN: &[(&str, &str)] = &[
 
 const STUDIO_ES: &[(&str, &str)] = &[
     ("books.words_lc", "palabras"),
+    ("nav.skip", "Saltar al contenido"),
     ("books.edit_chapter", "Editar"),
     ("books.edit_chapter_title", "Editar, ver versiones o reescribir este capítulo"),
     ("editor.text", "Texto del capítulo"),

@@ -14,7 +14,7 @@ use crate::helpers::{book_status, spawn_app_with, unique_email, PASSWORD};
 
 const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
 
-struct Driver {
+pub(crate) struct Driver {
     child: Child,
     base: String,
     http: awc::Client,
@@ -41,7 +41,7 @@ fn find_binary(names: &[&str]) -> Option<String> {
 }
 
 impl Driver {
-    async fn start() -> Option<Driver> {
+    pub(crate) async fn start() -> Option<Driver> {
         let driver = find_binary(&["chromedriver"])?;
         let chromium = find_binary(&["chromium", "chromium-browser"])?;
         let port = TcpListener::bind("127.0.0.1:0")
@@ -91,7 +91,7 @@ impl Driver {
         Some(d)
     }
 
-    async fn call(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+    pub(crate) async fn call(&self, method: &str, path: &str, body: Option<Value>) -> Value {
         let m = awc::http::Method::from_bytes(method.as_bytes()).expect("method");
         let req = self.http.request(m, format!("{}{}", self.base, path));
         let mut res = match body {
@@ -111,16 +111,20 @@ impl Driver {
         v["value"].clone()
     }
 
-    async fn s(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+    pub(crate) async fn s(&self, method: &str, path: &str, body: Option<Value>) -> Value {
         self.call(method, &format!("/session/{}{path}", self.session), body)
             .await
     }
 
-    async fn go(&self, url: &str) {
+    pub(crate) fn session_id(&self) -> &str {
+        &self.session
+    }
+
+    pub(crate) async fn go(&self, url: &str) {
         self.s("POST", "/url", Some(json!({ "url": url }))).await;
     }
 
-    async fn find(&self, css: &str) -> String {
+    pub(crate) async fn find(&self, css: &str) -> String {
         let v = self
             .s(
                 "POST",
@@ -131,7 +135,7 @@ impl Driver {
         v[ELEMENT_KEY].as_str().expect("element id").to_string()
     }
 
-    async fn type_into(&self, css: &str, text: &str) {
+    pub(crate) async fn type_into(&self, css: &str, text: &str) {
         let e = self.find(css).await;
         self.s("POST", &format!("/element/{e}/clear"), Some(json!({})))
             .await;
@@ -143,13 +147,13 @@ impl Driver {
         .await;
     }
 
-    async fn click(&self, css: &str) {
+    pub(crate) async fn click(&self, css: &str) {
         let e = self.find(css).await;
         self.s("POST", &format!("/element/{e}/click"), Some(json!({})))
             .await;
     }
 
-    async fn url(&self) -> String {
+    pub(crate) async fn url(&self) -> String {
         self.s("GET", "/url", None)
             .await
             .as_str()
@@ -157,7 +161,7 @@ impl Driver {
             .to_string()
     }
 
-    async fn text(&self, css: &str) -> String {
+    pub(crate) async fn text(&self, css: &str) -> String {
         let e = self.find(css).await;
         self.s("GET", &format!("/element/{e}/text"), None)
             .await
@@ -167,7 +171,7 @@ impl Driver {
     }
 
     /// Waits for a navigation started by a click to land on a URL matching `pred`.
-    async fn wait_url(&self, pred: impl Fn(&str) -> bool) -> String {
+    pub(crate) async fn wait_url(&self, pred: impl Fn(&str) -> bool) -> String {
         let deadline = Instant::now() + Duration::from_secs(15);
         loop {
             let u = self.url().await;
@@ -179,7 +183,7 @@ impl Driver {
     }
 
     /// Waits until the element's text contains `needle`.
-    async fn wait_text(&self, css: &str, needle: &str, secs: u64) -> String {
+    pub(crate) async fn wait_text(&self, css: &str, needle: &str, secs: u64) -> String {
         let deadline = Instant::now() + Duration::from_secs(secs);
         loop {
             let t = self.text(css).await;
@@ -190,7 +194,7 @@ impl Driver {
         }
     }
 
-    async fn screenshot(&self, name: &str) {
+    pub(crate) async fn screenshot(&self, name: &str) {
         let b64 = self.s("GET", "/screenshot", None).await;
         let png = base64_decode(b64.as_str().unwrap_or(""));
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("test-artifacts");

@@ -8,6 +8,7 @@ mod auth;
 mod authz;
 mod books;
 mod browser;
+mod browser_studio;
 mod cli;
 mod credits;
 mod exports;
