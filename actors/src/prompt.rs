@@ -305,6 +305,9 @@ mod tests {
         };
         let steered = with_instruction(request(), "  more dialogue ");
         assert!(steered.messages[0].content.ends_with("\nmore dialogue"));
-        assert_eq!(with_instruction(request(), " ").messages[0].content, "Write it.");
+        assert_eq!(
+            with_instruction(request(), " ").messages[0].content,
+            "Write it."
+        );
     }
 }

@@ -76,7 +76,9 @@ pub fn validate_regenerate(mut req: RegenerateRequest) -> Result<RegenerateReque
         if n > MAX_INSTRUCTION_CHARS {
             return Err(BookError::invalid(
                 "instruction",
-                format!("the instruction is too long ({n} characters; at most {MAX_INSTRUCTION_CHARS})"),
+                format!(
+                    "the instruction is too long ({n} characters; at most {MAX_INSTRUCTION_CHARS})"
+                ),
             ));
         }
     }

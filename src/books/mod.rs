@@ -26,9 +26,7 @@ pub use credits::{validate_credits, validate_display_name};
 pub use error::BookError;
 pub use export::Export;
 pub use lifecycle::{validate_regenerate, Control, RegenerateRequest, MAX_INSTRUCTION_CHARS};
-pub use versions::{
-    validate_chapter_text, ChapterHistory, ChapterRevision, MAX_CHAPTER_CHARS,
-};
+pub use versions::{validate_chapter_text, ChapterHistory, ChapterRevision, MAX_CHAPTER_CHARS};
 
 use crate::db::models::User;
 use crate::db::repo::books::Book;

@@ -187,5 +187,14 @@ diesel::joinable!(api_keys -> users (user_id));
 diesel::joinable!(chapter_versions -> books (book_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
-    users, books, chapters, chunks, jobs, events, api_keys, llm_calls, audit_log, chapter_versions,
+    users,
+    books,
+    chapters,
+    chunks,
+    jobs,
+    events,
+    api_keys,
+    llm_calls,
+    audit_log,
+    chapter_versions,
 );

@@ -285,7 +285,9 @@ pub fn set_status(
             ))
             .execute(conn)?;
         // One "book ready" mail per book: a book completed before (then regenerated) was announced.
-        if status == BookStatus::Completed && !repo::events::has_kind(conn, book_id, "book_completed")? {
+        if status == BookStatus::Completed
+            && !repo::events::has_kind(conn, book_id, "book_completed")?
+        {
             enqueue(
                 conn,
                 NewJob::now(JobPayload::BookCompletedEmail {

@@ -21,8 +21,12 @@ async fn wait_status(app: &crate::helpers::TestApp, id: &str, wanted: &str) {
 async fn shots(d: &Driver, url: &str, name: &str) {
     d.go(url).await;
     for (size, w, h) in [("desktop", 1280, 800), ("phone", 390, 844)] {
-        d.s("POST", "/window/rect", Some(json!({"width": w, "height": h})))
-            .await;
+        d.s(
+            "POST",
+            "/window/rect",
+            Some(json!({"width": w, "height": h})),
+        )
+        .await;
         for scheme in ["light", "dark"] {
             d.call(
                 "POST",
@@ -45,7 +49,8 @@ async fn edit_autosaves_versions_compare_restore_and_the_export_follows_in_chrom
     d.go(&format!("{}/register", app.base)).await;
     d.type_into("input[name=email]", &unique_email()).await;
     d.type_into("input[name=password]", PASSWORD).await;
-    d.click("form[action='/register'] button[type=submit]").await;
+    d.click("form[action='/register'] button[type=submit]")
+        .await;
     d.wait_url(|u| u.ends_with("/books")).await;
     d.go(&format!("{}/books/new", app.base)).await;
     d.type_into("textarea[name=idea]", "A lighthouse keeper finds a message")
@@ -61,8 +66,11 @@ async fn edit_autosaves_versions_compare_restore_and_the_export_follows_in_chrom
 
     let editor = format!("{}/books/{id}/chapters/0/edit", app.base);
     d.go(&editor).await;
-    d.type_into("#chapter-content", "The keeper climbed the *stairs*.\n\nEDITED-IN-BROWSER.")
-        .await;
+    d.type_into(
+        "#chapter-content",
+        "The keeper climbed the *stairs*.\n\nEDITED-IN-BROWSER.",
+    )
+    .await;
     // Autosave after the author stops typing, with a visible state.
     d.wait_text("#editor-status", "All changes saved", 10).await;
     d.go(&editor).await;
@@ -77,13 +85,18 @@ async fn edit_autosaves_versions_compare_restore_and_the_export_follows_in_chrom
         .s(
             "POST",
             "/execute/sync",
-            Some(json!({"script": "return fetch(arguments[0]).then(r => r.text())",
-                        "args": [format!("/books/{id}/export/md")]})),
+            Some(
+                json!({"script": "return fetch(arguments[0]).then(r => r.text())",
+                        "args": [format!("/books/{id}/export/md")]}),
+            ),
         )
         .await;
     let md = md.as_str().unwrap_or_default();
     assert!(md.contains("## "), "{md}");
-    assert!(!md.contains("EDITED-IN-BROWSER"), "the export shows the restored text");
+    assert!(
+        !md.contains("EDITED-IN-BROWSER"),
+        "the export shows the restored text"
+    );
 
     shots(&d, &format!("{}/books/{id}/read", app.base), "reader").await;
     shots(&d, &format!("{}/settings", app.base), "settings").await;

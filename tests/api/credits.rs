@@ -14,12 +14,22 @@ async fn download(app: &TestApp, a: &Author, id: &str, fmt: &str) -> Vec<u8> {
         .await
         .expect("download");
     assert_eq!(res.status().as_u16(), 200, "{fmt}");
-    res.body().limit(64 * 1024 * 1024).await.expect("body").to_vec()
+    res.body()
+        .limit(64 * 1024 * 1024)
+        .await
+        .expect("body")
+        .to_vec()
 }
 
 fn tool(cmd: &mut Command) -> String {
-    let out = cmd.output().expect("tool runs (scripts/install-test-tools.sh)");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = cmd
+        .output()
+        .expect("tool runs (scripts/install-test-tools.sh)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
@@ -44,7 +54,11 @@ async fn the_author_credit_reaches_every_export_and_buko_is_not_the_author() {
 
     // The display name is the author until the book gets its own pen name.
     let md = String::from_utf8(download(&app, &a, &id, "md").await).expect("utf-8");
-    assert!(md.contains("author: \"Ana Pérez\""), "{}", &md[..300.min(md.len())]);
+    assert!(
+        md.contains("author: \"Ana Pérez\""),
+        "{}",
+        &md[..300.min(md.len())]
+    );
     assert!(!md.contains("Buko\""));
 
     let res = a
@@ -55,7 +69,10 @@ async fn the_author_credit_reaches_every_export_and_buko_is_not_the_author() {
                 ("csrf_token", &token),
                 ("pen_name", "A. P. Lighthouse"),
                 ("dedication", "For Marta, who kept the light on"),
-                ("copyright_line", "© 2026 A. P. Lighthouse. Some rights reserved."),
+                (
+                    "copyright_line",
+                    "© 2026 A. P. Lighthouse. Some rights reserved.",
+                ),
             ],
         )
         .await;
@@ -64,15 +81,28 @@ async fn the_author_credit_reaches_every_export_and_buko_is_not_the_author() {
     let dir = tempfile::tempdir().expect("tmp");
     let pdf = dir.path().join("b.pdf");
     std::fs::write(&pdf, download(&app, &a, &id, "pdf").await).expect("write");
-    let text = tool(Command::new("pdftotext").arg("-l").arg("4").arg(&pdf).arg("-"));
-    for want in ["A. P. LIGHTHOUSE", "For Marta, who kept the light on", "Some rights reserved"] {
+    let text = tool(
+        Command::new("pdftotext")
+            .arg("-l")
+            .arg("4")
+            .arg(&pdf)
+            .arg("-"),
+    );
+    for want in [
+        "A. P. LIGHTHOUSE",
+        "For Marta, who kept the light on",
+        "Some rights reserved",
+    ] {
         assert!(
             text.to_uppercase().contains(&want.to_uppercase()),
             "PDF front pages lack {want:?}: {text}"
         );
     }
     // The offline writer's notice stays.
-    assert!(text.to_lowercase().contains("demo") || text.to_lowercase().contains("offline"), "{text}");
+    assert!(
+        text.to_lowercase().contains("demo") || text.to_lowercase().contains("offline"),
+        "{text}"
+    );
 
     let epub = dir.path().join("b.epub");
     std::fs::write(&epub, download(&app, &a, &id, "epub").await).expect("write");
@@ -83,7 +113,12 @@ async fn the_author_credit_reaches_every_export_and_buko_is_not_the_author() {
 
     let docx = dir.path().join("b.docx");
     std::fs::write(&docx, download(&app, &a, &id, "docx").await).expect("write");
-    let xml = tool(Command::new("unzip").arg("-p").arg(&docx).arg("word/document.xml"));
+    let xml = tool(
+        Command::new("unzip")
+            .arg("-p")
+            .arg(&docx)
+            .arg("word/document.xml"),
+    );
     assert!(xml.contains("A. P. Lighthouse"));
     assert!(xml.contains("For Marta, who kept the light on"));
     assert!(xml.contains("Some rights reserved"));
@@ -103,7 +138,11 @@ async fn a_new_key_is_shown_once_after_a_redirect_and_reload_creates_no_second_k
     let page = a.client.get("/settings").await;
     assert_eq!(page.header("cache-control"), Some("no-store"));
     assert!(page.body.contains("id=\"new-api-key\""));
-    let title = page.body.split("<title>").nth(1).and_then(|t| t.split("</title>").next());
+    let title = page
+        .body
+        .split("<title>")
+        .nth(1)
+        .and_then(|t| t.split("</title>").next());
     assert_eq!(title, Some("Settings · Buko"), "the title is plain text");
     assert!(page.body.contains("data-confirm="), "revoking asks first");
     // A reload (GET) shows no key and creates none.

@@ -36,7 +36,11 @@ async fn edit_keeps_a_version_restore_brings_it_back_and_the_export_follows() {
         .await
         .json();
     let original = chapters[0]["content"].as_str().expect("text").to_string();
-    let first_para = original.split("\n\n").next().expect("paragraph").to_string();
+    let first_para = original
+        .split("\n\n")
+        .next()
+        .expect("paragraph")
+        .to_string();
     assert!(markdown(&a, &id).await.contains(&first_para));
 
     let edited = "The keeper *climbed* the stairs.\n\nA **new** paragraph by the author.";
@@ -53,7 +57,11 @@ async fn edit_keeps_a_version_restore_brings_it_back_and_the_export_follows() {
     assert_eq!(res.json()["words"], 11);
 
     let history = a
-        .api("GET", &format!("/api/v1/books/{id}/chapters/0/versions"), None)
+        .api(
+            "GET",
+            &format!("/api/v1/books/{id}/chapters/0/versions"),
+            None,
+        )
         .await;
     assert_eq!(history.status, 200, "{}", history.body);
     let h = history.json();
@@ -67,7 +75,10 @@ async fn edit_keeps_a_version_restore_brings_it_back_and_the_export_follows() {
     let md = markdown(&a, &id).await;
     assert!(md.contains("A **new** paragraph by the author."), "{md}");
     assert!(!md.contains(&first_para));
-    let book = a.api("GET", &format!("/api/v1/books/{id}"), None).await.json();
+    let book = a
+        .api("GET", &format!("/api/v1/books/{id}"), None)
+        .await
+        .json();
     assert_eq!(book["status"], "completed", "an edit does not requeue");
 
     let res = a
@@ -81,7 +92,11 @@ async fn edit_keeps_a_version_restore_brings_it_back_and_the_export_follows() {
     assert_eq!(res.json()["content"], original.trim());
     assert_eq!(res.json()["revision"]["kind"], "restore");
     let h = a
-        .api("GET", &format!("/api/v1/books/{id}/chapters/0/versions"), None)
+        .api(
+            "GET",
+            &format!("/api/v1/books/{id}/chapters/0/versions"),
+            None,
+        )
         .await
         .json();
     assert_eq!(h["versions"].as_array().map(Vec::len), Some(2), "{h}");
@@ -119,7 +134,11 @@ async fn edit_keeps_a_version_restore_brings_it_back_and_the_export_follows() {
     let other = author(&app).await;
     assert_eq!(
         other
-            .api("GET", &format!("/api/v1/books/{id}/chapters/0/versions"), None)
+            .api(
+                "GET",
+                &format!("/api/v1/books/{id}/chapters/0/versions"),
+                None
+            )
             .await
             .status,
         404
@@ -143,13 +162,25 @@ async fn the_editor_page_saves_keeps_the_typed_text_on_error_and_compares_versio
         )
         .await;
     assert_eq!(res.status, 303);
-    let page = a.client.get(&format!("/books/{id}/chapters/1/edit?saved=1")).await;
+    let page = a
+        .client
+        .get(&format!("/books/{id}/chapters/1/edit?saved=1"))
+        .await;
     assert!(page.body.contains("All changes saved"));
     assert!(page.body.contains("Hand-written line."));
-    assert!(page.body.contains(&format!("/books/{id}/chapters/1/versions/1")));
-    let compare = a.client.get(&format!("/books/{id}/chapters/1/versions/1")).await;
+    assert!(page
+        .body
+        .contains(&format!("/books/{id}/chapters/1/versions/1")));
+    let compare = a
+        .client
+        .get(&format!("/books/{id}/chapters/1/versions/1"))
+        .await;
     assert_eq!(compare.status, 200);
-    assert!(compare.body.contains("<ins>Hand-written line.</ins>"), "{}", compare.body);
+    assert!(
+        compare.body.contains("<ins>Hand-written line.</ins>"),
+        "{}",
+        compare.body
+    );
     assert!(compare.body.contains("<del>"));
     // A too-long text is refused with the author's text still in the form.
     let long = format!("KEEP-ME {}", "word ".repeat(41_000));
@@ -207,7 +238,12 @@ async fn regenerate_with_an_instruction_reaches_the_anthropic_prompt_and_mails_o
         .as_array()
         .expect("array")
         .iter()
-        .map(|r| r["messages"][0]["content"].as_str().unwrap_or("").to_string())
+        .map(|r| {
+            r["messages"][0]["content"]
+                .as_str()
+                .unwrap_or("")
+                .to_string()
+        })
         .collect();
     let section = format!("## The author's instruction for this rewrite\n{instruction}");
     let steered: Vec<&String> = prompts.iter().filter(|p| p.contains(&section)).collect();
@@ -219,11 +255,18 @@ async fn regenerate_with_an_instruction_reaches_the_anthropic_prompt_and_mails_o
     // Refreshing the following chapters rewrote chapter 2 too, after chapter 1, without it.
     let last_ch1 = prompts.iter().rposition(|p| p.contains(&section));
     let last_ch2 = prompts.iter().rposition(|p| p.contains("Write chapter 2 "));
-    assert!(last_ch2 > last_ch1, "chapter 2 was rewritten after chapter 1");
+    assert!(
+        last_ch2 > last_ch1,
+        "chapter 2 was rewritten after chapter 1"
+    );
 
     for n in [0, 1] {
         let h = a
-            .api("GET", &format!("/api/v1/books/{id}/chapters/{n}/versions"), None)
+            .api(
+                "GET",
+                &format!("/api/v1/books/{id}/chapters/{n}/versions"),
+                None,
+            )
             .await
             .json();
         assert_eq!(h["current"]["revision"]["kind"], "regenerate", "{h}");

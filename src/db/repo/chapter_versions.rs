@@ -93,7 +93,7 @@ pub fn current_revision(
             .optional()?;
     Ok(row.map(|(kind, revised, updated, author)| CurrentRevision {
         kind,
-        author,
+        author: author.filter(|a| !a.trim().is_empty()),
         at: revised.unwrap_or(updated),
     }))
 }
@@ -115,6 +115,17 @@ pub fn get(
         .next())
 }
 
+/// number, kind, author, created_at, replaced_at, words, content
+type VersionRow = (
+    i32,
+    String,
+    Option<String>,
+    NaiveDateTime,
+    NaiveDateTime,
+    i32,
+    String,
+);
+
 fn versions_query(
     conn: &mut DbConn,
     book_id: &str,
@@ -129,7 +140,7 @@ fn versions_query(
     if let Some(n) = number {
         q = q.filter(chapter_versions::number.eq(n));
     }
-    let rows: Vec<(i32, String, Option<String>, NaiveDateTime, NaiveDateTime, i32, String)> = q
+    let rows: Vec<VersionRow> = q
         .order(chapter_versions::number.desc())
         .select((
             chapter_versions::number,
@@ -147,7 +158,8 @@ fn versions_query(
             |(number, kind, author, created_at, replaced_at, words, content)| ChapterVersion {
                 number,
                 kind,
-                author,
+                // A user without a display name is shown by nothing rather than an empty name.
+                author: author.filter(|a| !a.trim().is_empty()),
                 created_at,
                 replaced_at,
                 words,
@@ -169,16 +181,15 @@ pub fn keep_current(
     let t = now();
     let content = current_text(conn, book_id, chapter)?;
     if !content.is_empty() {
-        let (was, at, updated): (String, Option<NaiveDateTime>, Option<String>) =
-            chapters::table
-                .filter(chapters::book_id.eq(book_id))
-                .filter(chapters::position.eq(chapter))
-                .select((
-                    chapters::revision_kind,
-                    chapters::revised_at,
-                    chapters::revised_by,
-                ))
-                .first(conn)?;
+        let (was, at, updated): (String, Option<NaiveDateTime>, Option<String>) = chapters::table
+            .filter(chapters::book_id.eq(book_id))
+            .filter(chapters::position.eq(chapter))
+            .select((
+                chapters::revision_kind,
+                chapters::revised_at,
+                chapters::revised_by,
+            ))
+            .first(conn)?;
         let number: Option<i32> = chapter_versions::table
             .filter(chapter_versions::book_id.eq(book_id))
             .filter(chapter_versions::chapter_index.eq(chapter))
@@ -278,12 +289,20 @@ pub fn replace_text(
         let in_chapter = chunks::book_id
             .eq(book_id)
             .and(chunks::chapter_index.eq(chapter));
-        diesel::update(chunks::table.filter(in_chapter).filter(chunks::seq.ne(last)))
-            .set((chunks::text.eq(""), chunks::words.eq(0)))
-            .execute(conn)?;
-        diesel::update(chunks::table.filter(in_chapter).filter(chunks::seq.eq(last)))
-            .set((chunks::text.eq(&text), chunks::words.eq(words)))
-            .execute(conn)?;
+        diesel::update(
+            chunks::table
+                .filter(in_chapter)
+                .filter(chunks::seq.ne(last)),
+        )
+        .set((chunks::text.eq(""), chunks::words.eq(0)))
+        .execute(conn)?;
+        diesel::update(
+            chunks::table
+                .filter(in_chapter)
+                .filter(chunks::seq.eq(last)),
+        )
+        .set((chunks::text.eq(&text), chunks::words.eq(words)))
+        .execute(conn)?;
         diesel::update(
             chapters::table
                 .filter(chapters::book_id.eq(book_id))

@@ -34,18 +34,18 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(editor))
             .route(web::post().to(save)),
     )
-        .route(
-            "/books/{id}/chapters/{n}/versions/{v}",
-            web::get().to(compare),
-        )
-        .route(
-            "/books/{id}/chapters/{n}/versions/{v}/restore",
-            web::post().to(restore),
-        )
-        .route(
-            "/books/{id}/chapters/{n}/regenerate",
-            web::post().to(regenerate),
-        );
+    .route(
+        "/books/{id}/chapters/{n}/versions/{v}",
+        web::get().to(compare),
+    )
+    .route(
+        "/books/{id}/chapters/{n}/versions/{v}/restore",
+        web::post().to(restore),
+    )
+    .route(
+        "/books/{id}/chapters/{n}/regenerate",
+        web::post().to(regenerate),
+    );
 }
 
 #[derive(Template)]
@@ -82,6 +82,7 @@ pub fn kind_key(kind: &str) -> &'static str {
     }
 }
 
+#[allow(clippy::too_many_arguments)] // a page's inputs, each distinct; a struct would only rename them
 async fn render_editor(
     state: &AppState,
     page: PageCtx,
@@ -193,8 +194,17 @@ async fn save(
             Some(key) if json => Ok(HttpResponse::UnprocessableEntity()
                 .json(json!({"saved": false, "message": page.t.get(key)}))),
             Some(key) => {
-                render_editor(&state, page, &user, &id, n, Some(form.content), Some(key), false)
-                    .await
+                render_editor(
+                    &state,
+                    page,
+                    &user,
+                    &id,
+                    n,
+                    Some(form.content),
+                    Some(key),
+                    false,
+                )
+                .await
             }
             None => Err(e.into()),
         },

@@ -5,8 +5,8 @@ use buko_actors::model::BookStatus;
 use diesel::prelude::*;
 
 use super::{enqueue, refused, transition, BookChangeError};
-use crate::db::schema::chapters;
 use crate::db::repo::chapter_versions;
+use crate::db::schema::chapters;
 use crate::db::DbConn;
 use crate::queue::jobs::{JobPayload, NewJob};
 
@@ -102,7 +102,11 @@ pub fn regenerate_chapter(
         if !transition(conn, id, &[Completed, Paused, Failed], Queued, "run")? {
             return Err(refused(conn, id, "regenerate a chapter of"));
         }
-        let last = if req.refresh_following { count - 1 } else { n as i64 };
+        let last = if req.refresh_following {
+            count - 1
+        } else {
+            n as i64
+        };
         for chapter in n as i64..=last {
             let chapter = i32::try_from(chapter).unwrap_or(i32::MAX);
             chapter_versions::keep_current(conn, id, chapter, chapter_versions::REGENERATE, by)?;

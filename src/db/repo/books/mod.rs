@@ -15,8 +15,8 @@ use crate::queue::jobs::{self, JobPayload, NewJob};
 
 mod controls;
 mod credits;
-pub use credits::{set_credits, Credits};
 pub use controls::{control, regenerate_chapter, Control, RegenerateRequest};
+pub use credits::{set_credits, Credits};
 
 #[derive(Clone, Debug, Queryable, Selectable, Serialize)]
 #[diesel(table_name = books)]
