@@ -60,14 +60,16 @@ pub struct Tr(pub Locale);
 
 impl Tr {
     pub fn get(&self, key: &str) -> &'static str {
-        let (table, extra) = match self.0 {
-            Locale::En => (EN, ANALYTICS_EN),
-            Locale::Es => (ES, ANALYTICS_ES),
+        let (table, extra, studio) = match self.0 {
+            Locale::En => (EN, ANALYTICS_EN, STUDIO_EN),
+            Locale::Es => (ES, ANALYTICS_ES, STUDIO_ES),
         };
         lookup(table, key)
             .or_else(|| lookup(extra, key))
+            .or_else(|| lookup(studio, key))
             .or_else(|| lookup(EN, key))
             .or_else(|| lookup(ANALYTICS_EN, key))
+            .or_else(|| lookup(STUDIO_EN, key))
             .unwrap_or("??")
     }
 
@@ -82,6 +84,7 @@ fn lookup(table: &'static [(&'static str, &'static str)], key: &str) -> Option<&
 
 include!("i18n_strings.rs");
 include!("i18n_analytics.rs");
+include!("i18n_strings_studio.rs");
 
 #[cfg(test)]
 mod tests {
@@ -100,6 +103,13 @@ mod tests {
         }
         for (k, _) in ES {
             assert!(lookup(EN, k).is_some(), "missing en: {k}");
+        }
+        for (k, _) in STUDIO_EN {
+            assert!(lookup(STUDIO_ES, k).is_some(), "missing es: {k}");
+            assert!(lookup(EN, k).is_none(), "defined twice: {k}");
+        }
+        for (k, _) in STUDIO_ES {
+            assert!(lookup(STUDIO_EN, k).is_some(), "missing en: {k}");
         }
     }
 

@@ -66,7 +66,7 @@ pub use broadcast::{
 };
 pub use config::{BreakerConfig, EngineConfig, RetryConfig};
 pub use deps::EngineDeps;
-pub use model::{Architecture, BookStatus, Language};
+pub use model::{Architecture, BookStatus, Language, Regenerate};
 pub use outcome::{BookFinished, BookOutcome};
 pub use ports::*;
 pub use progress::{ProgressMessage, Topic};

@@ -246,3 +246,23 @@ mod tests {
         assert_eq!(a.total_target_words(), 1500);
     }
 }
+
+/// A chapter to rewrite when a run starts: optionally steered by the author's instruction, and
+/// optionally with every following chapter rewritten too so they follow the change.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Regenerate {
+    /// 0-based.
+    pub chapter: usize,
+    /// "More dialogue", "end on a cliffhanger": added to the prompt of every part of `chapter`.
+    pub instruction: Option<String>,
+    pub refresh_following: bool,
+}
+
+impl Regenerate {
+    pub fn chapter(chapter: usize) -> Regenerate {
+        Regenerate {
+            chapter,
+            ..Regenerate::default()
+        }
+    }
+}

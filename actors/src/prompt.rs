@@ -190,6 +190,26 @@ pub fn chunk_request(
     }
 }
 
+/// Most characters of an author's instruction quoted in a prompt.
+pub const INSTRUCTION_CHARS: usize = 1_000;
+
+/// `request` with the author's instruction for a rewrite added to its task (cut to
+/// [`INSTRUCTION_CHARS`]); an empty instruction changes nothing.
+pub fn with_instruction(mut request: CompletionRequest, instruction: &str) -> CompletionRequest {
+    let instruction = instruction.trim();
+    if instruction.is_empty() {
+        return request;
+    }
+    if let Some(m) = request.messages.last_mut() {
+        let _ = write!(
+            m.content,
+            "\n\n## The author's instruction for this rewrite\n{}",
+            head(instruction, INSTRUCTION_CHARS)
+        );
+    }
+    request
+}
+
 /// The request refreshing the rolling summary after `chapter_index` is finished. Only the start and
 /// end of a long chapter are quoted.
 pub fn summary_request(
@@ -268,5 +288,26 @@ mod tests {
         assert_eq!(head("ab", 3), "ab");
         assert_eq!(tail("añoñe", 2), "ñe");
         assert_eq!(tail("ab", 5), "ab");
+    }
+
+    #[test]
+    fn an_instruction_reaches_the_task_and_an_empty_one_changes_nothing() {
+        let request = || CompletionRequest {
+            purpose: CallPurpose::Chunk,
+            system: String::new(),
+            messages: vec![Message {
+                role: Role::User,
+                content: "Write it.".into(),
+            }],
+            max_tokens: 10,
+            temperature: None,
+            context: RequestContext::default(),
+        };
+        let steered = with_instruction(request(), "  more dialogue ");
+        assert!(steered.messages[0].content.ends_with("\nmore dialogue"));
+        assert_eq!(
+            with_instruction(request(), " ").messages[0].content,
+            "Write it."
+        );
     }
 }

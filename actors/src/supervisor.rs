@@ -27,7 +27,7 @@ pub enum EngineError {
 pub struct StartBook {
     pub book_id: String,
     pub fence: Fence,
-    pub regenerate_chapter: Option<usize>,
+    pub regenerate_chapter: Option<crate::model::Regenerate>,
     pub done: Option<Recipient<BookFinished>>,
 }
 
@@ -60,7 +60,7 @@ pub struct GenerateArchitecture(pub ArchitectureRequest);
 struct Running {
     addr: Option<Addr<BookOrchestrator>>,
     fence: Fence,
-    regenerate_chapter: Option<usize>,
+    regenerate_chapter: Option<crate::model::Regenerate>,
     done: Option<Recipient<BookFinished>>,
     restarts: u32,
     generation: u64,
@@ -96,7 +96,7 @@ impl GenerationSupervisor {
         };
         // Once a chapter was discarded, a restart must not discard it again (it may be half rewritten).
         let regenerate = if run.restarts == 0 {
-            run.regenerate_chapter
+            run.regenerate_chapter.clone()
         } else {
             None
         };

@@ -165,6 +165,13 @@ fn copyright_page(docx: Docx, book: &Book, labels: &Labels) -> Docx {
             .page_break_before(true)
             .line_spacing(LineSpacing::new().before(INCH * 3)),
     );
+    if let Some(dedication) = &book.dedication {
+        docx = docx.add_paragraph(
+            Paragraph::new()
+                .style("Small")
+                .add_run(Run::new().add_text(dedication).italic()),
+        );
+    }
     if let Some(synopsis) = &book.synopsis {
         docx = docx
             .add_paragraph(

@@ -130,6 +130,13 @@ fn title_body(book: &Book, labels: &Labels) -> String {
 
 fn copyright_body(book: &Book, labels: &Labels) -> String {
     let mut s = String::from("<body epub:type=\"frontmatter\">\n<section class=\"copyright-page\" epub:type=\"copyright-page\">\n");
+    if let Some(dedication) = &book.dedication {
+        let _ = writeln!(
+            s,
+            "<p class=\"dedication\" epub:type=\"dedication\"><em>{}</em></p>",
+            xml_escape(dedication)
+        );
+    }
     if let Some(synopsis) = &book.synopsis {
         let _ = writeln!(
             s,

@@ -59,6 +59,9 @@ impl Labels {
 
     /// "© 2026 Ana Pérez. All rights reserved."
     pub fn copyright_line(&self, book: &Book) -> String {
+        if let Some(line) = &book.copyright {
+            return line.clone();
+        }
         format!("© {} {}. {}", book.year(), book.author, self.rights)
     }
 

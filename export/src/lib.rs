@@ -12,6 +12,8 @@
 //!     author: "Ana Pérez".into(),
 //!     language: Language::Es,
 //!     synopsis: "Una historia breve.".into(),
+//!     dedication: String::new(),
+//!     copyright: String::new(),
 //!     is_demo: false,
 //!     date: chrono::NaiveDate::from_ymd_opt(2026, 11, 22).expect("valid date"),
 //!     chapters: vec![ChapterDoc { title: "Uno".into(), text: "Érase una vez…".into() }],
@@ -51,6 +53,8 @@ pub fn warm_up() -> Result<(), ExportError> {
         author: "Buko".into(),
         language: Language::Es,
         synopsis: String::new(),
+        dedication: String::new(),
+        copyright: String::new(),
         is_demo: true,
         date: chrono::NaiveDate::default(),
         chapters: vec![ChapterDoc {

@@ -19,6 +19,9 @@ pub fn render(book: &Book) -> String {
         let _ = writeln!(out, "*{}*\n", markdown_escape(subtitle));
     }
     let _ = writeln!(out, "{} {}\n", labels.by, markdown_escape(&book.author));
+    if let Some(dedication) = &book.dedication {
+        let _ = writeln!(out, "*{}*\n", markdown_escape(dedication));
+    }
     if let Some(synopsis) = &book.synopsis {
         let _ = writeln!(out, "> {}\n", markdown_escape(synopsis));
     }
@@ -124,6 +127,8 @@ mod tests {
             author: "Ana".into(),
             language: Language::Es,
             synopsis: String::new(),
+            dedication: String::new(),
+            copyright: String::new(),
             is_demo: true,
             date: chrono::NaiveDate::from_ymd_opt(2026, 1, 2).expect("date"),
             chapters: vec![ChapterDoc {

@@ -47,6 +47,10 @@ pub struct BookDoc {
     pub language: Language,
     /// Short description; printed on the copyright page and in metadata.
     pub synopsis: String,
+    /// "For my mother": printed on the copyright page; empty for none.
+    pub dedication: String,
+    /// The author's own copyright line; empty prints "© year author. All rights reserved."
+    pub copyright: String,
     /// The text was produced by the offline demo generator, not a real model:
     /// the copyright page says so.
     pub is_demo: bool,
@@ -101,6 +105,8 @@ pub struct Book {
     pub author: String,
     pub language: Language,
     pub synopsis: Option<String>,
+    pub dedication: Option<String>,
+    pub copyright: Option<String>,
     pub is_demo: bool,
     pub date: NaiveDate,
     pub chapters: Vec<Chapter>,

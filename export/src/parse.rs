@@ -33,6 +33,8 @@ impl Book {
                     .collect::<Vec<_>>()
                     .join(" "),
             ),
+            dedication: non_empty(sanitize_line(&doc.dedication)),
+            copyright: non_empty(sanitize_line(&doc.copyright)),
             is_demo: doc.is_demo,
             date: doc.date,
             chapters,

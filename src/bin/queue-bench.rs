@@ -169,6 +169,8 @@ fn recovery(pool: &DbPool, url: &str, runs: usize) -> anyhow::Result<Vec<Duratio
                         NewJob::now(JobPayload::Book {
                             book_id: uuid::Uuid::new_v4().to_string(),
                             regenerate_chapter: None,
+                            instruction: None,
+                            refresh_following: false,
                         }),
                     )?;
                     claim(c, &[QueueName::Book], "crashed", lease)

@@ -9,7 +9,10 @@ use crate::db::models::User;
 use crate::db::{self, repo};
 use crate::limits::quota::Quota;
 
-pub use crate::db::repo::books::Control;
+pub use crate::db::repo::books::{Control, RegenerateRequest};
+
+/// Longest instruction for a rewrite (what the prompt quotes).
+pub const MAX_INSTRUCTION_CHARS: usize = buko_actors::prompt::INSTRUCTION_CHARS;
 
 impl BookService {
     /// Approves the architecture: one use of the book quota, chapters created, a book job queued.
@@ -57,18 +60,42 @@ impl BookService {
         Ok(status)
     }
 
-    /// Rewrites chapter `n` (0-based) of a completed, paused or failed book.
+    /// Rewrites a chapter of a completed, paused or failed book, optionally steered by the author's
+    /// instruction and optionally refreshing every following chapter (queued as ordinary chunks).
+    /// The texts it replaces are kept as versions. No quota: the book was paid for when approved.
     pub async fn regenerate(
         &self,
         user: &User,
         id: &str,
-        n: usize,
+        req: RegenerateRequest,
     ) -> Result<BookStatus, BookError> {
         let book = self.get(user, id).await?;
+        let req = validate_regenerate(req)?;
+        let by = user.id.clone();
         db::run(&self.db, move |c| {
-            Ok(repo::books::regenerate_chapter(c, &book.id, n))
+            Ok(repo::books::regenerate_chapter(c, &book.id, &req, &by))
         })
         .await??;
         Ok(BookStatus::Queued)
     }
+}
+
+/// Trims the instruction (blank means none) and bounds it.
+pub fn validate_regenerate(mut req: RegenerateRequest) -> Result<RegenerateRequest, BookError> {
+    req.instruction = req
+        .instruction
+        .map(|i| i.trim().to_string())
+        .filter(|i| !i.is_empty());
+    if let Some(i) = &req.instruction {
+        let n = i.chars().count();
+        if n > MAX_INSTRUCTION_CHARS {
+            return Err(BookError::invalid(
+                "instruction",
+                format!(
+                    "the instruction is too long ({n} characters; at most {MAX_INSTRUCTION_CHARS})"
+                ),
+            ));
+        }
+    }
+    Ok(req)
 }

@@ -3,17 +3,19 @@
 //! which status, what it costs in quota) lives here once; the doors only translate input and output.
 //! Storage is reached through `db::repo`; HTTP is never seen here.
 //!
-//! Editing a chapter's text by hand is not a use case yet: it will sit beside `regenerate` in
-//! [`lifecycle`] (a conditional change of the chapter's chunks plus an event), reached by both doors.
+//! Changing a written chapter (hand edit, restore, history) is [`versions`]; regenerating it is a
+//! control in [`lifecycle`]. Both keep the replaced text as a version.
 
 mod architecture;
 mod create;
+mod credits;
 mod error;
 mod export;
 mod library;
 mod lifecycle;
 mod read;
 mod signal;
+mod versions;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -22,11 +24,14 @@ pub use architecture::CostEstimate;
 pub use create::{
     validate_new_book, NewBookInput, DEFAULT_PAGES, MAX_FIELD_CHARS, MAX_IDEA_CHARS, PAGES_RANGE,
 };
+pub use credits::{validate_credits, validate_display_name};
 pub use error::BookError;
 pub use export::Export;
 pub use library::{Download, MAX_QUERY_CHARS};
 pub use lifecycle::Control;
 pub use signal::{EngineSignal, Stop};
+pub use lifecycle::{validate_regenerate, Control, RegenerateRequest, MAX_INSTRUCTION_CHARS};
+pub use versions::{validate_chapter_text, ChapterHistory, ChapterRevision, MAX_CHAPTER_CHARS};
 
 use crate::db::models::User;
 use crate::db::repo::books::Book;

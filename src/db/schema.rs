@@ -45,6 +45,9 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         completed_at -> Nullable<Timestamp>,
+        pen_name -> Text,
+        dedication -> Text,
+        copyright_line -> Text,
     }
 }
 
@@ -62,6 +65,24 @@ diesel::table! {
         words -> Integer,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        revision_kind -> Text,
+        revised_by -> Nullable<Text>,
+        revised_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    chapter_versions (id) {
+        id -> Text,
+        book_id -> Text,
+        chapter_index -> Integer,
+        number -> Integer,
+        content -> Text,
+        words -> Integer,
+        kind -> Text,
+        author_id -> Nullable<Text>,
+        created_at -> Timestamp,
+        replaced_at -> Timestamp,
     }
 }
 
@@ -260,6 +281,7 @@ diesel::joinable!(chunks -> books (book_id));
 diesel::joinable!(events -> books (book_id));
 diesel::joinable!(api_keys -> users (user_id));
 diesel::joinable!(subscriptions -> users (user_id));
+diesel::joinable!(chapter_versions -> books (book_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
@@ -278,4 +300,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     subscriptions,
     billing_events,
     quota_uses,
+    chapter_versions,
 );

@@ -25,6 +25,8 @@ pub fn book_doc(stored: StoredBook) -> (BookDoc, i32) {
         created_at: created,
         completed_at: completed,
         author,
+        dedication,
+        copyright,
         chapters: titles,
         chunks: parts,
     } = stored;
@@ -55,11 +57,9 @@ pub fn book_doc(stored: StoredBook) -> (BookDoc, i32) {
             title
         },
         subtitle: arch.subtitle,
-        author: if author.trim().is_empty() {
-            "Buko".to_string()
-        } else {
-            author
-        },
+        author,
+        dedication,
+        copyright,
         language: Language::from_code(&language).unwrap_or(Language::En),
         synopsis: arch.synopsis,
         is_demo,

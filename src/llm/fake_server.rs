@@ -6,6 +6,7 @@
 //! request with one fault (default `overloaded`) for a while, as a provider outage does.
 //! `GET /_fake/stats` counts requests by outcome, bytes streamed and answers still streaming, and lists
 //! when requests came (ms since the server started, the last 100,000).
+//! `GET /_fake/requests` returns the last request bodies.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::net::TcpListener;
@@ -104,6 +105,9 @@ struct FakeState {
     /// was sent after it asked the app to stop (a client that dropped the request stops the body).
     bytes_sent: AtomicU64,
     open_streams: Arc<AtomicU64>,
+    /// The last [`RECENT_REQUESTS`] request bodies, newest last (`GET /_fake/requests`): tests check
+    /// what reached the provider, e.g. an author's instruction in a regenerate prompt.
+    recent: Mutex<VecDeque<Value>>,
 }
 
 /// Held by a streaming body; dropping the body (finished, or the client went away) closes it.
@@ -116,6 +120,7 @@ impl Drop for OpenStream {
 }
 
 const ARRIVALS_KEPT: usize = 100_000;
+const RECENT_REQUESTS: usize = 64;
 
 impl FakeState {
     fn count(&self, outcome: &str) {
@@ -216,6 +221,12 @@ async fn messages(req: HttpRequest, body: web::Bytes, state: web::Data<FakeState
             "invalid_request_error",
             "messages: at least one message is required",
         );
+    }
+    if let Ok(mut recent) = state.recent.lock() {
+        if recent.len() == RECENT_REQUESTS {
+            recent.pop_front();
+        }
+        recent.push_back(body.clone());
     }
     let fault = state.next_fault();
     state.count(fault.as_ref().map_or("ok", Fault::label));
@@ -331,6 +342,15 @@ async fn stats(state: web::Data<FakeState>) -> HttpResponse {
         "open_streams": state.open_streams.load(Ordering::SeqCst)}))
 }
 
+async fn requests(state: web::Data<FakeState>) -> HttpResponse {
+    let recent: Vec<Value> = state
+        .recent
+        .lock()
+        .map(|r| r.iter().cloned().collect())
+        .unwrap_or_default();
+    HttpResponse::Ok().json(recent)
+}
+
 /// Starts the fake server on `listener` (bind port 0 in tests). Run or spawn the returned `Server`.
 pub async fn serve_fake_llm(
     opts: FakeLlmOptions,
@@ -347,6 +367,7 @@ pub async fn serve_fake_llm(
         outage: Mutex::new(None),
         bytes_sent: AtomicU64::new(0),
         open_streams: Arc::new(AtomicU64::new(0)),
+        recent: Mutex::new(VecDeque::new()),
     });
     let server = HttpServer::new(move || {
         App::new()
@@ -357,6 +378,7 @@ pub async fn serve_fake_llm(
             .route("/_fake/script", web::post().to(script))
             .route("/_fake/outage", web::post().to(outage))
             .route("/_fake/stats", web::get().to(stats))
+            .route("/_fake/requests", web::get().to(requests))
     })
     .workers(workers)
     .disable_signals()

@@ -2,7 +2,7 @@
 //! A book job runs under the job's fence; if its lease is lost the pool abandons the job, and the engine
 //! run stops by itself at its next write once the new owner has taken the book over.
 
-use buko_actors::Fence;
+use buko_actors::{Fence, Regenerate};
 use futures_util::future::LocalBoxFuture;
 
 use super::{RunOutcome, Runner};
@@ -53,7 +53,16 @@ impl JobHandler for BookHandler {
                 JobPayload::Book {
                     book_id,
                     regenerate_chapter,
-                } => outcome(runner.book(book_id, fence, *regenerate_chapter).await),
+                    instruction,
+                    refresh_following,
+                } => {
+                    let regenerate = regenerate_chapter.map(|chapter| Regenerate {
+                        chapter,
+                        instruction: instruction.clone(),
+                        refresh_following: *refresh_following,
+                    });
+                    outcome(runner.book(book_id, fence, regenerate).await)
+                }
                 _ => wrong_payload(&job),
             }
         })

@@ -151,7 +151,7 @@ impl Runner {
         &self,
         book_id: &str,
         fence: Fence,
-        regenerate_chapter: Option<usize>,
+        regenerate_chapter: Option<buko_actors::Regenerate>,
     ) -> RunOutcome {
         let (id, demo) = (book_id.to_string(), self.demo);
         let owned = db::run(&self.db, move |c| {

@@ -145,6 +145,10 @@ impl PageCtx {
     pub fn is_admin(&self) -> bool {
         self.user.as_ref().is_some_and(User::is_admin)
     }
+    /// The signed-in user's display name (printed as the author of their books).
+    pub fn user_name(&self) -> &str {
+        self.user.as_ref().map_or("", |u| u.display_name.as_str())
+    }
     pub fn email(&self) -> &str {
         self.user.as_ref().map_or("", |u| u.email.as_str())
     }

@@ -1,5 +1,6 @@
-//! `/settings`: the account's language, its API keys (create — the key is shown once —, list by
-//! prefix with last use, revoke) and its sign-in sessions (list, end one, end all).
+//! `/settings`: the account's language, the author's display name (printed on exports), its API keys
+//! (create — redirected to `/settings`, which shows the new key once, `no-store` —, list by prefix with
+//! last use, revoke after a confirmation) and its sign-in sessions (list, end one, end all).
 
 use actix_session::Session;
 use actix_web::http::StatusCode;
@@ -18,6 +19,7 @@ use crate::web::session::{session_id, CsrfForm, CsrfProtected, CurrentUser, Page
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/settings", web::get().to(settings))
         .route("/settings/language", web::post().to(language))
+        .route("/settings/author", web::post().to(author))
         .route("/settings/keys", web::post().to(create_key))
         .route("/settings/keys/{prefix}/revoke", web::post().to(revoke_key))
         .route("/settings/sessions/{id}/end", web::post().to(end_session));
@@ -29,10 +31,14 @@ struct SettingsPage {
     page: PageCtx,
     keys: Vec<ApiKey>,
     new_key: Option<String>,
+    display_name: String,
     sessions: Vec<SessionRow>,
     /// This browser's session id (marked in the list).
     current: Option<String>,
 }
+
+/// Session key of a just-created API key, shown by the next `GET /settings` and removed there.
+const NEW_KEY: &str = "new_api_key";
 
 async fn render(
     state: &AppState,
@@ -41,6 +47,11 @@ async fn render(
     user_id: String,
     new_key: Option<String>,
 ) -> Result<HttpResponse, AppError> {
+    let display_name = page
+        .user
+        .as_ref()
+        .map(|u| u.display_name.clone())
+        .unwrap_or_default();
     let sessions = crate::sessions::list(state, &user_id).await?;
     let keys = db::run(&state.db, move |c| {
         repo::api_keys::list_for_user(c, &user_id)
@@ -52,6 +63,7 @@ async fn render(
             page,
             keys,
             new_key,
+            display_name,
             sessions,
             current: session_id(session),
         },
@@ -70,7 +82,35 @@ async fn settings(
     state: web::Data<AppState>,
     session: Session,
 ) -> Result<HttpResponse, AppError> {
-    render(&state, page, &session, user.id, None).await
+    let new_key = session.remove_as::<String>(NEW_KEY).and_then(Result::ok);
+    render(&state, page, &session, user.id, new_key).await
+}
+
+#[derive(Deserialize)]
+pub struct AuthorForm {
+    csrf_token: String,
+    #[serde(default)]
+    display_name: String,
+}
+
+impl CsrfProtected for AuthorForm {
+    fn csrf_token(&self) -> &str {
+        &self.csrf_token
+    }
+}
+
+/// The name printed as the author of the user's books (a book's pen name overrides it).
+async fn author(
+    CurrentUser(user): CurrentUser,
+    state: web::Data<AppState>,
+    CsrfForm(form): CsrfForm<AuthorForm>,
+) -> Result<HttpResponse, AppError> {
+    let name = crate::books::validate_display_name(&form.display_name)?;
+    db::run(&state.db, move |c| {
+        repo::users::set_display_name(c, &user.id, &name)
+    })
+    .await?;
+    Ok(see_other("/settings"))
 }
 
 #[derive(Deserialize)]
@@ -112,9 +152,9 @@ impl CsrfProtected for KeyForm {
     }
 }
 
-/// Creates a key and shows it on this response only (never stored in clear, never redirected with).
+/// Creates a key, then redirects (a reload must not create a second one); the key rides once in the
+/// encrypted session cookie to the next `GET /settings`, which shows it and forgets it.
 async fn create_key(
-    page: PageCtx,
     CurrentUser(user): CurrentUser,
     state: web::Data<AppState>,
     session: Session,
@@ -125,14 +165,10 @@ async fn create_key(
         repo::api_keys::create(c, &uid, &form.name)
     })
     .await?;
-    render(
-        &state,
-        page,
-        &session,
-        user.id,
-        Some(key.expose().to_string()),
-    )
-    .await
+    session
+        .insert(NEW_KEY, key.expose())
+        .map_err(AppError::internal)?;
+    Ok(see_other("/settings"))
 }
 
 async fn revoke_key(

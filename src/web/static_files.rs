@@ -52,6 +52,21 @@ const FILES: &[(&str, &str, &str)] = &[
         "text/javascript; charset=utf-8",
         include_str!("../../static/live.js"),
     ),
+    (
+        "editor.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../static/editor.js"),
+    ),
+    (
+        "confirm.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../static/confirm.js"),
+    ),
+    (
+        "favicon.svg",
+        "image/svg+xml",
+        include_str!("../../static/favicon.svg"),
+    ),
 ];
 
 pub fn routes(cfg: &mut web::ServiceConfig) {

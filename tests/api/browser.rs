@@ -116,6 +116,10 @@ impl Driver {
             .await
     }
 
+    pub(crate) fn session_id(&self) -> &str {
+        &self.session
+    }
+
     pub(crate) async fn go(&self, url: &str) {
         self.s("POST", "/url", Some(json!({ "url": url }))).await;
     }

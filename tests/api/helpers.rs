@@ -369,7 +369,8 @@ pub async fn author(app: &TestApp) -> Author {
             &[("csrf_token", &token), ("name", "tests")],
         )
         .await;
-    assert_eq!(res.status, 200, "create key: {}", res.body);
+    assert_eq!(res.status, 303, "create key: {}", res.body);
+    let res = client.get("/settings").await;
     let marker = "id=\"new-api-key\">";
     let start = res.body.find(marker).expect("key shown once") + marker.len();
     let end = res.body[start..].find('<').expect("key end");

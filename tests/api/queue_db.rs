@@ -86,6 +86,8 @@ pub fn book(id: &str) -> JobPayload {
     JobPayload::Book {
         book_id: id.into(),
         regenerate_chapter: None,
+        instruction: None,
+        refresh_following: false,
     }
 }
 

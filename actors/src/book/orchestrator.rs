@@ -29,7 +29,7 @@ pub struct BookOrchestrator {
     deps: EngineDeps,
     book_id: String,
     fence: Fence,
-    regenerate_chapter: Option<usize>,
+    regenerate_chapter: Option<crate::model::Regenerate>,
     generation: u64,
     supervisor: Recipient<OrchestratorExited>,
     /// Stop before writing anything (a stop arrived while a restart was pending).
@@ -46,7 +46,7 @@ impl BookOrchestrator {
         deps: EngineDeps,
         book_id: String,
         fence: Fence,
-        regenerate_chapter: Option<usize>,
+        regenerate_chapter: Option<crate::model::Regenerate>,
         generation: u64,
         supervisor: Recipient<OrchestratorExited>,
         initial_stop: Option<Control>,
@@ -119,7 +119,7 @@ impl Actor for BookOrchestrator {
             self.stop_with(halt, ctx);
             return;
         }
-        let run = run_book(self.book_ctx(), self.regenerate_chapter);
+        let run = run_book(self.book_ctx(), self.regenerate_chapter.clone());
         self.run = Some(ctx.spawn(run.into_actor(self).map(|outcome, act, ctx| {
             act.run = None;
             act.outcome = outcome;

@@ -10,7 +10,7 @@ use super::ctx::BookCtx;
 use super::writer::ChunkWriter;
 use crate::broadcast::SetBookOwner;
 use crate::caller::{call_with_retry, CallError};
-use crate::model::{Architecture, BookStatus};
+use crate::model::{Architecture, BookStatus, Regenerate};
 use crate::outcome::{BookOutcome, Halt};
 use crate::plan::{plan_chunks, PlannedChunk};
 use crate::ports::{BookSnapshot, StoreError};
@@ -20,7 +20,7 @@ use crate::retry::store_call;
 /// The run's outcome; `None` when it must be restarted later (the store stayed unavailable).
 pub(crate) async fn run_book(
     mut book: BookCtx,
-    regenerate_chapter: Option<usize>,
+    regenerate_chapter: Option<Regenerate>,
 ) -> Option<BookOutcome> {
     match write_book(&mut book, regenerate_chapter).await {
         Ok(()) => Some(BookOutcome::Completed),
@@ -44,7 +44,10 @@ async fn load(book: &BookCtx) -> Result<BookSnapshot, Halt> {
     })
 }
 
-async fn write_book(book: &mut BookCtx, regenerate_chapter: Option<usize>) -> Result<(), Halt> {
+async fn write_book(
+    book: &mut BookCtx,
+    regenerate_chapter: Option<Regenerate>,
+) -> Result<(), Halt> {
     let deps = book.deps.clone();
     let retry = &deps.config.store_retry;
     let mut snapshot = load(book).await?;
@@ -56,21 +59,31 @@ async fn write_book(book: &mut BookCtx, regenerate_chapter: Option<usize>) -> Re
         user_id: Some(snapshot.user_id.clone()),
     });
     book.check_control().await?;
-    if let Some(chapter) = regenerate_chapter {
-        if chapter >= snapshot.architecture.chapters.len() {
+    if let Some(regen) = &regenerate_chapter {
+        let count = snapshot.architecture.chapters.len();
+        if regen.chapter >= count {
             return Err(Halt::Failed(format!(
                 "the book has no chapter {}",
-                chapter + 1
+                regen.chapter + 1
             )));
         }
-        store_call(retry, || {
-            deps.store
-                .discard_chapter(&book.book_id, chapter, book.fence)
-        })
-        .await
-        .map_err(|e| Halt::from_store("could not discard the chapter", e))?;
+        // Refreshing the following chapters discards them too: they are written again after it.
+        let last = if regen.refresh_following {
+            count - 1
+        } else {
+            regen.chapter
+        };
+        for chapter in regen.chapter..=last {
+            store_call(retry, || {
+                deps.store
+                    .discard_chapter(&book.book_id, chapter, book.fence)
+            })
+            .await
+            .map_err(|e| Halt::from_store("could not discard the chapter", e))?;
+        }
         snapshot = load(book).await?;
     }
+    let instruction = regenerate_chapter.and_then(|r| Some((r.chapter, r.instruction?)));
     let architecture = snapshot.architecture;
     let plan = plan_chunks(&architecture, deps.llm.max_output_tokens(), &deps.config);
     let total = u32::try_from(plan.len()).unwrap_or(u32::MAX);
@@ -106,6 +119,10 @@ async fn write_book(book: &mut BookCtx, regenerate_chapter: Option<usize>) -> Re
                 architecture: &architecture,
                 chunk,
                 rolling_summary: rolling,
+                instruction: instruction
+                    .as_ref()
+                    .filter(|(c, _)| *c == chapter_index)
+                    .map(|(_, i)| i.as_str()),
             };
             let words = writer.write().await?;
             book.emit(

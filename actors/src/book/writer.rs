@@ -15,7 +15,7 @@ use crate::model::Architecture;
 use crate::outcome::Halt;
 use crate::plan::PlannedChunk;
 use crate::ports::{ChunkCommit, CommitOutcome};
-use crate::prompt::{chunk_request, tail};
+use crate::prompt::{chunk_request, tail, with_instruction};
 use crate::retry::store_call;
 
 pub(crate) struct ChunkWriter<'a> {
@@ -23,6 +23,8 @@ pub(crate) struct ChunkWriter<'a> {
     pub architecture: &'a Architecture,
     pub chunk: &'a PlannedChunk,
     pub rolling_summary: Option<&'a str>,
+    /// The author's instruction when this chunk's chapter is being regenerated with one.
+    pub instruction: Option<&'a str>,
 }
 
 /// Announces every attempt: a durable `chunk_started`, and a fresh snapshot for watchers.
@@ -65,6 +67,7 @@ impl ChunkWriter<'_> {
             architecture,
             chunk,
             rolling_summary,
+            instruction,
         } = self;
         let deps = book.deps.clone();
         let previous = if chunk.seq > 1 {
@@ -87,6 +90,10 @@ impl ChunkWriter<'_> {
             deps.llm.max_output_tokens(),
             &deps.config,
         );
+        let request = match instruction {
+            Some(i) => with_instruction(request, i),
+            None => request,
+        };
         let book_id = book.book_id.clone();
         let broadcaster = deps.broadcaster.clone();
         let mut on_text = |t: &str| {

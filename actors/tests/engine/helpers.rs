@@ -97,7 +97,7 @@ impl Harness {
         let msg = StartBook {
             book_id: book_id.into(),
             fence: Fence(0),
-            regenerate_chapter,
+            regenerate_chapter: regenerate_chapter.map(buko_actors::Regenerate::chapter),
             done: Some(done),
         };
         self.engine

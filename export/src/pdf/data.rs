@@ -14,6 +14,7 @@ struct BookData<'a> {
     author: &'a str,
     lang: &'static str,
     synopsis: Option<&'a str>,
+    dedication: Option<&'a str>,
     demo: bool,
     labels: LabelData<'a>,
     chapters: Vec<ChapterData<'a>>,
@@ -65,6 +66,7 @@ pub fn book_json(book: &Book) -> serde_json::Result<Vec<u8>> {
         author: &book.author,
         lang: book.language.code(),
         synopsis: book.synopsis.as_deref(),
+        dedication: book.dedication.as_deref(),
         demo: book.is_demo,
         labels: LabelData {
             contents: labels.contents,

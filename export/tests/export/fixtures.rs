@@ -306,6 +306,8 @@ pub fn book(language: Language, chapters: usize, words_per_chapter: usize) -> Bo
         author: author.into(),
         language,
         synopsis: synopsis.into(),
+        dedication: String::new(),
+        copyright: String::new(),
         is_demo: true,
         date: chrono::NaiveDate::from_ymd_opt(2026, 11, 22).expect("valid date"),
         chapters: (1..=chapters)

@@ -107,3 +107,14 @@ pub fn chunks_after(
         .select((chunks::seq, chunks::chapter_index, chunks::text))
         .load(conn)?)
 }
+
+/// A chapter's title (empty when the book has no such chapter).
+pub fn title(conn: &mut DbConn, book_id: &str, position: i32) -> Result<String, DbError> {
+    Ok(chapters::table
+        .filter(chapters::book_id.eq(book_id))
+        .filter(chapters::position.eq(position))
+        .select(chapters::title)
+        .first(conn)
+        .optional()?
+        .unwrap_or_default())
+}

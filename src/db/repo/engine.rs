@@ -289,7 +289,8 @@ pub fn save_plan(
     })
 }
 
-/// Sets the status; on completion also enqueues the author's notification in the same transaction.
+/// Sets the status; on the first completion also enqueues the author's notification in the same
+/// transaction.
 pub fn set_status(
     conn: &mut DbConn,
     book_id: &str,
@@ -310,12 +311,15 @@ pub fn set_status(
             diesel::update(chapters::table.filter(chapters::book_id.eq(book_id)))
                 .set(chapters::status.eq("done"))
                 .execute(conn)?;
-            enqueue(
-                conn,
-                NewJob::now(JobPayload::BookCompletedEmail {
-                    book_id: book_id.to_string(),
-                }),
-            )?;
+            // One "book ready" mail per book: a book completed before (then regenerated) was announced.
+            if !crate::db::repo::events::has_kind(conn, book_id, "book_completed")? {
+                enqueue(
+                    conn,
+                    NewJob::now(JobPayload::BookCompletedEmail {
+                        book_id: book_id.to_string(),
+                    }),
+                )?;
+            }
         }
         Ok(())
     })

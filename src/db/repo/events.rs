@@ -82,3 +82,13 @@ pub fn list_after(
         .select(EventRow::as_select())
         .load(conn)?)
 }
+
+/// Whether the book ever recorded an event of `kind` (e.g. it was completed once before).
+pub fn has_kind(conn: &mut DbConn, book_id: &str, kind: &str) -> Result<bool, DbError> {
+    let n: i64 = events::table
+        .filter(events::book_id.eq(book_id))
+        .filter(events::kind.eq(kind))
+        .count()
+        .get_result(conn)?;
+    Ok(n > 0)
+}

@@ -18,7 +18,11 @@ pub struct StoredBook {
     pub version: i32,
     pub created_at: NaiveDateTime,
     pub completed_at: Option<NaiveDateTime>,
+    /// The book's pen name, else the author's display name; empty when neither is set (the exporter
+    /// then prints its "Anonymous" label, never the app's name).
     pub author: String,
+    pub dedication: String,
+    pub copyright: String,
     /// (position, title) in order.
     pub chapters: Vec<(i32, String)>,
     /// (chapter position, text) in commit order.
@@ -48,10 +52,19 @@ pub fn load(conn: &mut DbConn, book_id: &str) -> Result<StoredBook, DbError> {
             books::user_id,
         ))
         .first(conn)?;
-    let author: String = users::table
+    let display_name: String = users::table
         .find(&user_id)
         .select(users::display_name)
         .first(conn)?;
+    let (pen_name, dedication, copyright): (String, String, String) = books::table
+        .find(book_id)
+        .select((books::pen_name, books::dedication, books::copyright_line))
+        .first(conn)?;
+    let author = if pen_name.trim().is_empty() {
+        display_name
+    } else {
+        pen_name
+    };
     let chapters: Vec<(i32, String)> = chapters::table
         .filter(chapters::book_id.eq(book_id))
         .order(chapters::position.asc())
@@ -72,6 +85,8 @@ pub fn load(conn: &mut DbConn, book_id: &str) -> Result<StoredBook, DbError> {
         created_at,
         completed_at,
         author,
+        dedication,
+        copyright,
         chapters,
         chunks,
     })

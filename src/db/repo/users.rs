@@ -122,3 +122,11 @@ pub fn revoke_sessions(conn: &mut DbConn, id: &str) -> Result<(), DbError> {
         .execute(conn)?;
     Ok(())
 }
+
+/// The name printed as the author of the user's books.
+pub fn set_display_name(conn: &mut DbConn, id: &str, name: &str) -> Result<(), DbError> {
+    diesel::update(users::table.find(id))
+        .set((users::display_name.eq(name), users::updated_at.eq(now())))
+        .execute(conn)?;
+    Ok(())
+}

@@ -26,10 +26,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::post().to(control),
         )
         .route("/books/{id}/chapters", web::get().to(chapters))
-        .route(
-            "/books/{id}/chapters/{n}/regenerate",
-            web::post().to(regenerate),
-        )
         .route("/books/{id}/events", web::get().to(events))
         .route("/books/{id}/export/{fmt}", web::get().to(export));
 }
@@ -199,16 +195,6 @@ async fn control(
         HttpResponse::Ok()
     };
     Ok(res.json(json!({"id": id, "status": status.as_str()})))
-}
-
-async fn regenerate(
-    ApiUser(user): ApiUser,
-    state: web::Data<AppState>,
-    path: web::Path<(String, usize)>,
-) -> Result<HttpResponse, AppError> {
-    let (id, n) = path.into_inner();
-    let status = state.books.regenerate(&user, &id, n).await?;
-    Ok(HttpResponse::Accepted().json(json!({"id": id, "status": status.as_str(), "chapter": n})))
 }
 
 async fn chapters(

@@ -3,6 +3,7 @@
 
 pub mod billing;
 pub mod books;
+pub mod chapters;
 pub mod keys;
 pub mod openapi;
 pub mod usage;
@@ -22,6 +23,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         web::scope("/api/v1")
             .configure(books::routes)
             .configure(billing::routes)
+            .configure(chapters::routes)
             .configure(keys::routes)
             .configure(usage::routes)
             .configure(openapi::routes),

@@ -145,9 +145,33 @@ pub const ROUTES: &[Route] = &[
     r(
         "post",
         "/books/{id}/chapters/{n}/regenerate",
-        "Rewrite one chapter (0-based)",
-        None,
+        "Rewrite one chapter (0-based), optionally with an instruction and the following chapters",
+        Some("Regenerate"),
         (202, Json("BookStatus")),
+        &[400, 404, 409, 422],
+    ),
+    r(
+        "put",
+        "/books/{id}/chapters/{n}",
+        "Replace a written chapter's text (the previous text becomes a version)",
+        Some("ChapterEdit"),
+        (200, Json("ChapterRevision")),
+        &[400, 404, 409, 413, 422],
+    ),
+    r(
+        "get",
+        "/books/{id}/chapters/{n}/versions",
+        "A chapter's current text and its previous versions, newest first",
+        None,
+        (200, Json("ChapterHistory")),
+        &[404],
+    ),
+    r(
+        "post",
+        "/books/{id}/chapters/{n}/versions/{v}/restore",
+        "Make a previous version the current text again",
+        None,
+        (200, Json("ChapterRevision")),
         &[404, 409, 422],
     ),
     r(
@@ -407,6 +431,7 @@ mod tests {
         let sources = [
             include_str!("books.rs"),
             include_str!("billing.rs"),
+            include_str!("chapters.rs"),
             include_str!("keys.rs"),
             include_str!("usage.rs"),
             include_str!("openapi.rs"),

@@ -110,7 +110,36 @@ pub fn components() -> Value {
             map.insert(name.into(), schema);
         }
     }
+    if let (Some(map), Value::Object(more)) = (all.as_object_mut(), chapter_schemas()) {
+        map.extend(more);
+    }
     all
+}
+
+/// Editing, versions and regeneration of a chapter.
+fn chapter_schemas() -> Value {
+    let kind = json!({"type": "string", "enum": ["original", "edit", "regenerate", "restore"]});
+    let revision = json!({"type": "object", "required": ["kind", "at"], "properties": {
+        "kind": kind, "author": nullable("string"), "at": {"type": "string"}}});
+    json!({
+        "ChapterEdit": {"type": "object", "required": ["content"], "additionalProperties": false,
+            "properties": {"content": {"type": "string", "minLength": 1, "maxLength": 200000}}},
+        "Regenerate": {"type": "object", "additionalProperties": false, "properties": {
+            "instruction": {"type": ["string", "null"], "maxLength": 1000},
+            "refresh_following": {"type": "boolean"}}},
+        "ChapterRevision": {"type": "object",
+            "required": ["chapter", "title", "content", "words", "revision"], "properties": {
+            "chapter": {"type": "integer"}, "title": {"type": "string"}, "content": {"type": "string"},
+            "words": {"type": "integer"}, "revision": revision}},
+        "ChapterVersion": {"type": "object",
+            "required": ["number", "kind", "created_at", "replaced_at", "words", "content"], "properties": {
+            "number": {"type": "integer"}, "kind": kind, "author": nullable("string"),
+            "created_at": {"type": "string"}, "replaced_at": {"type": "string"},
+            "words": {"type": "integer"}, "content": {"type": "string"}}},
+        "ChapterHistory": {"type": "object", "required": ["current", "versions"], "properties": {
+            "current": {"$ref": "#/components/schemas/ChapterRevision"},
+            "versions": {"type": "array", "items": {"$ref": "#/components/schemas/ChapterVersion"}}}},
+    })
 }
 
 fn usage() -> Value {

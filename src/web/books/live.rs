@@ -1,5 +1,5 @@
-//! The live writing view (`/books/{id}/live`) and the controls (pause / resume / cancel, regenerate a
-//! chapter). The page renders what is committed; `static/live.js` streams the rest over `/ws` and reads
+//! The live writing view (`/books/{id}/live`) and the controls (pause / resume / cancel; regenerating a
+//! chapter is the reader's, in `chapters`). The page renders what is committed; `static/live.js` streams the rest over `/ws` and reads
 //! two small JSON resources here to fill gaps after a reconnect and to refresh usage figures.
 
 use actix_web::http::StatusCode;
@@ -21,11 +21,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/books/{id}/live", web::get().to(live))
         .route("/books/{id}/progress", web::get().to(progress))
         .route("/books/{id}/chunks", web::get().to(chunks))
-        .route("/books/{id}/control/{action}", web::post().to(control))
-        .route(
-            "/books/{id}/chapters/{n}/regenerate",
-            web::post().to(regenerate),
-        );
+        .route("/books/{id}/control/{action}", web::post().to(control));
 }
 
 #[derive(Template)]
@@ -140,16 +136,5 @@ async fn control(
     let (id, action) = path.into_inner();
     let c = Control::parse(&action).ok_or(AppError::NotFound)?;
     state.books.control(&user, &id, c).await?;
-    Ok(see_other(&format!("/books/{id}/live")))
-}
-
-async fn regenerate(
-    CurrentUser(user): CurrentUser,
-    state: web::Data<AppState>,
-    path: web::Path<(String, usize)>,
-    _form: CsrfForm<PlainForm>,
-) -> Result<HttpResponse, AppError> {
-    let (id, n) = path.into_inner();
-    state.books.regenerate(&user, &id, n).await?;
     Ok(see_other(&format!("/books/{id}/live")))
 }

@@ -1,7 +1,9 @@
 //! The author's book pages: library and idea wizard ([`library`]), architecture review ([`review`]),
-//! live view and controls ([`live`]), reader and downloads ([`reader`]). Thin HTML doors over
+//! live view and controls ([`live`]), reader and downloads ([`reader`]), the chapter editor with its
+//! versions and regenerate ([`chapters`]). Thin HTML doors over
 //! `crate::books` (the same use cases as the API): another user's book is a 404 everywhere.
 
+pub mod chapters;
 pub mod library;
 pub mod live;
 pub mod reader;
@@ -15,7 +17,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.configure(library::routes)
         .configure(review::routes)
         .configure(live::routes)
-        .configure(reader::routes);
+        .configure(reader::routes)
+        .configure(chapters::routes);
 }
 
 impl Book {

@@ -1,19 +1,23 @@
-//! The reader (`/books/{id}/read`, with a regenerate button per chapter once the book is written) and
-//! downloads (`/books/{id}/export/{fmt}`), owner or admin only.
+//! The reader (`/books/{id}/read`, with a regenerate button per chapter once the book is written), the
+//! book's credits form (pen name, dedication, copyright line — printed by every export) and downloads
+//! (`/books/{id}/export/{fmt}`), owner or admin only.
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use askama::Template;
+use serde::Deserialize;
 
 use crate::books::Download;
+use crate::db::repo::books::Credits;
 use crate::db::{repo::books::Book, repo::chapters::ChapterText};
 use crate::error::AppError;
 use crate::state::AppState;
-use crate::web::render::{download as send_file, html};
-use crate::web::session::{CurrentUser, PageCtx};
+use crate::web::render::{download as send_file, html, see_other};
+use crate::web::session::{CsrfForm, CsrfProtected, CurrentUser, PageCtx};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/books/{id}/read", web::get().to(read))
+        .route("/books/{id}/credits", web::post().to(credits))
         .route("/books/{id}/export/{fmt}", web::get().to(download));
 }
 
@@ -60,6 +64,38 @@ async fn read(
             downloads,
         },
     )
+}
+
+#[derive(Deserialize)]
+struct CreditsForm {
+    csrf_token: String,
+    #[serde(default)]
+    pen_name: String,
+    #[serde(default)]
+    dedication: String,
+    #[serde(default)]
+    copyright_line: String,
+}
+
+impl CsrfProtected for CreditsForm {
+    fn csrf_token(&self) -> &str {
+        &self.csrf_token
+    }
+}
+
+async fn credits(
+    CurrentUser(user): CurrentUser,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    CsrfForm(form): CsrfForm<CreditsForm>,
+) -> Result<HttpResponse, AppError> {
+    let c = Credits {
+        pen_name: form.pen_name,
+        dedication: form.dedication,
+        copyright_line: form.copyright_line,
+    };
+    state.books.set_credits(&user, &id, &c).await?;
+    Ok(see_other(&format!("/books/{id}/read#credits")))
 }
 
 async fn download(

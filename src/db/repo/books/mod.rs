@@ -16,11 +16,13 @@ use crate::db::{new_id, now, DbConn, DbError};
 mod controls;
 mod drafting;
 mod library;
-pub use controls::{control, regenerate_chapter, Control};
+pub use controls::{control, regenerate_chapter, Control, RegenerateRequest};
 pub use drafting::{
     control_flag, fail_architecture, is_cancelled, start_run, store_drafted_architecture,
 };
 pub use library::{delete, duplicate, search_for_user, version};
+mod credits;
+pub use credits::{set_credits, Credits};
 
 #[derive(Clone, Debug, Queryable, Selectable, Serialize)]
 #[diesel(table_name = books)]
@@ -48,6 +50,11 @@ pub struct Book {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub completed_at: Option<NaiveDateTime>,
+    /// Printed as the author instead of the user's display name; empty for none.
+    pub pen_name: String,
+    pub dedication: String,
+    /// Replaces the default copyright line; empty for the default.
+    pub copyright_line: String,
 }
 
 impl Book {
@@ -302,6 +309,8 @@ pub fn approve(conn: &mut DbConn, id: &str) -> Result<(), BookChangeError> {
             NewJob::now(JobPayload::Book {
                 book_id: id.to_string(),
                 regenerate_chapter: None,
+                instruction: None,
+                refresh_following: false,
             }),
         )?;
         Ok(())

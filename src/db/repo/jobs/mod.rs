@@ -64,6 +64,12 @@ pub enum JobPayload {
     Book {
         book_id: String,
         regenerate_chapter: Option<usize>,
+        /// The author's instruction for the regenerated chapter (reaches its prompt).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        instruction: Option<String>,
+        /// Rewrite every chapter after the regenerated one too.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        refresh_following: bool,
     },
     /// Tell the author the book is finished.
     BookCompletedEmail { book_id: String },

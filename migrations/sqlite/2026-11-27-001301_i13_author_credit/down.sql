@@ -1,0 +1,3 @@
+ALTER TABLE books DROP COLUMN copyright_line;
+ALTER TABLE books DROP COLUMN dedication;
+ALTER TABLE books DROP COLUMN pen_name;
