@@ -28,9 +28,8 @@ pub use credits::{validate_credits, validate_display_name};
 pub use error::BookError;
 pub use export::Export;
 pub use library::{Download, MAX_QUERY_CHARS};
-pub use lifecycle::Control;
-pub use signal::{EngineSignal, Stop};
 pub use lifecycle::{validate_regenerate, Control, RegenerateRequest, MAX_INSTRUCTION_CHARS};
+pub use signal::{EngineSignal, Stop};
 pub use versions::{validate_chapter_text, ChapterHistory, ChapterRevision, MAX_CHAPTER_CHARS};
 
 use crate::db::models::User;

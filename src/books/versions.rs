@@ -1,12 +1,12 @@
 //! Changing a written chapter: the author's hand edit, restoring a previous version, and the
-//! history of versions (every change keeps the text it replaces — `db::repo::chapter_versions`).
+//! history of versions (every change keeps the text it replaces — `db::repo::books::versions`).
 //! Regenerating lives beside the other controls in [`super::lifecycle`] and keeps versions the same way.
 
 use serde::Serialize;
 
 use super::{BookError, BookService};
 use crate::db::models::User;
-use crate::db::repo::chapter_versions::{self, ChapterVersion, CurrentRevision};
+use crate::db::repo::books::versions::{self as chapter_versions, ChapterVersion, CurrentRevision};
 use crate::db::repo::chapters::count_words;
 use crate::db::{self};
 

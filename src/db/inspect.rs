@@ -42,6 +42,17 @@ pub fn pg_setting(c: &mut PgConnection, name: &str) -> Option<i64> {
         .ok()
 }
 
+/// PostgreSQL's `max_connections` (if readable) and `superuser_reserved_connections`; `None` on SQLite.
+pub fn pg_connection_limits(conn: &mut DbConn) -> Option<(Option<i64>, i64)> {
+    match conn {
+        DbConn::Pg(c) => Some((
+            pg_setting(c, "max_connections"),
+            pg_setting(c, "superuser_reserved_connections").unwrap_or(3),
+        )),
+        DbConn::Sqlite(_) => None,
+    }
+}
+
 /// Opens an existing SQLite file (not through the pool: backups and restores work on files).
 pub fn open_sqlite_file(path: &str) -> anyhow::Result<SqliteConnection> {
     let path = path.trim_start_matches("sqlite://");

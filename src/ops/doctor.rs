@@ -4,11 +4,10 @@
 
 use std::time::Duration;
 
-use diesel::PgConnection;
 use serde::Serialize;
 
 use crate::config::Settings;
-use crate::db::{self, Backend, DbConn};
+use crate::db::{self, Backend};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -95,10 +94,8 @@ async fn database_checks(settings: &Settings) -> Vec<Check> {
             .map_err(|e| e.to_string())?;
         db::inspect::ping(&mut conn).map_err(|e| e.to_string())?;
         let pending = db::inspect::pending_migrations(&mut conn);
-        let budget = match &mut conn {
-            DbConn::Pg(c) => Some(pg_budget(c, pool_size, nodes, pooled)),
-            DbConn::Sqlite(_) => None,
-        };
+        let budget = db::inspect::pg_connection_limits(&mut conn)
+            .map(|(max, reserved)| pg_budget(max, reserved, pool_size, nodes, pooled));
         Ok::<_, String>((pending, budget))
     });
     let name = match backend {
@@ -152,11 +149,8 @@ async fn database_checks(settings: &Settings) -> Vec<Check> {
 
 /// Per node: the pool plus one LISTEN connection. Through a pooler the server sees the pooler's
 /// server pool plus the nodes' direct listeners instead (see docs/DEPLOY.md, "Connection budget").
-fn pg_budget(c: &mut PgConnection, pool: u32, nodes: u32, pooled: bool) -> Check {
-    let (Some(max), reserved) = (
-        db::inspect::pg_setting(c, "max_connections"),
-        db::inspect::pg_setting(c, "superuser_reserved_connections").unwrap_or(3),
-    ) else {
+fn pg_budget(max: Option<i64>, reserved: i64, pool: u32, nodes: u32, pooled: bool) -> Check {
+    let Some(max) = max else {
         return check("connections", Verdict::Warn, "cannot read max_connections");
     };
     let usable = max - reserved;

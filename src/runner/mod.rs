@@ -212,7 +212,7 @@ impl Runner {
         &self,
         book_id: &str,
         fence: Fence,
-        regenerate_chapter: Option<usize>,
+        regenerate_chapter: Option<buko_actors::Regenerate>,
     ) -> Result<BookOutcome, RunOutcome> {
         let (tx, rx) = tokio::sync::oneshot::channel();
         let waiter = waiter::FinishWaiter::new(tx).start();

@@ -284,10 +284,13 @@ async fn set_language(
         .insert(sess::KEY_LANG, locale.code())
         .map_err(AppError::internal)?;
     if let Some(user) = sess::session_user(&state, &req_session(&req)).await? {
+        let uid = user.id.clone();
         db::run(&state.db, move |c| {
-            repo::users::set_locale(c, &user.id, locale.code())
+            repo::users::set_locale(c, &uid, locale.code())
         })
         .await?;
+        // The next page must read the new language, not this node's cached copy of the user.
+        state.sessions.forget_user(&user.id);
     }
     Ok(see_other(&safe_next(&form.next)))
 }

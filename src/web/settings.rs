@@ -106,10 +106,12 @@ async fn author(
     CsrfForm(form): CsrfForm<AuthorForm>,
 ) -> Result<HttpResponse, AppError> {
     let name = crate::books::validate_display_name(&form.display_name)?;
+    let uid = user.id.clone();
     db::run(&state.db, move |c| {
-        repo::users::set_display_name(c, &user.id, &name)
+        repo::users::set_display_name(c, &uid, &name)
     })
     .await?;
+    state.sessions.forget_user(&user.id);
     Ok(see_other("/settings"))
 }
 
@@ -132,10 +134,12 @@ async fn language(
 ) -> Result<HttpResponse, AppError> {
     let locale = Locale::parse(&form.lang)
         .ok_or_else(|| AppError::Validation("unknown language; use en or es".into()))?;
+    let uid = user.id.clone();
     db::run(&state.db, move |c| {
-        repo::users::set_locale(c, &user.id, locale.code())
+        repo::users::set_locale(c, &uid, locale.code())
     })
     .await?;
+    state.sessions.forget_user(&user.id);
     Ok(see_other("/settings"))
 }
 

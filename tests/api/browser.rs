@@ -367,6 +367,9 @@ async fn admin_analytics_chart_gains_a_completed_book_without_reloading() {
             .execute(&mut app.db())
             .expect("promote");
     }
+    // A node keeps a signed-in user for under a second (`sessions::cache`); a change made behind its
+    // back, as here, is seen after that.
+    actix_web::rt::time::sleep(Duration::from_millis(1100)).await;
     d.go(&format!("{}/admin/analytics?range=1h", app.base))
         .await;
     let completed = "#chart-books dd[data-series=books_completed]";

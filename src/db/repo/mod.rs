@@ -6,7 +6,6 @@ pub mod api_keys;
 pub mod audit;
 pub mod billing;
 pub mod books;
-pub mod chapter_versions;
 pub mod chapters;
 pub mod engine;
 pub mod events;

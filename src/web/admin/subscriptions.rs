@@ -23,7 +23,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/subscriptions", web::get().to(list))
         .route("/subscriptions/{id}", web::get().to(detail))
         .route("/plans", web::get().to(plans))
-        .route("/plans/{id}", web::post().to(edit_plan));
+        .route("/plans/{plan}", web::post().to(edit_plan));
 }
 
 #[derive(Template)]

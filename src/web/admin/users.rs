@@ -171,6 +171,7 @@ async fn set_role(
     keep_an_admin(&state, &user).await?;
     let (uid, role) = (user.id.clone(), form.value.clone());
     db::run(&state.db, move |c| repo::admin::set_role(c, &uid, &role)).await?;
+    state.sessions.forget_user(&user.id);
     let detail = json!({"email": user.email, "from": user.role, "to": form.value});
     audit(
         &state,

@@ -12,8 +12,8 @@ use serde_json::json;
 use super::review::PlainForm;
 use crate::books::{BookError, ChapterHistory, RegenerateRequest, MAX_CHAPTER_CHARS};
 use crate::db::models::User;
+use crate::db::repo::books::versions::ChapterVersion;
 use crate::db::repo::books::Book;
-use crate::db::repo::chapter_versions::ChapterVersion;
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::web::render::{html, see_other};
@@ -96,7 +96,7 @@ async fn render_editor(
     let book = state.books.get(user, id).await?;
     let history = state.books.chapter_history(user, id, n).await?;
     let status = book.status();
-    let can_edit = crate::db::repo::chapter_versions::EDITABLE.contains(&status)
+    let can_edit = crate::db::repo::books::versions::EDITABLE.contains(&status)
         && !history.current.content.is_empty();
     let can_regenerate = matches!(
         status,
@@ -244,7 +244,7 @@ async fn compare(
         .find(|x| x.number == v)
         .ok_or(AppError::NotFound)?;
     let changes = diff_paragraphs(&version.content, &history.current.content);
-    let can_restore = crate::db::repo::chapter_versions::EDITABLE.contains(&book.status())
+    let can_restore = crate::db::repo::books::versions::EDITABLE.contains(&book.status())
         && !history.current.content.is_empty();
     html(
         StatusCode::OK,

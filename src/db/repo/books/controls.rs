@@ -4,8 +4,8 @@
 use buko_actors::model::BookStatus;
 use diesel::prelude::*;
 
+use super::versions as chapter_versions;
 use super::{enqueue, refused, transition, BookChangeError};
-use crate::db::repo::chapter_versions;
 use crate::db::repo::events::{self, EventRow};
 use crate::db::repo::jobs::{JobPayload, NewJob};
 use crate::db::schema::{books, chapters};

@@ -16,6 +16,7 @@ use crate::db::{new_id, now, DbConn, DbError};
 mod controls;
 mod drafting;
 mod library;
+pub mod versions;
 pub use controls::{control, regenerate_chapter, Control, RegenerateRequest};
 pub use drafting::{
     control_flag, fail_architecture, is_cancelled, start_run, store_drafted_architecture,

@@ -13,8 +13,8 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::Serialize;
 
-use super::books::BookChangeError;
-use super::chapters::count_words;
+use super::BookChangeError;
+use crate::db::repo::chapters::count_words;
 use crate::db::schema::{books, chapter_versions, chapters, chunks, users};
 use crate::db::{new_id, now, DbConn};
 
@@ -266,7 +266,7 @@ pub fn replace_text(
         ))
         .execute(conn)?;
         if n == 0 {
-            return Err(super::books::refused(conn, book_id, "edit the text of"));
+            return Err(super::refused(conn, book_id, "edit the text of"));
         }
         let seqs: Vec<i64> = chunks::table
             .filter(chunks::book_id.eq(book_id))
