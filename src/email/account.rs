@@ -1,8 +1,6 @@
 //! The "someone tried to register with your address" notice: registration answers the same whether or
 //! not the e-mail has an account (so it reveals nothing), and the owner learns of the attempt here.
 
-use lettre::message::{header::ContentType, Message};
-
 use crate::db::{self, repo, DbPool};
 use crate::queue::JobOutcome;
 
@@ -70,22 +68,5 @@ async fn send(
             ),
         )
     };
-    let message = Message::builder()
-        .from(
-            mail.from
-                .parse()
-                .map_err(|e| MailError::Address(format!("{e}")))?,
-        )
-        .to(to
-            .parse()
-            .map_err(|e| MailError::Address(format!("{to}: {e}")))?)
-        .subject(subject)
-        .header(ContentType::TEXT_PLAIN)
-        .body(body)
-        .map_err(|e| MailError::Config(e.to_string()))?;
-    let mail = mail.clone();
-    let outbox = data_dir.join("outbox");
-    actix_web::rt::task::spawn_blocking(move || super::deliver(&mail, outbox, message))
-        .await
-        .map_err(|_| MailError::Cancelled)?
+    super::send_text(mail, data_dir, to, subject, body).await
 }

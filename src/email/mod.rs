@@ -131,6 +131,35 @@ pub enum Delivery {
     Outbox(PathBuf),
 }
 
+/// Sends a plain-text message from the configured sender to `to`: over SMTP, or into the outbox under
+/// `data_dir` when no SMTP server is configured (blocking work on the blocking pool).
+pub(crate) async fn send_text(
+    mail: &MailSettings,
+    data_dir: &std::path::Path,
+    to: &str,
+    subject: String,
+    body: String,
+) -> Result<Delivery, MailError> {
+    let message = Message::builder()
+        .from(
+            mail.from
+                .parse()
+                .map_err(|e| MailError::Address(format!("{e}")))?,
+        )
+        .to(to
+            .parse()
+            .map_err(|e| MailError::Address(format!("{to}: {e}")))?)
+        .subject(subject)
+        .header(ContentType::TEXT_PLAIN)
+        .body(body)
+        .map_err(|e| MailError::Config(e.to_string()))?;
+    let mail = mail.clone();
+    let outbox = data_dir.join("outbox");
+    actix_web::rt::task::spawn_blocking(move || deliver(&mail, outbox, message))
+        .await
+        .map_err(|_| MailError::Cancelled)?
+}
+
 /// Tells `to` that their book is ready, with a link; Spanish when `spanish`, else English.
 pub async fn send_book_completed(
     mail: &MailSettings,
@@ -157,24 +186,7 @@ pub async fn send_book_completed(
             ),
         )
     };
-    let message = Message::builder()
-        .from(
-            mail.from
-                .parse()
-                .map_err(|e| MailError::Address(format!("{e}")))?,
-        )
-        .to(to
-            .parse()
-            .map_err(|e| MailError::Address(format!("{to}: {e}")))?)
-        .subject(subject)
-        .header(ContentType::TEXT_PLAIN)
-        .body(body)
-        .map_err(|e| MailError::Config(e.to_string()))?;
-    let mail = mail.clone();
-    let outbox = data_dir.join("outbox");
-    actix_web::rt::task::spawn_blocking(move || deliver(&mail, outbox, message))
-        .await
-        .map_err(|_| MailError::Cancelled)?
+    send_text(mail, data_dir, to, subject, body).await
 }
 
 pub(crate) fn deliver(
