@@ -220,6 +220,8 @@ async fn finished_book_downloads_and_the_library_in_chromium() {
     assert_eq!(rows, 1, "search by title");
     d.type_into("#library-q", "nothing like this").await;
     d.click("form.search button[type=submit]").await;
+    // The results page, not the one the click left (its rows have no empty notice yet).
+    d.wait_url(|u| u.contains("nothing")).await;
     d.wait_text("#library-empty", "No book", 5).await;
     d.go(&format!("{}/books/{copy}/delete", app.base)).await;
     d.click("#confirm-delete").await;
