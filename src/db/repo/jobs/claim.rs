@@ -241,16 +241,55 @@ pub fn renew(conn: &mut DbConn, lease: &JobLease, duration: Duration) -> Result<
 }
 
 /// Marks the job done; `false` when the lease had been lost (someone else may be running it).
+///
+/// A book job that ends while its book waits to be written again (the author resumed it after the
+/// run's last look at the control flag, so the resume's own job merged into this one) leaves a new
+/// job behind in the same transaction: a resume is never lost between a run and its settling.
 pub fn complete(conn: &mut DbConn, lease: &JobLease) -> Result<bool, DbError> {
-    let n = diesel::update(owned!(lease))
-        .set((
-            jobs::status.eq(STATUS_COMPLETED),
-            jobs::locked_by.eq(None::<String>),
-            jobs::lease_until.eq(None::<NaiveDateTime>),
-            jobs::updated_at.eq(now()),
-        ))
-        .execute(conn)?;
-    Ok(n == 1)
+    crate::db::write_tx(conn, |conn| {
+        let n = diesel::update(owned!(lease))
+            .set((
+                jobs::status.eq(STATUS_COMPLETED),
+                jobs::locked_by.eq(None::<String>),
+                jobs::lease_until.eq(None::<NaiveDateTime>),
+                jobs::updated_at.eq(now()),
+            ))
+            .execute(conn)?;
+        if n == 1 {
+            requeue_resumed_book(conn, &lease.job_id)?;
+        }
+        Ok(n == 1)
+    })
+}
+
+fn requeue_resumed_book(conn: &mut DbConn, job_id: &str) -> Result<(), DbError> {
+    use crate::db::schema::books;
+    let key: Option<String> = jobs::table
+        .find(job_id)
+        .select(jobs::unique_key)
+        .first::<Option<String>>(conn)?;
+    let Some(book_id) = key.as_deref().and_then(|k| k.strip_prefix("book:")) else {
+        return Ok(());
+    };
+    let waiting = books::table
+        .find(book_id)
+        .filter(books::status.eq("queued"))
+        .filter(books::control.eq("run"))
+        .count()
+        .get_result::<i64>(conn)?
+        > 0;
+    if waiting {
+        super::enqueue(
+            conn,
+            super::NewJob::now(JobPayload::Book {
+                book_id: book_id.to_string(),
+                regenerate_chapter: None,
+                instruction: None,
+                refresh_following: false,
+            }),
+        )?;
+    }
+    Ok(())
 }
 
 /// What became of a failed attempt.
