@@ -361,7 +361,9 @@ mod tests {
             matches!(b.state(), BreakerState::Open { .. }),
             "a failed trial reopens"
         );
-        let t2 = t1 + Duration::from_secs(31);
+        // A failed trial doubles the open time (30 s → 60 s).
+        assert!(b.acquire(t1 + Duration::from_secs(31)).is_err());
+        let t2 = t1 + Duration::from_secs(61);
         call(&mut b, CallOutcome::Success, t2);
         call(&mut b, CallOutcome::Success, t2);
         assert_eq!(b.state(), BreakerState::Closed);
