@@ -88,7 +88,7 @@ impl MercadoPago<'_> {
         let res = self
             .call(
                 awc::http::Method::GET,
-                &format!("/preapproval/{}", encode(id)),
+                &format!("/preapproval/{}", super::path_segment(id)),
                 None,
             )
             .await?;
@@ -99,7 +99,7 @@ impl MercadoPago<'_> {
         let body = json!({"status": "cancelled"});
         self.call(
             awc::http::Method::PUT,
-            &format!("/preapproval/{}", encode(id)),
+            &format!("/preapproval/{}", super::path_segment(id)),
             Some(&body),
         )
         .await
@@ -114,7 +114,7 @@ impl MercadoPago<'_> {
         let res = self
             .call(
                 awc::http::Method::GET,
-                &format!("/v1/payments/{}", encode(id)),
+                &format!("/v1/payments/{}", super::path_segment(id)),
                 None,
             )
             .await?;
@@ -125,15 +125,6 @@ impl MercadoPago<'_> {
             s(&res["metadata"]["preapproval_id"]).or_else(|| s(&res["preapproval_id"])),
         ))
     }
-}
-
-fn encode(id: &str) -> String {
-    id.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 /// The normalized state of a preapproval.

@@ -10,6 +10,19 @@ pub mod settings;
 
 use chrono::NaiveDateTime;
 
+/// A provider id as one URL path segment: RFC 3986 unreserved characters pass, anything else is
+/// percent-encoded, so an id from a webhook can never change the path it is put in.
+pub(crate) fn path_segment(id: &str) -> String {
+    id.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 pub use settings::{MercadoPagoSettings, PayPalSettings, PaymentSettings};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]

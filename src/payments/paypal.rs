@@ -134,13 +134,16 @@ impl PayPal<'_> {
     }
 
     pub async fn get_subscription(&self, id: &str) -> Result<SubscriptionState, PaymentError> {
-        let path = format!("/v1/billing/subscriptions/{}", encode(id));
+        let path = format!("/v1/billing/subscriptions/{}", super::path_segment(id));
         let res = self.call(awc::http::Method::GET, &path, None).await?;
         state(&res)
     }
 
     pub async fn cancel(&self, id: &str) -> Result<(), PaymentError> {
-        let path = format!("/v1/billing/subscriptions/{}/cancel", encode(id));
+        let path = format!(
+            "/v1/billing/subscriptions/{}/cancel",
+            super::path_segment(id)
+        );
         let body = json!({"reason": "Cancelled by the subscriber in Buko"});
         match self.call(awc::http::Method::POST, &path, Some(&body)).await {
             // 422 SUBSCRIPTION_STATUS_INVALID: already cancelled; the state read afterwards decides.
@@ -174,16 +177,6 @@ impl PayPal<'_> {
             .await?;
         Ok(res["verification_status"] == "SUCCESS")
     }
-}
-
-/// A path segment: provider ids are `I-…`; anything else is percent-encoded so it cannot change the path.
-fn encode(id: &str) -> String {
-    id.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 /// The normalized state of a subscription resource.
@@ -251,6 +244,6 @@ mod tests {
             Some("I-1")
         );
         assert_eq!(subscription_of("CHECKOUT.ORDER.APPROVED", &sale), None);
-        assert_eq!(encode("I-1/../x"), "I-1%2F..%2Fx");
+        assert_eq!(super::super::path_segment("I-1/../x"), "I-1%2F..%2Fx");
     }
 }
