@@ -11,10 +11,10 @@ use std::time::Instant;
 
 use anyhow::Context;
 use buko::analytics::{self, author, rollup, Range};
+use buko::db::scratch::ScratchDb;
 use buko::db::{self, DbConn};
 use chrono::{Duration, Utc};
 use diesel::connection::SimpleConnection;
-use diesel::Connection;
 use rand::Rng;
 
 struct Args {
@@ -43,45 +43,6 @@ fn args() -> anyhow::Result<Args> {
         }
     }
     Ok(a)
-}
-
-/// The database under test; a PostgreSQL one is dropped at the end.
-struct BenchDb {
-    url: String,
-    admin: Option<(String, String)>,
-}
-
-impl BenchDb {
-    fn create(base: &str) -> anyhow::Result<BenchDb> {
-        if db::Backend::from_url(base) == db::Backend::Sqlite {
-            for ext in ["", "-wal", "-shm"] {
-                let _ = std::fs::remove_file(format!("{base}{ext}"));
-            }
-            return Ok(BenchDb {
-                url: base.to_string(),
-                admin: None,
-            });
-        }
-        let name = format!("buko_analytics_bench_{}", std::process::id());
-        let mut c = diesel::PgConnection::establish(base)?;
-        c.batch_execute(&format!("CREATE DATABASE \"{name}\""))?;
-        let (prefix, _) = base.rsplit_once('/').context("a URL with a path")?;
-        Ok(BenchDb {
-            url: format!("{prefix}/{name}"),
-            admin: Some((base.to_string(), name)),
-        })
-    }
-}
-
-impl Drop for BenchDb {
-    fn drop(&mut self) {
-        if let Some((base, name)) = &self.admin {
-            if let Ok(mut c) = diesel::PgConnection::establish(base) {
-                let _ =
-                    c.batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"));
-            }
-        }
-    }
 }
 
 fn ts(t: chrono::DateTime<Utc>) -> String {
@@ -253,8 +214,8 @@ fn main() -> anyhow::Result<()> {
     let a = args()?;
     let base = std::env::var("BENCH_DATABASE_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-    let bench = BenchDb::create(&base)?;
-    let pool = db::build_pool(&bench.url, 4)?;
+    let bench = ScratchDb::create(&base, "buko_analytics_bench")?;
+    let pool = db::build_pool(bench.url(), 4)?;
     let mut c = pool.get()?;
     db::migrate(&mut c).map_err(anyhow::Error::msg)?;
     println!(

@@ -11,12 +11,12 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use buko::db::scratch::ScratchDb;
 use buko::db::{self, DbPool};
 use buko::queue::{
     claim, complete, enqueue, handler_fn, JobHandlers, JobOutcome, JobPayload, NewJob, QueueName,
     QueueSettings, WorkerPool,
 };
-use diesel::connection::SimpleConnection;
 use diesel::Connection;
 use futures_util::FutureExt;
 
@@ -47,45 +47,6 @@ fn args() -> anyhow::Result<Args> {
         }
     }
     Ok(a)
-}
-
-/// A fresh database for the run; PostgreSQL's is dropped at the end.
-struct BenchDb {
-    url: String,
-    admin: Option<(String, String)>,
-}
-
-impl BenchDb {
-    fn create(base: &str) -> anyhow::Result<BenchDb> {
-        if db::Backend::from_url(base) == db::Backend::Sqlite {
-            let _ = std::fs::remove_file(base);
-            return Ok(BenchDb {
-                url: base.to_string(),
-                admin: None,
-            });
-        }
-        let name = format!("buko_bench_{}", uuid::Uuid::new_v4().simple());
-        let mut c = diesel::PgConnection::establish(base)?;
-        c.batch_execute(&format!("CREATE DATABASE \"{name}\""))?;
-        let (prefix, _) = base
-            .rsplit_once('/')
-            .context("a database URL with a path")?;
-        Ok(BenchDb {
-            url: format!("{prefix}/{name}"),
-            admin: Some((base.to_string(), name)),
-        })
-    }
-}
-
-impl Drop for BenchDb {
-    fn drop(&mut self) {
-        if let Some((admin, name)) = &self.admin {
-            if let Ok(mut c) = diesel::PgConnection::establish(admin) {
-                let _ =
-                    c.batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"));
-            }
-        }
-    }
 }
 
 fn fill(pool: &DbPool, n: usize) -> anyhow::Result<()> {
@@ -199,17 +160,17 @@ fn main() -> anyhow::Result<()> {
     let a = args()?;
     let base = std::env::var("BENCH_DATABASE_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-    let bench = BenchDb::create(&base)?;
-    let pool = db::build_pool(&bench.url, (a.workers as u32 + 4).max(8))?;
+    let bench = ScratchDb::create(&base, "buko_bench")?;
+    let pool = db::build_pool(bench.url(), (a.workers as u32 + 4).max(8))?;
     db::migrate(&mut *pool.get()?)?;
-    let backend = db::Backend::from_url(&bench.url);
+    let backend = db::Backend::from_url(bench.url());
     println!("backend: {backend:?}");
     let rate = throughput(&pool, a.jobs, a.workers)?;
     println!(
         "claim+complete: {} jobs, {} workers: {rate:.0} jobs/s",
         a.jobs, a.workers
     );
-    let mut times = recovery(&pool, &bench.url, a.recovery_runs)?;
+    let mut times = recovery(&pool, bench.url(), a.recovery_runs)?;
     times.sort();
     if let (Some(median), Some(max)) = (times.get(times.len() / 2), times.last()) {
         println!(

@@ -1,8 +1,6 @@
 //! The admin's view of billing: the subscriptions list, one subscription with its raw verified
 //! events, a manual plan change (audited, visible to the user), and the plans editor.
 
-use serde_json::json;
-
 use super::fake::*;
 use super::*;
 use crate::admin::{act, admin};
@@ -15,17 +13,7 @@ async fn admins_see_subscriptions_and_events_change_plans_by_hand_and_edit_plans
     let boss = admin(&app).await;
     let a = author(&app).await;
     let uid = a.user_id(&app);
-    let res = a
-        .api(
-            "POST",
-            "/api/v1/billing/checkout",
-            Some(json!({"plan": "pro", "provider": "paypal"})),
-        )
-        .await;
-    let approve = res.json()["redirect_url"]
-        .as_str()
-        .expect("url")
-        .to_string();
+    let approve = api_checkout(&a, "pro", "paypal").await;
     Client::for_base(&fake_base)
         .get(&approve[fake_base.len()..])
         .await;

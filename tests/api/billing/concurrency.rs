@@ -2,8 +2,6 @@
 //! distinct payment events about the same subscription): one stored event, one plan change, one
 //! audit row.
 
-use serde_json::json;
-
 use super::fake::*;
 use super::*;
 use crate::helpers::{author, spawn_app_with, Client};
@@ -20,17 +18,7 @@ async fn the_same_webhook_ten_times_on_two_nodes_changes_the_plan_once() {
     .await;
     let a = author(&a_node).await;
     let uid = a.user_id(&a_node);
-    let res = a
-        .api(
-            "POST",
-            "/api/v1/billing/checkout",
-            Some(json!({"plan": "pro", "provider": "paypal"})),
-        )
-        .await;
-    let approve = res.json()["redirect_url"]
-        .as_str()
-        .expect("url")
-        .to_string();
+    let approve = api_checkout(&a, "pro", "paypal").await;
     assert_eq!(
         Client::for_base(&fake_base)
             .get(&approve[fake_base.len()..])

@@ -177,18 +177,7 @@ async fn mercadopago_checkout_through_the_api_and_a_signed_notification_make_the
     let app = spawn_billing_app(&fake_base).await;
     let a = author(&app).await;
     let uid = a.user_id(&app);
-    let res = a
-        .api(
-            "POST",
-            "/api/v1/billing/checkout",
-            Some(json!({"plan": "studio", "provider": "mercadopago"})),
-        )
-        .await;
-    assert_eq!(res.status, 200, "{}", res.body);
-    let url = res.json()["redirect_url"]
-        .as_str()
-        .expect("url")
-        .to_string();
+    let url = api_checkout(&a, "studio", "mercadopago").await;
     assert!(
         url.starts_with(&format!("{fake_base}/mp/checkout?preapproval_id=")),
         "{url}"

@@ -15,7 +15,7 @@ use buko::payments::PaymentSettings;
 use diesel::prelude::*;
 use serde_json::{json, Value};
 
-use crate::helpers::{spawn_app_with, Response, TestApp};
+use crate::helpers::{spawn_app_with, Author, Response, TestApp};
 use fake::*;
 
 /// Payment settings pointing both providers at the fake; Pro sold through PayPal, Studio through
@@ -43,6 +43,22 @@ pub fn payment_settings(base: &str) -> PaymentSettings {
 pub async fn spawn_billing_app(base: &str) -> TestApp {
     let p = payment_settings(base);
     spawn_app_with(move |s| s.payments = p).await
+}
+
+/// Starts a checkout through the API; the provider's approval URL.
+pub async fn api_checkout(a: &Author, plan: &str, provider: &str) -> String {
+    let res = a
+        .api(
+            "POST",
+            "/api/v1/billing/checkout",
+            Some(json!({"plan": plan, "provider": provider})),
+        )
+        .await;
+    assert_eq!(res.status, 200, "{}", res.body);
+    res.json()["redirect_url"]
+        .as_str()
+        .expect("url")
+        .to_string()
 }
 
 /// Sends a webhook with the given headers and raw body.

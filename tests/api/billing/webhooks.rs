@@ -16,18 +16,7 @@ async fn approved_paypal(
 ) -> (crate::helpers::Author, String, String) {
     let a = author(app).await;
     let uid = a.user_id(app);
-    let res = a
-        .api(
-            "POST",
-            "/api/v1/billing/checkout",
-            Some(json!({"plan": "pro", "provider": "paypal"})),
-        )
-        .await;
-    assert_eq!(res.status, 200, "{}", res.body);
-    let url = res.json()["redirect_url"]
-        .as_str()
-        .expect("url")
-        .to_string();
+    let url = api_checkout(&a, "pro", "paypal").await;
     assert_eq!(
         Client::for_base(fake_base)
             .get(&url[fake_base.len()..])
@@ -194,17 +183,7 @@ async fn bad_mercadopago_signatures_are_refused_and_late_events_act_on_the_curre
     let app = spawn_billing_app(&fake_base).await;
     let a = author(&app).await;
     let uid = a.user_id(&app);
-    let res = a
-        .api(
-            "POST",
-            "/api/v1/billing/checkout",
-            Some(json!({"plan": "studio", "provider": "mercadopago"})),
-        )
-        .await;
-    let url = res.json()["redirect_url"]
-        .as_str()
-        .expect("url")
-        .to_string();
+    let url = api_checkout(&a, "studio", "mercadopago").await;
     let pa = url.rsplit('=').next().expect("id").to_string();
     with(&fake, |s| {
         s.preapprovals
