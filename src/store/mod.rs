@@ -3,7 +3,7 @@
 
 use buko_actors::{
     BookEvent, BookSnapshot, BookStatus, BookStore, CallRecord, ChunkCommit, CommitOutcome,
-    Control, Fence, StoreError,
+    Control, Fence, NewEvent, StoreError,
 };
 use futures_util::future::LocalBoxFuture;
 
@@ -40,6 +40,10 @@ impl DbBookStore {
     }
 }
 
+fn stored(rows: Vec<crate::db::repo::events::EventRow>) -> Vec<BookEvent> {
+    rows.iter().map(|r| r.to_book_event()).collect()
+}
+
 /// Busy, locked or unreachable databases are temporary (the engine retries); the rest is not.
 fn store_error(e: DbError) -> StoreError {
     if e.is_transient() {
@@ -70,8 +74,11 @@ impl BookStore for DbBookStore {
     fn commit_chunk(
         &self,
         chunk: ChunkCommit,
-    ) -> LocalBoxFuture<'static, Result<CommitOutcome, StoreError>> {
-        self.call(move |c| queries::commit_chunk(c, &chunk))
+        events: Vec<NewEvent>,
+    ) -> LocalBoxFuture<'static, Result<(CommitOutcome, Vec<BookEvent>), StoreError>> {
+        self.call(move |c| {
+            queries::commit_chunk(c, &chunk, &events).map(|(o, rows)| (o, stored(rows)))
+        })
     }
 
     fn discard_chapter(
@@ -89,10 +96,14 @@ impl BookStore for DbBookStore {
         book_id: &str,
         chapter_index: usize,
         summary: String,
+        events: Vec<NewEvent>,
         fence: Fence,
-    ) -> LocalBoxFuture<'static, Result<(), StoreError>> {
+    ) -> LocalBoxFuture<'static, Result<Vec<BookEvent>, StoreError>> {
         let id = book_id.to_string();
-        self.call(move |c| queries::save_chapter_summary(c, &id, chapter_index, &summary, fence))
+        self.call(move |c| {
+            queries::save_chapter_summary(c, &id, chapter_index, &summary, &events, fence)
+                .map(stored)
+        })
     }
 
     fn save_plan(
@@ -110,10 +121,13 @@ impl BookStore for DbBookStore {
         book_id: &str,
         status: BookStatus,
         reason: Option<String>,
+        events: Vec<NewEvent>,
         fence: Fence,
-    ) -> LocalBoxFuture<'static, Result<(), StoreError>> {
+    ) -> LocalBoxFuture<'static, Result<Vec<BookEvent>, StoreError>> {
         let id = book_id.to_string();
-        self.call(move |c| queries::set_status(c, &id, status, reason.as_deref(), fence))
+        self.call(move |c| {
+            queries::set_status(c, &id, status, reason.as_deref(), &events, fence).map(stored)
+        })
     }
 
     fn append_event(
