@@ -17,6 +17,9 @@
 #   PROFILE [release] the cargo profile directory the binaries are taken from (debug for a quick try)
 #   PERF=1 profile each node with `perf record` for PERF_SECS [20] s, PERF_AT [RAMP_UP+30] s into the load
 #   (flat profile in perf-node<i>.txt next to the report)
+#   REDIS_SLEEP_AT=S run `redis-cli DEBUG SLEEP ${REDIS_SLEEP_SECS:-3}` S seconds after the load starts
+#   (the Redis-pause run: watchers must still see 0 gaps); each node's /metrics is saved next to the report
+#   at the end (metrics-node<i>.txt: where store calls spend their time, relay retries, gap refills)
 # Binaries: $CARGO_TARGET_DIR/release/{buko,buko-load} (built here with `cargo build --release` unless SKIP_BUILD=1).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -53,7 +56,11 @@ fi
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/var/tmp/buko-target-load}
 BIN="$CARGO_TARGET_DIR/${PROFILE:-release}"
 if [ "${SKIP_BUILD:-0}" != 1 ]; then
-  cargo build --release --bin buko --bin buko-load
+  if [ "${PROFILE:-release}" = debug ]; then
+    cargo build --bin buko --bin buko-load
+  else
+    cargo build --release --bin buko --bin buko-load
+  fi
 fi
 
 ulimit -n "$(ulimit -Hn)"
@@ -149,6 +156,15 @@ if [ "${PERF:-0}" = 1 ] && command -v perf >/dev/null; then
   PIDS+=($!)
 fi
 
+if [ -n "${REDIS_SLEEP_AT:-}" ] && [ -n "$REDIS_URL" ]; then
+  (
+    sleep "$REDIS_SLEEP_AT"
+    echo "== redis: DEBUG SLEEP ${REDIS_SLEEP_SECS:-3} at $(date -u +%T)"
+    redis-cli -u "$REDIS_URL" DEBUG SLEEP "${REDIS_SLEEP_SECS:-3}" >/dev/null
+  ) &
+  PIDS+=($!)
+fi
+
 echo "== load: mode=$MODE users=$N books=$M watchers=$WATCHERS pages=$PAGES hold=${DURATION}s rate=$RATE work=$WORK"
 status=0
 "$BIN/buko-load" "${TARGETS[@]}" "${PID_ARGS[@]}" --database-url "$DATABASE_URL" \
@@ -156,5 +172,8 @@ status=0
   --browsers "$BROWSERS" --ramp-up "$RAMP_UP" --hold "$DURATION" --threads "$THREADS" \
   --drain-timeout "${DRAIN:-900}" \
   --json "$OUT/report.json" | tee "$OUT/report.md" || status=$?
+for i in "${!PORTS[@]}"; do
+  curl -fsS "http://127.0.0.1:${PORTS[$i]}/metrics" >"$OUT/metrics-node$i.txt" 2>/dev/null || true
+done
 echo "== report: $OUT/report.md (node logs in $WORK)"
 exit "$status"

@@ -110,3 +110,10 @@ pub fn record_llm_call(call: &buko_actors::CallRecord) {
 pub fn record_rate_limited(scope: &'static str) {
     metrics::counter!("buko_rate_limit_rejections_total", "scope" => scope).increment(1);
 }
+
+/// Where an engine store call spends its time (`op`: the port method): waiting for a blocking thread
+/// (`phase="queue"`), for a pool connection (`"pool"`), and in its queries and commit (`"query"`).
+pub fn record_store_phase(op: &'static str, phase: &'static str, seconds: f64) {
+    metrics::histogram!("buko_store_duration_seconds", "op" => op, "phase" => phase)
+        .record(seconds);
+}

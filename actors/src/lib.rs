@@ -16,7 +16,9 @@
 //! - `supervisor.send(StopBook { book_id, control })` pauses / cancels at once when the book runs here
 //!   (also set the control flag in the store: it is read between chunks on whatever node runs it, and
 //!   while a book waits for an open breaker).
-//! - Durable events (`BookStore::append_event`, then published): `status` {status, reason},
+//! - Durable events (written with the state change they report — `commit_chunk`, `save_chapter_summary`,
+//!   `set_status` take `NewEvent`s — or alone through `BookStore::append_event`; published once
+//!   stored, in seq order): `status` {status, reason},
 //!   `chunk_started` {seq, chapter_index, part_index, parts_in_chapter, attempt} — sent again for each
 //!   retry of a chunk, so a client restarts that chunk's text —, `chunk_completed` {seq, chapter_index,
 //!   part_index, words}, `chapter_completed` {chapter_index, title}, `book_completed` {chunks, usage},

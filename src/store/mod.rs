@@ -3,12 +3,14 @@
 
 use buko_actors::{
     BookEvent, BookSnapshot, BookStatus, BookStore, CallRecord, ChunkCommit, CommitOutcome,
-    Control, Fence, StoreError,
+    Control, Fence, NewEvent, StoreError,
 };
 use futures_util::future::LocalBoxFuture;
 
 use crate::db::repo::engine::{self as queries, QueryError};
 use crate::db::{self, DbError, DbPool};
+use crate::metrics;
+use std::time::Instant;
 
 #[derive(Clone)]
 pub struct DbBookStore {
@@ -20,16 +22,29 @@ impl DbBookStore {
         DbBookStore { pool }
     }
 
-    fn call<T, F>(&self, f: F) -> LocalBoxFuture<'static, Result<T, StoreError>>
+    /// Runs `f` on the blocking pool, recording where the time goes (see `metrics::record_store_phase`).
+    fn call<T, F>(&self, op: &'static str, f: F) -> LocalBoxFuture<'static, Result<T, StoreError>>
     where
         F: FnOnce(&mut db::DbConn) -> Result<T, QueryError> + Send + 'static,
         T: Send + 'static,
     {
         let pool = self.pool.clone();
         Box::pin(async move {
-            let result = db::run(&pool, move |c| Ok(f(c)))
-                .await
-                .map_err(store_error)?;
+            let asked = Instant::now();
+            let result = actix_web::rt::task::spawn_blocking(move || {
+                let started = Instant::now();
+                metrics::record_store_phase(op, "queue", (started - asked).as_secs_f64());
+                let mut conn = pool.get().map_err(DbError::from)?;
+                let got = Instant::now();
+                metrics::record_store_phase(op, "pool", (got - started).as_secs_f64());
+                let r = f(&mut conn);
+                metrics::record_store_phase(op, "query", got.elapsed().as_secs_f64());
+                Ok(r)
+            })
+            .await
+            .map_err(|_| DbError::Cancelled)
+            .and_then(|r| r)
+            .map_err(store_error)?;
             result.map_err(|e| match e {
                 QueryError::NotFound(id) => StoreError::NotFound(id),
                 QueryError::Fenced(id) => StoreError::Fenced(id),
@@ -38,6 +53,10 @@ impl DbBookStore {
             })
         })
     }
+}
+
+fn stored(rows: Vec<crate::db::repo::events::EventRow>) -> Vec<BookEvent> {
+    rows.iter().map(|r| r.to_book_event()).collect()
 }
 
 /// Busy, locked or unreachable databases are temporary (the engine retries); the rest is not.
@@ -55,7 +74,7 @@ impl BookStore for DbBookStore {
         book_id: &str,
     ) -> LocalBoxFuture<'static, Result<BookSnapshot, StoreError>> {
         let id = book_id.to_string();
-        self.call(move |c| queries::load_book(c, &id))
+        self.call("load_book", move |c| queries::load_book(c, &id))
     }
 
     fn chunk_text(
@@ -64,14 +83,17 @@ impl BookStore for DbBookStore {
         seq: i64,
     ) -> LocalBoxFuture<'static, Result<Option<String>, StoreError>> {
         let id = book_id.to_string();
-        self.call(move |c| queries::chunk_text(c, &id, seq))
+        self.call("chunk_text", move |c| queries::chunk_text(c, &id, seq))
     }
 
     fn commit_chunk(
         &self,
         chunk: ChunkCommit,
-    ) -> LocalBoxFuture<'static, Result<CommitOutcome, StoreError>> {
-        self.call(move |c| queries::commit_chunk(c, &chunk))
+        events: Vec<NewEvent>,
+    ) -> LocalBoxFuture<'static, Result<(CommitOutcome, Vec<BookEvent>), StoreError>> {
+        self.call("commit_chunk", move |c| {
+            queries::commit_chunk(c, &chunk, &events).map(|(o, rows)| (o, stored(rows)))
+        })
     }
 
     fn discard_chapter(
@@ -81,7 +103,9 @@ impl BookStore for DbBookStore {
         fence: Fence,
     ) -> LocalBoxFuture<'static, Result<(), StoreError>> {
         let id = book_id.to_string();
-        self.call(move |c| queries::discard_chapter(c, &id, chapter_index, fence))
+        self.call("discard_chapter", move |c| {
+            queries::discard_chapter(c, &id, chapter_index, fence)
+        })
     }
 
     fn save_chapter_summary(
@@ -89,10 +113,14 @@ impl BookStore for DbBookStore {
         book_id: &str,
         chapter_index: usize,
         summary: String,
+        events: Vec<NewEvent>,
         fence: Fence,
-    ) -> LocalBoxFuture<'static, Result<(), StoreError>> {
+    ) -> LocalBoxFuture<'static, Result<Vec<BookEvent>, StoreError>> {
         let id = book_id.to_string();
-        self.call(move |c| queries::save_chapter_summary(c, &id, chapter_index, &summary, fence))
+        self.call("save_chapter_summary", move |c| {
+            queries::save_chapter_summary(c, &id, chapter_index, &summary, &events, fence)
+                .map(stored)
+        })
     }
 
     fn save_plan(
@@ -102,7 +130,9 @@ impl BookStore for DbBookStore {
         fence: Fence,
     ) -> LocalBoxFuture<'static, Result<(), StoreError>> {
         let id = book_id.to_string();
-        self.call(move |c| queries::save_plan(c, &id, chunks_total, fence))
+        self.call("save_plan", move |c| {
+            queries::save_plan(c, &id, chunks_total, fence)
+        })
     }
 
     fn set_status(
@@ -110,10 +140,13 @@ impl BookStore for DbBookStore {
         book_id: &str,
         status: BookStatus,
         reason: Option<String>,
+        events: Vec<NewEvent>,
         fence: Fence,
-    ) -> LocalBoxFuture<'static, Result<(), StoreError>> {
+    ) -> LocalBoxFuture<'static, Result<Vec<BookEvent>, StoreError>> {
         let id = book_id.to_string();
-        self.call(move |c| queries::set_status(c, &id, status, reason.as_deref(), fence))
+        self.call("set_status", move |c| {
+            queries::set_status(c, &id, status, reason.as_deref(), &events, fence).map(stored)
+        })
     }
 
     fn append_event(
@@ -124,18 +157,18 @@ impl BookStore for DbBookStore {
         fence: Fence,
     ) -> LocalBoxFuture<'static, Result<BookEvent, StoreError>> {
         let (id, kind) = (book_id.to_string(), kind.to_string());
-        self.call(move |c| {
+        self.call("append_event", move |c| {
             queries::append_event(c, &id, &kind, &data, fence).map(|row| row.to_book_event())
         })
     }
 
     fn record_call(&self, call: CallRecord) -> LocalBoxFuture<'static, Result<(), StoreError>> {
         crate::metrics::record_llm_call(&call);
-        self.call(move |c| queries::record_call(c, &call))
+        self.call("record_call", move |c| queries::record_call(c, &call))
     }
 
     fn control(&self, book_id: &str) -> LocalBoxFuture<'static, Result<Control, StoreError>> {
         let id = book_id.to_string();
-        self.call(move |c| queries::control(c, &id))
+        self.call("control", move |c| queries::control(c, &id))
     }
 }

@@ -39,6 +39,9 @@ pub async fn check_once(state: &AppState) -> Result<usize, crate::db::DbError> {
     if credentials.is_empty() {
         return Ok(0);
     }
+    // Only what was asked about can be found gone: a socket opened while the query ran has a
+    // credential the answer does not cover (closing it would read a fresh key as revoked).
+    let checked = credentials.clone();
     let (mut sessions, mut keys) = (Vec::new(), Vec::new());
     for c in credentials {
         match c {
@@ -58,9 +61,12 @@ pub async fn check_once(state: &AppState) -> Result<usize, crate::db::DbError> {
         Ok((s, k))
     })
     .await?;
-    let closed = state.ws_auth.close_where(|c| match c {
-        Credential::Session(id) => !live_sessions.contains(id),
-        Credential::ApiKey(id) => !live_keys.contains(id),
+    let closed = state.ws_auth.close_where(|c| {
+        checked.contains(c)
+            && match c {
+                Credential::Session(id) => !live_sessions.contains(id),
+                Credential::ApiKey(id) => !live_keys.contains(id),
+            }
     });
     if closed > 0 {
         log::info!(target: "buko::ws", sockets = closed; "sockets closed: credential gone");

@@ -20,6 +20,7 @@ mod health;
 mod helpers;
 mod llm;
 mod metrics;
+mod outbox;
 mod queue;
 mod queue_app;
 mod queue_db;

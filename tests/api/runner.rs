@@ -14,14 +14,14 @@ use diesel::prelude::*;
 
 use crate::helpers::test_settings;
 
-struct Setup {
-    runner: Runner,
-    pool: DbPool,
+pub struct Setup {
+    pub runner: Runner,
+    pub pool: DbPool,
     _dir: tempfile::TempDir,
     _pg: Option<crate::helpers::PgGuard>,
 }
 
-async fn setup() -> Setup {
+pub async fn setup() -> Setup {
     let dir = tempfile::tempdir().expect("tmp");
     let (settings, pg) = test_settings(dir.path());
     let pool = db::build_pool(settings.database_url.expose(), 4).expect("pool");
@@ -231,7 +231,7 @@ async fn a_stale_owner_cannot_commit_after_its_book_was_taken_over() {
         fence: Fence(1),
     };
     assert!(matches!(
-        queries::commit_chunk(&mut conn, &stale),
+        queries::commit_chunk(&mut conn, &stale, &[]),
         Err(queries::QueryError::Fenced(_))
     ));
     assert!(matches!(
@@ -256,11 +256,15 @@ async fn a_stale_owner_cannot_commit_after_its_book_was_taken_over() {
         ..stale
     };
     assert_eq!(
-        queries::commit_chunk(&mut conn, &current).expect("commit"),
+        queries::commit_chunk(&mut conn, &current, &[])
+            .expect("commit")
+            .0,
         buko_actors::CommitOutcome::Inserted
     );
     assert_eq!(
-        queries::commit_chunk(&mut conn, &current).expect("again"),
+        queries::commit_chunk(&mut conn, &current, &[])
+            .expect("again")
+            .0,
         buko_actors::CommitOutcome::AlreadyPresent
     );
 }

@@ -75,6 +75,25 @@ pub struct Book {
     pub status: Option<BookStatus>,
 }
 
+impl Book {
+    /// Gives `events` the next seqs, as a store's transaction does.
+    fn stamp(&mut self, book_id: &str, events: Vec<NewEvent>) -> Vec<BookEvent> {
+        events
+            .into_iter()
+            .map(|e| {
+                self.events += 1;
+                BookEvent {
+                    book_id: book_id.to_string(),
+                    seq: self.events,
+                    kind: e.kind,
+                    data: e.data,
+                    at: Utc::now(),
+                }
+            })
+            .collect()
+    }
+}
+
 #[derive(Default)]
 pub struct Store {
     pub books: Mutex<HashMap<String, Book>>,
@@ -123,12 +142,13 @@ impl BookStore for Shared {
     fn commit_chunk(
         &self,
         c: ChunkCommit,
-    ) -> LocalBoxFuture<'static, Result<CommitOutcome, StoreError>> {
+        events: Vec<NewEvent>,
+    ) -> LocalBoxFuture<'static, Result<(CommitOutcome, Vec<BookEvent>), StoreError>> {
         let id = c.book_id.clone();
         self.0
             .with(&id, move |b| match b.chunks.insert(c.seq, c.text) {
-                None => CommitOutcome::Inserted,
-                Some(_) => CommitOutcome::AlreadyPresent,
+                None => (CommitOutcome::Inserted, b.stamp(&c.book_id, events)),
+                Some(_) => (CommitOutcome::AlreadyPresent, Vec::new()),
             })
     }
     fn discard_chapter(
@@ -144,9 +164,14 @@ impl BookStore for Shared {
         id: &str,
         ch: usize,
         s: String,
+        events: Vec<NewEvent>,
         _: Fence,
-    ) -> LocalBoxFuture<'static, Result<(), StoreError>> {
-        self.0.with(id, move |b| b.summaries.push((ch, s)))
+    ) -> LocalBoxFuture<'static, Result<Vec<BookEvent>, StoreError>> {
+        let book_id = id.to_string();
+        self.0.with(id, move |b| {
+            b.summaries.push((ch, s));
+            b.stamp(&book_id, events)
+        })
     }
     fn save_plan(
         &self,
@@ -161,9 +186,14 @@ impl BookStore for Shared {
         id: &str,
         s: BookStatus,
         _: Option<String>,
+        events: Vec<NewEvent>,
         _: Fence,
-    ) -> LocalBoxFuture<'static, Result<(), StoreError>> {
-        self.0.with(id, move |b| b.status = Some(s))
+    ) -> LocalBoxFuture<'static, Result<Vec<BookEvent>, StoreError>> {
+        let book_id = id.to_string();
+        self.0.with(id, move |b| {
+            b.status = Some(s);
+            b.stamp(&book_id, events)
+        })
     }
     fn append_event(
         &self,

@@ -1,6 +1,7 @@
-//! A running book's handle on the world: durable events (store first, then the broadcaster), status
-//! changes, the author's control flag, usage totals, and the breaker waits that pause the book with
-//! reason `provider_unavailable` and resume it when calls are let through again.
+//! A running book's handle on the world: durable events (written in the same transaction as the
+//! state change they report, then sent to the broadcaster in the store's order), status changes, the
+//! author's control flag, usage totals, and the breaker waits that pause the book with reason
+//! `provider_unavailable` and resume it when calls are let through again.
 
 use std::time::Duration;
 
@@ -13,7 +14,7 @@ use crate::caller::CallHooks;
 use crate::deps::EngineDeps;
 use crate::model::BookStatus;
 use crate::outcome::{BookOutcome, Halt};
-use crate::ports::{CallRecord, Control, Fence, Usage};
+use crate::ports::{BookEvent, CallRecord, Control, Fence, NewEvent, Usage};
 use crate::progress::ProgressMessage;
 use crate::retry::store_call;
 
@@ -41,7 +42,8 @@ impl BookCtx {
         }
     }
 
-    /// Appends a durable event (the store assigns its seq) and publishes it as stored.
+    /// Appends a durable event that reports no state change (the store assigns its seq) and publishes
+    /// it as stored.
     pub async fn emit(&self, kind: &str, data: Value) -> Result<(), Halt> {
         let store = &self.deps.store;
         let event = store_call(&self.deps.config.store_retry, || {
@@ -49,24 +51,53 @@ impl BookCtx {
         })
         .await
         .map_err(|e| Halt::from_store("could not record an event", e))?;
-        self.deps
-            .broadcaster
-            .do_send(Publish(ProgressMessage::from_event(event)));
+        self.publish(vec![event]);
         Ok(())
     }
 
+    /// Sends events as stored (after their transaction committed), in the store's order.
+    pub fn publish(&self, events: Vec<BookEvent>) {
+        for event in events {
+            self.deps
+                .broadcaster
+                .do_send(Publish(ProgressMessage::from_event(event)));
+        }
+    }
+
     pub async fn set_status(&self, status: BookStatus, reason: Option<String>) -> Result<(), Halt> {
+        self.set_status_with(status, reason, Vec::new(), Vec::new())
+            .await
+    }
+
+    /// Sets the status and writes its `status` event, preceded by `before` and followed by `after`,
+    /// in one transaction; publishes them once it committed.
+    pub async fn set_status_with(
+        &self,
+        status: BookStatus,
+        reason: Option<String>,
+        before: Vec<NewEvent>,
+        after: Vec<NewEvent>,
+    ) -> Result<(), Halt> {
+        let mut events = before;
+        events.push(NewEvent::new(
+            "status",
+            json!({ "status": status.as_str(), "reason": reason }),
+        ));
+        events.extend(after);
         let store = &self.deps.store;
-        store_call(&self.deps.config.store_retry, || {
-            store.set_status(&self.book_id, status, reason.clone(), self.fence)
+        let stored = store_call(&self.deps.config.store_retry, || {
+            store.set_status(
+                &self.book_id,
+                status,
+                reason.clone(),
+                events.clone(),
+                self.fence,
+            )
         })
         .await
         .map_err(|e| Halt::from_store("could not update the status", e))?;
-        self.emit(
-            "status",
-            json!({ "status": status.as_str(), "reason": reason }),
-        )
-        .await
+        self.publish(stored);
+        Ok(())
     }
 
     /// The author's wish, read between chunks (it may have been set on another node).
@@ -113,13 +144,16 @@ impl BookCtx {
     pub async fn finalize(&self, halt: Halt) -> BookOutcome {
         let written = match &halt {
             Halt::Fenced => return BookOutcome::Fenced,
-            Halt::Failed(reason) => match self.emit("error", json!({ "message": reason })).await {
-                Ok(()) => {
-                    self.set_status(BookStatus::Failed, Some(reason.clone()))
-                        .await
-                }
-                Err(e) => Err(e),
-            },
+            Halt::Failed(reason) => {
+                let error = NewEvent::new("error", json!({ "message": reason }));
+                self.set_status_with(
+                    BookStatus::Failed,
+                    Some(reason.clone()),
+                    vec![error],
+                    vec![],
+                )
+                .await
+            }
             Halt::Paused(reason) => {
                 self.set_status(BookStatus::Paused, Some(reason.clone()))
                     .await

@@ -13,7 +13,7 @@ use crate::caller::{call_with_retry, CallError};
 use crate::model::{Architecture, BookStatus, Regenerate};
 use crate::outcome::{BookOutcome, Halt};
 use crate::plan::{plan_chunks, PlannedChunk};
-use crate::ports::{BookSnapshot, StoreError};
+use crate::ports::{BookSnapshot, NewEvent, StoreError};
 use crate::prompt::{head, summary_request};
 use crate::retry::store_call;
 
@@ -124,39 +124,40 @@ async fn write_book(
                     .filter(|(c, _)| *c == chapter_index)
                     .map(|(_, i)| i.as_str()),
             };
-            let words = writer.write().await?;
-            book.emit(
-                "chunk_completed",
-                json!({ "seq": chunk.seq, "chapter_index": chunk.chapter_index,
-                        "part_index": chunk.part_index, "words": words }),
-            )
-            .await?;
+            writer.write().await?;
         }
-        if summaries.contains_key(&chapter_index) {
+        // A chapter is done when its summary is saved (with its `chapter_completed`); the last
+        // chapter needs no summary (nothing is written after it) and completes with the book.
+        if summaries.contains_key(&chapter_index) || chapter_index == last_chapter {
             continue;
         }
-        // The last chapter needs no summary: nothing is written after it.
-        if chapter_index < last_chapter {
-            let summary = summarize_chapter(book, &architecture, chapter, &summaries).await?;
-            summaries.insert(chapter_index, summary);
-        }
-        let title = &architecture.chapters[chapter_index].title;
-        book.emit(
-            "chapter_completed",
-            json!({ "chapter_index": chapter_index, "title": title }),
-        )
-        .await?;
+        let summary = summarize_chapter(book, &architecture, chapter, &summaries).await?;
+        summaries.insert(chapter_index, summary);
     }
 
-    book.set_status(BookStatus::Completed, None).await?;
-    book.emit(
+    // The last `chapter_completed`, the status and `book_completed` in one transaction: a crash
+    // before it commits writes them on the next run, once.
+    let last = NewEvent::new(
+        "chapter_completed",
+        chapter_completed(&architecture, last_chapter),
+    );
+    let completed = NewEvent::new(
         "book_completed",
         json!({ "chunks": plan.len(), "usage": book.usage_json() }),
-    )
-    .await
+    );
+    book.set_status_with(BookStatus::Completed, None, vec![last], vec![completed])
+        .await
 }
 
-/// Refreshes the rolling summary with the finished chapter and saves it.
+fn chapter_completed(architecture: &Architecture, chapter_index: usize) -> serde_json::Value {
+    let title = architecture
+        .chapters
+        .get(chapter_index)
+        .map(|c| c.title.as_str());
+    json!({ "chapter_index": chapter_index, "title": title })
+}
+
+/// Refreshes the rolling summary with the finished chapter and saves it with its `chapter_completed`.
 async fn summarize_chapter(
     book: &mut BookCtx,
     architecture: &Architecture,
@@ -204,11 +205,21 @@ async fn summarize_chapter(
     })?;
     book.resume_if_paused().await?;
     let summary = head(completion.text.trim(), deps.config.summary_chars);
-    store_call(&deps.config.store_retry, || {
-        deps.store
-            .save_chapter_summary(&book.book_id, chapter_index, summary.clone(), book.fence)
+    let completed = NewEvent::new(
+        "chapter_completed",
+        chapter_completed(architecture, chapter_index),
+    );
+    let events = store_call(&deps.config.store_retry, || {
+        deps.store.save_chapter_summary(
+            &book.book_id,
+            chapter_index,
+            summary.clone(),
+            vec![completed.clone()],
+            book.fence,
+        )
     })
     .await
     .map_err(|e| Halt::from_store("could not save the chapter summary", e))?;
+    book.publish(events);
     Ok(summary)
 }

@@ -1,6 +1,6 @@
 //! ChunkWriter: writes one planned chunk. Builds the bounded prompt (with the tail of the previous
 //! chunk read back from the store), streams it through the retry policy while forwarding text to the
-//! broadcaster, commits it idempotently, and only then reports it written. It never decides the
+//! broadcaster, commits it idempotently with its `chunk_completed`, and only then reports it written. It never decides the
 //! book's fate beyond turning a final call error into a pause (temporary) or a failure (permanent).
 
 use std::time::Duration;
@@ -14,7 +14,7 @@ use crate::caller::{call_with_retry, CallError, CallHooks};
 use crate::model::Architecture;
 use crate::outcome::Halt;
 use crate::plan::PlannedChunk;
-use crate::ports::{ChunkCommit, CommitOutcome};
+use crate::ports::{ChunkCommit, CommitOutcome, NewEvent};
 use crate::prompt::{chunk_request, tail, with_instruction};
 use crate::retry::store_call;
 
@@ -132,8 +132,15 @@ impl ChunkWriter<'_> {
             usage: completion.usage,
             fence: book.fence,
         };
-        let outcome = store_call(&deps.config.store_retry, || {
-            deps.store.commit_chunk(commit.clone())
+        // The chunk and its `chunk_completed` in one transaction: never one without the other.
+        let completed = NewEvent::new(
+            "chunk_completed",
+            json!({ "seq": chunk.seq, "chapter_index": chunk.chapter_index,
+                    "part_index": chunk.part_index, "words": words }),
+        );
+        let (outcome, events) = store_call(&deps.config.store_retry, || {
+            deps.store
+                .commit_chunk(commit.clone(), vec![completed.clone()])
         })
         .await
         .map_err(|e| Halt::from_store("could not save the chunk", e))?;
@@ -149,6 +156,7 @@ impl ChunkWriter<'_> {
             chunk_seq: chunk.seq,
             piece: StreamPiece::End,
         });
+        book.publish(events);
         Ok(words)
     }
 }

@@ -28,6 +28,26 @@ pub struct BookState {
     pub spent_usd: f64,
 }
 
+impl BookState {
+    /// Appends events with the next seqs, in the same step as the change they come with (as a
+    /// database store's transaction does).
+    fn append(&mut self, book_id: &str, events: Vec<NewEvent>) -> Vec<BookEvent> {
+        let mut stored = Vec::new();
+        for e in events {
+            let event = BookEvent {
+                book_id: book_id.to_string(),
+                seq: self.events.last().map_or(0, |e| e.seq) + 1,
+                kind: e.kind,
+                data: e.data,
+                at: Utc::now(),
+            };
+            self.events.push(event.clone());
+            stored.push(event);
+        }
+        stored
+    }
+}
+
 #[derive(Default)]
 pub struct MemStore {
     pub books: Mutex<HashMap<String, BookState>>,
@@ -131,7 +151,8 @@ impl BookStore for SharedStore {
     fn commit_chunk(
         &self,
         chunk: ChunkCommit,
-    ) -> LocalBoxFuture<'static, Result<CommitOutcome, StoreError>> {
+        events: Vec<NewEvent>,
+    ) -> LocalBoxFuture<'static, Result<(CommitOutcome, Vec<BookEvent>), StoreError>> {
         let key = (chunk.book_id.clone(), chunk.seq);
         if self.0.panic_on_commit.lock().unwrap().remove(&key) {
             panic!("injected crash while committing chunk {}", chunk.seq);
@@ -139,7 +160,7 @@ impl BookStore for SharedStore {
         self.0
             .with(&chunk.book_id.clone(), Some(chunk.fence), move |b| {
                 if b.chunks.contains_key(&chunk.seq) {
-                    return CommitOutcome::AlreadyPresent;
+                    return (CommitOutcome::AlreadyPresent, Vec::new());
                 }
                 b.commit_log.push(chunk.seq);
                 let meta = CommittedChunk {
@@ -149,7 +170,7 @@ impl BookStore for SharedStore {
                     words: chunk.words,
                 };
                 b.chunks.insert(chunk.seq, (meta, chunk.text));
-                CommitOutcome::Inserted
+                (CommitOutcome::Inserted, b.append(&chunk.book_id, events))
             })
     }
 
@@ -170,10 +191,13 @@ impl BookStore for SharedStore {
         book_id: &str,
         chapter: usize,
         summary: String,
+        events: Vec<NewEvent>,
         fence: Fence,
-    ) -> LocalBoxFuture<'static, Result<(), StoreError>> {
+    ) -> LocalBoxFuture<'static, Result<Vec<BookEvent>, StoreError>> {
+        let id = book_id.to_string();
         self.0.with(book_id, Some(fence), move |b| {
             b.summaries.insert(chapter, summary);
+            b.append(&id, events)
         })
     }
 
@@ -192,12 +216,15 @@ impl BookStore for SharedStore {
         book_id: &str,
         status: BookStatus,
         reason: Option<String>,
+        events: Vec<NewEvent>,
         fence: Fence,
-    ) -> LocalBoxFuture<'static, Result<(), StoreError>> {
+    ) -> LocalBoxFuture<'static, Result<Vec<BookEvent>, StoreError>> {
+        let id = book_id.to_string();
         self.0.with(book_id, Some(fence), move |b| {
             b.status = Some(status);
             b.reason = reason.clone();
             b.statuses.push((status, reason));
+            b.append(&id, events)
         })
     }
 
@@ -210,15 +237,7 @@ impl BookStore for SharedStore {
     ) -> LocalBoxFuture<'static, Result<BookEvent, StoreError>> {
         let (id, kind) = (book_id.to_string(), kind.to_string());
         self.0.with(book_id, Some(fence), move |b| {
-            let e = BookEvent {
-                book_id: id,
-                seq: b.events.last().map_or(0, |e| e.seq) + 1,
-                kind,
-                data,
-                at: Utc::now(),
-            };
-            b.events.push(e.clone());
-            e
+            b.append(&id, vec![NewEvent { kind, data }]).remove(0)
         })
     }
 

@@ -3,13 +3,18 @@
 //! with `UPDATE books … WHERE fence = :fence`, which both proves the caller still owns the book (a node
 //! that came back after its lease was taken over writes nothing) and, being a write, takes SQLite's write
 //! lock up front so a busy database waits instead of failing a read-then-write upgrade.
+//!
+//! Durable events are written in the transaction of the state change they report (an outbox):
+//! `commit_chunk`, `save_chapter_summary` and `set_status` take them and return them as stored, with
+//! the seqs given inside that transaction. `append_event` is for events that report no change.
 
 use buko_actors::{
     Architecture, BookSnapshot, BookStatus, CallRecord, ChunkCommit, CommitOutcome, CommittedChunk,
-    Control, Fence, Usage,
+    Control, Fence, NewEvent, Usage,
 };
 use diesel::prelude::*;
 
+use crate::db::repo::events::EventRow;
 use crate::db::repo::jobs::{enqueue, JobPayload, NewJob};
 use crate::db::schema::{books, chapters, chunks, llm_calls};
 use crate::db::{new_id, now, repo, DbConn, DbError};
@@ -143,8 +148,13 @@ pub fn chunk_text(
         .optional()?)
 }
 
-/// Inserts the chunk once; a repeat of the same `(book_id, seq)` changes nothing.
-pub fn commit_chunk(conn: &mut DbConn, c: &ChunkCommit) -> Result<CommitOutcome, QueryError> {
+/// Inserts the chunk once, with `events` (its `chunk_completed`) in the same transaction; a repeat of
+/// the same `(book_id, seq)` changes nothing and writes no event (they came with the first commit).
+pub fn commit_chunk(
+    conn: &mut DbConn,
+    c: &ChunkCommit,
+    events: &[NewEvent],
+) -> Result<(CommitOutcome, Vec<EventRow>), QueryError> {
     fenced(conn, &c.book_id, c.fence, |conn| {
         let exists: i64 = chunks::table
             .filter(chunks::book_id.eq(&c.book_id))
@@ -152,7 +162,7 @@ pub fn commit_chunk(conn: &mut DbConn, c: &ChunkCommit) -> Result<CommitOutcome,
             .count()
             .get_result(conn)?;
         if exists > 0 {
-            return Ok(CommitOutcome::AlreadyPresent);
+            return Ok((CommitOutcome::AlreadyPresent, Vec::new()));
         }
         let words = i32::try_from(c.words).unwrap_or(i32::MAX);
         let chapter = i32::try_from(c.chapter_index).unwrap_or(i32::MAX);
@@ -198,7 +208,8 @@ pub fn commit_chunk(conn: &mut DbConn, c: &ChunkCommit) -> Result<CommitOutcome,
         )
         .set(chapters::status.eq("writing"))
         .execute(conn)?;
-        Ok(CommitOutcome::Inserted)
+        let events = repo::events::append_all(conn, &c.book_id, events)?;
+        Ok((CommitOutcome::Inserted, events))
     })
 }
 
@@ -251,13 +262,15 @@ fn recount(conn: &mut DbConn, book_id: &str) -> Result<(), QueryError> {
     Ok(())
 }
 
+/// Saves the chapter's rolling summary (the chapter is done) with `events` in the same transaction.
 pub fn save_chapter_summary(
     conn: &mut DbConn,
     book_id: &str,
     chapter: usize,
     summary: &str,
+    events: &[NewEvent],
     fence: Fence,
-) -> Result<(), QueryError> {
+) -> Result<Vec<EventRow>, QueryError> {
     let chapter = i32::try_from(chapter).unwrap_or(i32::MAX);
     fenced(conn, book_id, fence, |conn| {
         diesel::update(
@@ -271,7 +284,7 @@ pub fn save_chapter_summary(
             chapters::updated_at.eq(now()),
         ))
         .execute(conn)?;
-        Ok(())
+        Ok(repo::events::append_all(conn, book_id, events)?)
     })
 }
 
@@ -289,15 +302,16 @@ pub fn save_plan(
     })
 }
 
-/// Sets the status; on the first completion also enqueues the author's notification in the same
-/// transaction.
+/// Sets the status with `events` (its `status` event and what comes with it) in the same transaction;
+/// on the first completion also enqueues the author's notification there.
 pub fn set_status(
     conn: &mut DbConn,
     book_id: &str,
     status: BookStatus,
     reason: Option<&str>,
+    events: &[NewEvent],
     fence: Fence,
-) -> Result<(), QueryError> {
+) -> Result<Vec<EventRow>, QueryError> {
     fenced(conn, book_id, fence, |conn| {
         let completed_at = (status == BookStatus::Completed).then(now);
         diesel::update(books::table.find(book_id))
@@ -321,7 +335,7 @@ pub fn set_status(
                 )?;
             }
         }
-        Ok(())
+        Ok(repo::events::append_all(conn, book_id, events)?)
     })
 }
 

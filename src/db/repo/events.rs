@@ -67,6 +67,44 @@ pub fn append(
     })
 }
 
+/// Appends `events` in order, seq after seq, inside the caller's transaction (the outbox: they commit
+/// or vanish with the state change they report).
+pub fn append_all(
+    conn: &mut DbConn,
+    book_id: &str,
+    events: &[buko_actors::NewEvent],
+) -> Result<Vec<EventRow>, DbError> {
+    if events.is_empty() {
+        return Ok(Vec::new());
+    }
+    let first = last_seq(conn, book_id)? + 1;
+    let at = now();
+    let rows: Vec<EventRow> = events
+        .iter()
+        .zip(first..)
+        .map(|(e, seq)| EventRow {
+            book_id: book_id.to_string(),
+            seq,
+            kind: e.kind.clone(),
+            data: e.data.to_string(),
+            created_at: at,
+        })
+        .collect();
+    // One statement per row: the multi-backend connection has no batch insert.
+    for r in &rows {
+        diesel::insert_into(events::table)
+            .values((
+                events::book_id.eq(&r.book_id),
+                events::seq.eq(r.seq),
+                events::kind.eq(&r.kind),
+                events::data.eq(&r.data),
+                events::created_at.eq(r.created_at),
+            ))
+            .execute(conn)?;
+    }
+    Ok(rows)
+}
+
 /// Events with seq > `after`, oldest first, at most `limit`.
 pub fn list_after(
     conn: &mut DbConn,
