@@ -18,6 +18,7 @@ fn provider(base: &str, key: &str) -> OpenAiProvider {
         model: "llama3.1:8b".into(),
         max_output_tokens: 4096,
         timeouts: timeouts(2000),
+        step_models: Default::default(),
     })
 }
 
@@ -47,10 +48,7 @@ async fn stream_with_usage_and_done() {
         o.finished,
         Some((
             StopReason::EndTurn,
-            Usage {
-                input_tokens: 11,
-                output_tokens: 5
-            },
+            Usage::new(11, 5),
             Some("abc".into())
         ))
     );

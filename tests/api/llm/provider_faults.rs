@@ -122,9 +122,6 @@ async fn broken_stream_still_reports_its_input_usage() {
     assert_eq!(o.text, "Hello");
     assert_eq!(
         o.reported,
-        Some(Usage {
-            input_tokens: 9,
-            output_tokens: 1
-        })
+        Some(Usage::new(9, 1))
     );
 }
