@@ -186,7 +186,7 @@ pub fn stream_steps(ask: &Ask, fault: Option<&Fault>, pace: Pace) -> Vec<Step> {
     };
     // A length extension continues a finished text with new words; a `max_tokens` continuation
     // resumes the same answer after the words already sent.
-    let extension = ask.extension && pace.length_ratio.is_some();
+    let extension = ask.extension;
     let pieces: Vec<&str> = if extension {
         let sep = (!ask.prefill.is_empty() && !ask.prefill.ends_with(char::is_whitespace))
             .then_some(" ");
@@ -202,13 +202,19 @@ pub fn stream_steps(ask: &Ask, fault: Option<&Fault>, pace: Pace) -> Vec<Step> {
         Some(Fault::MaxTokens) => ask.max_tokens.min(estimate_tokens(&text) / 2).max(1),
         _ => ask.max_tokens,
     };
+    // Tokens of the whole answer so far (≈ 4 chars a token, at least one a word), as a tokenizer
+    // counts a text, not the sum of rounded-up pieces.
+    let (mut chars, mut words) = (0u64, 0u64);
     for w in pieces {
-        let t = estimate_tokens(w).max(1);
-        if used + t > limit {
+        chars += w.chars().count() as u64;
+        words += w.split_whitespace().count() as u64;
+        let total = chars.div_ceil(4).max(words).max(used);
+        if total > limit {
             stop = "max_tokens";
             break;
         }
-        used += t;
+        let t = total - used;
+        used = total;
         cur.0.push_str(w);
         cur.1 += t;
         if cur.1 >= 4 {

@@ -28,8 +28,9 @@ async fn the_estimate_is_within_15_percent_of_the_actual_cost() {
     })
     .await;
     let app = app_on_fake(&fake).await;
-    let a = author(&app).await;
     for (n, words) in [(4, 2500), (12, 900), (30, 400)] {
+        // An author per book: the free plan's hourly book quota is two.
+        let a = author(&app).await;
         let id = create_book_via_api(&a, "A beekeeper inherits a hive that keeps a diary").await;
         let book = wait_book_status(&a, &id, "architecture_ready").await;
         let res = a

@@ -109,5 +109,6 @@ async fn a_300_page_book_exports_as_about_300_pdf_pages() {
         .find_map(|l| l.strip_prefix("Pages:"))
         .and_then(|p| p.trim().parse().ok())
         .unwrap_or_else(|| panic!("no page count: {info}"));
+    println!("a 300-page book: {pages} PDF pages");
     assert!((285..=315).contains(&pages), "{pages} pages");
 }
