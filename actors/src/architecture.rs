@@ -12,7 +12,6 @@ use crate::ports::{
     CallPurpose, CallRecord, CompletionRequest, Message, RequestContext, Role, Usage,
 };
 
-
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ArchitectureRequest {
     /// For call accounting; `None` before the book exists.

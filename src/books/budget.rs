@@ -47,7 +47,11 @@ impl BookService {
         let budget = validate_budget(budget_usd)?;
         let book = self.get(user, id).await?;
         let book_id = book.id.clone();
-        if !db::run(&self.db, move |c| repo::books::set_budget(c, &book_id, budget)).await? {
+        if !db::run(&self.db, move |c| {
+            repo::books::set_budget(c, &book_id, budget)
+        })
+        .await?
+        {
             return Err(BookError::NotFound);
         }
         self.get(user, id).await

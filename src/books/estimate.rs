@@ -38,7 +38,11 @@ fn output_tokens(words: u64, config: &EngineConfig) -> u64 {
 
 /// The estimate for `arch` written by `model` (pure; see the module doc).
 pub fn estimate(arch: &Architecture, model: &CostModel, config: &EngineConfig) -> CostEstimate {
-    let words: u64 = arch.chapters.iter().map(|c| u64::from(c.target_words)).sum();
+    let words: u64 = arch
+        .chapters
+        .iter()
+        .map(|c| u64::from(c.target_words))
+        .sum();
     let pages = layout::pages_for_words(words, arch.chapters.len(), arch.language).round() as u32;
     let plan = plan_chunks(arch, model.max_output_tokens, config);
     let summary = "x".repeat(config.summary_chars);
@@ -68,7 +72,11 @@ pub fn estimate(arch: &Architecture, model: &CostModel, config: &EngineConfig) -
     }
     // A summary reads the story so far and the chapter (≈ 6 chars a word), answers ≈ summary_chars.
     let mut summaries = Usage::default();
-    for c in arch.chapters.iter().take(arch.chapters.len().saturating_sub(1)) {
+    for c in arch
+        .chapters
+        .iter()
+        .take(arch.chapters.len().saturating_sub(1))
+    {
         let chapter_chars = (c.target_words as usize * 6).min(config.summary_source_chars);
         summaries.add(Usage::new(
             tokens(config.summary_chars + chapter_chars + 400),

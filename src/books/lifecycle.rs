@@ -33,7 +33,10 @@ impl BookService {
             });
         }
         self.take_quota(user, Quota::Book, Some(&book.id)).await?;
-        db::run(&self.db, move |c| Ok(repo::books::approve(c, &book.id, budget))).await??;
+        db::run(&self.db, move |c| {
+            Ok(repo::books::approve(c, &book.id, budget))
+        })
+        .await??;
         Ok(BookStatus::Queued)
     }
 

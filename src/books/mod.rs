@@ -22,13 +22,13 @@ mod versions;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-pub use estimate::{estimate, CostEstimate};
 pub use budget::{validate_budget, MAX_BUDGET_USD};
 pub use create::{
     validate_new_book, NewBookInput, DEFAULT_PAGES, MAX_FIELD_CHARS, MAX_IDEA_CHARS, PAGES_RANGE,
 };
 pub use credits::{validate_credits, validate_display_name};
 pub use error::BookError;
+pub use estimate::{estimate, CostEstimate};
 pub use export::Export;
 pub use library::{Download, MAX_QUERY_CHARS};
 pub use lifecycle::{validate_regenerate, Control, RegenerateRequest, MAX_INSTRUCTION_CHARS};

@@ -314,7 +314,10 @@ mod tests {
         assert!(off.request_body(&r)["messages"][0]["content"].is_string());
         r.context.stable_prefix = Some(999);
         let b = provider("claude-sonnet-4-5", None).request_body(&r);
-        assert!(b["messages"][0]["content"].is_string(), "a bad prefix is ignored");
+        assert!(
+            b["messages"][0]["content"].is_string(),
+            "a bad prefix is ignored"
+        );
     }
 
     #[test]

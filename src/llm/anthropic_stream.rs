@@ -204,8 +204,10 @@ mod tests {
     #[test]
     fn cache_usage_is_read_apart_from_the_uncached_input() {
         let mut d = AnthropicDecoder::default();
-        let out = d.on_event(ev(r#"{"type":"message_start","message":{"usage":{"input_tokens":50,
-            "cache_creation_input_tokens":0,"cache_read_input_tokens":2000,"output_tokens":1}}}"#));
+        let out = d.on_event(ev(
+            r#"{"type":"message_start","message":{"usage":{"input_tokens":50,
+            "cache_creation_input_tokens":0,"cache_read_input_tokens":2000,"output_tokens":1}}}"#,
+        ));
         let want = Usage {
             input_tokens: 50,
             output_tokens: 1,

@@ -117,15 +117,33 @@ mod tests {
         let stable = "word ".repeat(1200);
         let first = cache.apply("claude-sonnet-4-5", &body(&stable, "part one"));
         let tokens = estimate_tokens(&format!("sys {stable}"));
-        assert_eq!(first, CacheUse { creation: tokens, read: 0 });
+        assert_eq!(
+            first,
+            CacheUse {
+                creation: tokens,
+                read: 0
+            }
+        );
         let second = cache.apply("claude-sonnet-4-5", &body(&stable, "part two"));
-        assert_eq!(second, CacheUse { creation: 0, read: tokens });
+        assert_eq!(
+            second,
+            CacheUse {
+                creation: 0,
+                read: tokens
+            }
+        );
         // Another prefix, a short one, or no mark: no read.
         let other = cache.apply("claude-sonnet-4-5", &body(&format!("{stable}!"), "x"));
         assert_eq!(other.read, 0);
-        assert_eq!(cache.apply("claude-sonnet-4-5", &body("short", "x")), CacheUse::default());
+        assert_eq!(
+            cache.apply("claude-sonnet-4-5", &body("short", "x")),
+            CacheUse::default()
+        );
         let plain = json!({"system": "s", "messages": [{"role": "user", "content": stable}]});
-        assert_eq!(cache.apply("claude-sonnet-4-5", &plain), CacheUse::default());
+        assert_eq!(
+            cache.apply("claude-sonnet-4-5", &plain),
+            CacheUse::default()
+        );
         assert_eq!(min_cacheable_tokens("claude-haiku-4-5"), 4096);
         assert_eq!(min_cacheable_tokens("claude-sonnet-5-5"), 2048);
     }

@@ -188,8 +188,8 @@ pub fn stream_steps(ask: &Ask, fault: Option<&Fault>, pace: Pace) -> Vec<Step> {
     // resumes the same answer after the words already sent.
     let extension = ask.extension;
     let pieces: Vec<&str> = if extension {
-        let sep = (!ask.prefill.is_empty() && !ask.prefill.ends_with(char::is_whitespace))
-            .then_some(" ");
+        let sep =
+            (!ask.prefill.is_empty() && !ask.prefill.ends_with(char::is_whitespace)).then_some(" ");
         sep.into_iter().chain(continuation(&text, "")).collect()
     } else {
         continuation(&text, &ask.prefill)

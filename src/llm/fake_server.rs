@@ -256,7 +256,10 @@ async fn messages(req: HttpRequest, body: web::Bytes, state: web::Data<FakeState
         tokens_per_sec: state.opts.tokens_per_sec,
         ttft: Duration::from_millis(state.opts.ttft_ms),
         words: state.opts.words,
-        length_ratio: state.opts.length_ratio.filter(|r| r.is_finite() && *r > 0.0),
+        length_ratio: state
+            .opts
+            .length_ratio
+            .filter(|r| r.is_finite() && *r > 0.0),
     };
     let mut ask = Ask::from_body(&body);
     ask.cache = state.cache.apply(&ask.model, &body);

@@ -5,7 +5,8 @@
 //! servers stream (`reasoning_content`) are not book text and are dropped.
 
 use buko_actors::{
-    CallPurpose, CompletionRequest, LlmError, LlmErrorKind, LlmEvent, LlmPort, Price, Role, StopReason, Usage,
+    CallPurpose, CompletionRequest, LlmError, LlmErrorKind, LlmEvent, LlmPort, Price, Role,
+    StopReason, Usage,
 };
 use futures_util::stream::{self, LocalBoxStream, StreamExt};
 use serde_json::{json, Value};
@@ -267,9 +268,8 @@ mod tests {
                 let body = serde_json::to_string(&provider.request_body(&req)).expect("json");
                 // Where the stable prefix ends in the serialized body.
                 let escaped = serde_json::to_string(stable).expect("json");
-                let end = body.find(escaped.trim_end_matches('"')).expect("in body")
-                    + escaped.len()
-                    - 1;
+                let end =
+                    body.find(escaped.trim_end_matches('"')).expect("in body") + escaped.len() - 1;
                 (body, end)
             })
             .collect();

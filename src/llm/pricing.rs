@@ -104,7 +104,11 @@ mod tests {
             cache_read_input_tokens: 1_000_000,
         };
         // 0.1 M × $3 + 1 M × $3.75 + 1 M × $0.30.
-        assert!((price.cost(usage) - 4.35).abs() < 1e-9, "{}", price.cost(usage));
+        assert!(
+            (price.cost(usage) - 4.35).abs() < 1e-9,
+            "{}",
+            price.cost(usage)
+        );
     }
 
     #[test]

@@ -238,9 +238,6 @@ mod tests {
     fn offline_is_demo_and_free() {
         let p = build_provider(&settings(&[("BUKO_OFFLINE_TOKENS_PER_SEC", "0")]).expect("valid"));
         assert!(p.is_demo());
-        assert_eq!(
-            p.price().cost(buko_actors::Usage::new(10, 10)),
-            0.0
-        );
+        assert_eq!(p.price().cost(buko_actors::Usage::new(10, 10)), 0.0);
     }
 }

@@ -62,7 +62,11 @@ pub fn cut_at_sentence(text: &str, max_words: u32) -> Option<&str> {
 }
 
 /// The request continuing `text` (a finished answer too short for `budget` words).
-pub fn extension_request(request: &CompletionRequest, text: &str, budget: u32) -> CompletionRequest {
+pub fn extension_request(
+    request: &CompletionRequest,
+    text: &str,
+    budget: u32,
+) -> CompletionRequest {
     let missing = budget.saturating_sub(word_count(text)).max(1);
     let mut req = request.clone();
     if let Some(m) = req.messages.iter_mut().rev().find(|m| m.role == Role::User) {
@@ -110,7 +114,10 @@ impl BookCtx {
                 Err(CallError::Halt(h)) => return Err(h),
                 // The chunk is whole as it is; a failed extension leaves it short, not lost.
                 Err(e) => {
-                    log::warn!("book {}: extending a short chunk failed: {e:?}", self.book_id);
+                    log::warn!(
+                        "book {}: extending a short chunk failed: {e:?}",
+                        self.book_id
+                    );
                     break;
                 }
             };
@@ -143,10 +150,16 @@ mod tests {
         let t = "One two three. Four five six! «Seven eight?» Nine ten eleven twelve.";
         assert_eq!(cut_at_sentence(t, 3), Some("One two three."));
         assert_eq!(cut_at_sentence(t, 7), Some("One two three. Four five six!"));
-        assert_eq!(cut_at_sentence(t, 8), Some("One two three. Four five six! «Seven eight?»"));
+        assert_eq!(
+            cut_at_sentence(t, 8),
+            Some("One two three. Four five six! «Seven eight?»")
+        );
         assert_eq!(cut_at_sentence(t, 100), Some(t));
         assert_eq!(cut_at_sentence("No end in sight", 2), None);
-        assert_eq!(cut_at_sentence("Dr.Who 3.5 is. Next", 4), Some("Dr.Who 3.5 is."));
+        assert_eq!(
+            cut_at_sentence("Dr.Who 3.5 is. Next", 4),
+            Some("Dr.Who 3.5 is.")
+        );
     }
 
     #[test]

@@ -25,7 +25,11 @@ async fn a_budget_pauses_before_the_call_that_could_pass_it() {
         book.statuses.last(),
         Some(&(BookStatus::Paused, Some(BUDGET_REACHED.to_string())))
     );
-    assert!(!book.chunks.is_empty() && book.chunks.len() < 4, "{:?}", book.commit_log);
+    assert!(
+        !book.chunks.is_empty() && book.chunks.len() < 4,
+        "{:?}",
+        book.commit_log
+    );
     assert!(book.spent_usd <= 0.025, "spent {}", book.spent_usd);
 
     // Raised, the next run writes the rest.
@@ -52,7 +56,10 @@ async fn short_chunks_are_extended_and_long_ones_cut_at_a_sentence() {
     let mut h = Harness::new(ScriptLlm::default(), config);
     h.store.add_book("b1", architecture(2, 100));
     // Chunk 1 answers 50 words, then 40 more when asked to extend; chunk 2 answers 160.
-    h.llm.script(1, vec![Step::Text(words(50, "a")), Step::Text(words(40, "b"))]);
+    h.llm.script(
+        1,
+        vec![Step::Text(words(50, "a")), Step::Text(words(40, "b"))],
+    );
     h.llm.script(2, vec![Step::Text(words(160, "c"))]);
     h.start("b1", None).await;
     let done = h.outcome(Duration::from_secs(10)).await;
@@ -60,14 +67,21 @@ async fn short_chunks_are_extended_and_long_ones_cut_at_a_sentence() {
     let book = h.store.book("b1");
     let first = &book.chunks[&1].1;
     assert_eq!(first.split_whitespace().count(), 90, "{first}");
-    assert!(first.starts_with("a0 ") && first.contains("a49. b0 b1"), "{first}");
+    assert!(
+        first.starts_with("a0 ") && first.contains("a49. b0 b1"),
+        "{first}"
+    );
     let extension = h.llm.chunk_requests(1);
     assert_eq!(extension.len(), 2, "one extension reached 85 %");
     let ask = &extension[1].1;
     assert!(ask.messages[0].content.contains("about 50 more words"));
     assert_eq!(ask.messages.last().map(|m| m.role), Some(Role::Assistant));
     let second = &book.chunks[&2].1;
-    assert_eq!(second.split_whitespace().count(), 100, "cut at the sentence ending word 100");
+    assert_eq!(
+        second.split_whitespace().count(),
+        100,
+        "cut at the sentence ending word 100"
+    );
     assert!(second.ends_with("c99."), "{second}");
     assert_eq!(book.chunks[&2].0.words, 100);
 }

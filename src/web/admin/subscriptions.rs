@@ -163,8 +163,9 @@ impl PlanForm {
             ));
         }
         if let Some(b) = self.book_budget_usd {
-            crate::books::validate_budget(b)
-                .map_err(|_| AppError::Validation("a book's cost limit is 0.01–10000 USD".into()))?;
+            crate::books::validate_budget(b).map_err(|_| {
+                AppError::Validation("a book's cost limit is 0.01–10000 USD".into())
+            })?;
         }
         if self.paypal_price_cents < 0 || self.mercadopago_price_cents < 0 {
             return Err(AppError::Validation("prices cannot be negative".into()));

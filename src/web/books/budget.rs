@@ -44,9 +44,8 @@ async fn set_budget(
     id: web::Path<String>,
     CsrfForm(form): CsrfForm<BudgetForm>,
 ) -> Result<HttpResponse, AppError> {
-    let amount = parse_amount(&form.budget_usd)?.ok_or_else(|| {
-        BookError::invalid("budget_usd", "the budget must be an amount in USD")
-    })?;
+    let amount = parse_amount(&form.budget_usd)?
+        .ok_or_else(|| BookError::invalid("budget_usd", "the budget must be an amount in USD"))?;
     state.books.set_budget(&user, &id, amount).await?;
     Ok(see_other(&format!("/books/{id}/live")))
 }

@@ -140,7 +140,11 @@ async fn a_book_pauses_at_its_budget_and_completes_once_the_author_raises_it() {
         assert!(std::time::Instant::now() < deadline, "never paused again");
         actix_web::rt::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    assert_eq!(chunk_costs(&app, &id).len(), costs.len(), "no call past the limit");
+    assert_eq!(
+        chunk_costs(&app, &id).len(),
+        costs.len(),
+        "no call past the limit"
+    );
 
     // The page door raises it a little (validated), the API door raises it enough.
     let token = a.client.csrf(&format!("/books/{id}/live")).await;

@@ -13,7 +13,9 @@ use crate::helpers::{author, create_book_via_api, spawn_app_with, wait_book_stat
 /// A 100-chapter book with a full bible: the kind of book whose every chunk repeats a long prefix.
 pub fn big_architecture(book: &serde_json::Value, words: u32) -> serde_json::Value {
     let mut arch = book["architecture"].clone();
-    arch["synopsis"] = "A ferryman keeps a ledger of every crossing; the river keeps its own. ".repeat(11).into();
+    arch["synopsis"] = "A ferryman keeps a ledger of every crossing; the river keeps its own. "
+        .repeat(11)
+        .into();
     arch["bible"]["characters"] = (0..12)
         .map(|i| {
             serde_json::json!({"name": format!("Character {i}"), "role": "crossing",
@@ -99,7 +101,11 @@ async fn later_chunks_read_the_cached_prefix_and_input_cost_falls_by_half() {
         .map(|(_, u)| u)
         .collect();
     assert_eq!(chunks.len(), 100);
-    assert!(chunks[0].cache_creation_input_tokens >= 1024, "{:?}", chunks[0]);
+    assert!(
+        chunks[0].cache_creation_input_tokens >= 1024,
+        "{:?}",
+        chunks[0]
+    );
     for (i, u) in chunks.iter().enumerate().skip(1) {
         assert!(
             u.cache_read_input_tokens >= 1024 && u.cache_creation_input_tokens == 0,
@@ -108,7 +114,10 @@ async fn later_chunks_read_the_cached_prefix_and_input_cost_falls_by_half() {
         );
     }
     assert!(
-        book["usage"]["cache_read_input_tokens"].as_i64().unwrap_or(0) > 0,
+        book["usage"]["cache_read_input_tokens"]
+            .as_i64()
+            .unwrap_or(0)
+            > 0,
         "{book}"
     );
     let cached_cost: f64 = calls.iter().map(|(_, u)| price.input_cost(*u)).sum();
@@ -128,8 +137,9 @@ async fn later_chunks_read_the_cached_prefix_and_input_cost_falls_by_half() {
     .await;
     let (id, book) = write_book(&plain_app).await;
     let calls = writing_calls(&plain_app, &id);
-    assert!(calls.iter().all(|(_, u)| u.cache_read_input_tokens == 0
-        && u.cache_creation_input_tokens == 0));
+    assert!(calls
+        .iter()
+        .all(|(_, u)| u.cache_read_input_tokens == 0 && u.cache_creation_input_tokens == 0));
     assert_eq!(book["usage"]["cache_read_input_tokens"], 0, "{book}");
     let plain_cost: f64 = calls.iter().map(|(_, u)| price.input_cost(*u)).sum();
     println!("input cost of the writing: cached ${cached_cost:.4}, uncached ${plain_cost:.4}");

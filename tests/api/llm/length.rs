@@ -76,8 +76,10 @@ async fn a_300_page_book_exports_as_about_300_pdf_pages() {
         .api(
             "POST",
             "/api/v1/books",
-            Some(serde_json::json!({"idea": "A cartographer maps a city that moves at night",
-                "language": "en", "target_pages": 300})),
+            Some(
+                serde_json::json!({"idea": "A cartographer maps a city that moves at night",
+                "language": "en", "target_pages": 300}),
+            ),
         )
         .await;
     assert_eq!(res.status, 202, "{}", res.body);

@@ -46,11 +46,7 @@ async fn stream_with_usage_and_done() {
     assert_eq!(o.text, "Hello, world");
     assert_eq!(
         o.finished,
-        Some((
-            StopReason::EndTurn,
-            Usage::new(11, 5),
-            Some("abc".into())
-        ))
+        Some((StopReason::EndTurn, Usage::new(11, 5), Some("abc".into())))
     );
     let r = &server.requests()[0];
     assert_eq!(r.path, "/v1/chat/completions");
