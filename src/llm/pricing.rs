@@ -63,7 +63,7 @@ pub fn price_for(model: &str) -> Price {
 pub fn min_cacheable_tokens(model: &str) -> u64 {
     let m = model.to_ascii_lowercase();
     let v = claude_version(&m).unwrap_or((0, 0));
-    if (m.contains("haiku") && v >= (4, 5)) || (m.contains("opus") && v >= (4, 5)) {
+    if (m.contains("haiku") || m.contains("opus")) && v >= (4, 5) {
         4096
     } else if m.contains("haiku") || (m.contains("sonnet") && v >= (4, 6)) {
         2048
