@@ -6,11 +6,16 @@
 
 use crate::model::{Architecture, Language, MAX_TARGET_WORDS, MIN_TARGET_WORDS};
 
-// Measured 2026-11-27 (`cargo run --bin page-calibration`): English, 6 × 10,000 words → 165 pages and
-// 60 × 1,000 words → 186 pages; Spanish 166 and 186; one 100-word chapter → 5 pages in both.
+// Measured 2026-11-27 with `cargo run --bin page-calibration`:
+//   en: an offline book for 300 pages (24 chapters, 108632 words) → 314 pages; its prose fills 361.0
+//       words a page. 6 × 10000 words → 165 pages, 60 × 1000 words → 186 pages: a chapter opening
+//       adds 0.39 page; one 100-word chapter → 5 pages (4 of front matter).
+//   es: the same book (108027 words) → 300 pages, 376.6 words a page; 166 and 186 pages, 0.37.
+// The words per page are the whole offline book's (its prose: key points, names, dialogue-free
+// paragraphs), the openings those of the two long books.
 
 /// Words on a full page of prose, English.
-pub const WORDS_PER_PAGE_EN: f64 = 378.0;
+pub const WORDS_PER_PAGE_EN: f64 = 361.0;
 /// Words on a full page of prose, Spanish.
 pub const WORDS_PER_PAGE_ES: f64 = 376.0;
 /// Cover, title page, copyright page and contents.

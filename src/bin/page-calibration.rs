@@ -73,8 +73,57 @@ fn measure(doc: &BookDoc) -> Result<(u32, usize), String> {
     Ok((pages, words))
 }
 
+/// The book the app writes offline for `pages` pages: the offline writer's architecture fitted by the
+/// current constants, each chapter's text as the offline writer writes it.
+fn offline_book(language: Language, pages: u32) -> BookDoc {
+    let mut arch = buko::llm::offline::architecture(&RequestContext {
+        language,
+        idea: Some("A cartographer maps a city that moves at night".into()),
+        target_pages: Some(pages),
+        ..RequestContext::default()
+    });
+    buko_actors::layout::fit_to_pages(&mut arch, pages);
+    let mut doc = book(language, 0, 0);
+    doc.title = arch.title.clone();
+    doc.chapters = arch
+        .chapters
+        .iter()
+        .enumerate()
+        .map(|(i, c)| ChapterDoc {
+            title: c.title.clone(),
+            text: chunk_text(&RequestContext {
+                language,
+                book_id: Some("calibration".into()),
+                book_title: Some(arch.title.clone()),
+                chapter_title: Some(c.title.clone()),
+                key_points: c.key_points.clone(),
+                seq: Some(i as i64 + 1),
+                chapter_index: Some(i),
+                part_index: Some(0),
+                word_budget: Some(c.target_words),
+                ..RequestContext::default()
+            }),
+        })
+        .collect();
+    doc
+}
+
 fn main() -> Result<(), String> {
     for language in [Language::En, Language::Es] {
+        // A whole offline book as the app writes it: the words per page of its prose, with the
+        // front matter and chapter openings counted apart.
+        let doc = offline_book(language, 300);
+        let chapters = doc.chapters.len() as f64;
+        let (pages, words) = measure(&doc)?;
+        let prose_pages = f64::from(pages)
+            - buko_actors::layout::FRONT_MATTER_PAGES
+            - chapters * buko_actors::layout::CHAPTER_OPENING_PAGES;
+        println!(
+            "{}: an offline book for 300 pages ({chapters} chapters, {words} words) → {pages} pages; \
+             its prose fills {:.1} words a page",
+            language.code(),
+            words as f64 / prose_pages
+        );
         // Few long chapters: pages ≈ words / wpp. Many short ones: the chapter openings show.
         let (one, _) = measure(&book(language, 1, 100))?;
         let (long_pages, long_words) = measure(&book(language, 6, 10_000))?;
