@@ -140,10 +140,8 @@ impl Application {
                 move |m| broadcaster.do_send(buko_actors::Relay(m)),
             );
         }
-        let cost_model = crate::books::CostModel {
-            model: engine.deps.llm.model().to_string(),
-            free: engine.deps.llm.is_demo(),
-        };
+        let cost_model =
+            crate::books::CostModel::of(engine.deps.llm.as_ref(), settings.llm.prompt_cache);
         let admin = Arc::new(crate::node::AdminState::new());
         let signal = crate::admin::control::EngineControl {
             supervisor: engine.supervisor.clone(),

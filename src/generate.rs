@@ -69,10 +69,7 @@ pub async fn generate(mut settings: Settings, args: GenerateArgs) -> anyhow::Res
             ..buko_actors::EngineConfig::default()
         },
     );
-    let cost_model = CostModel {
-        model: engine.deps.llm.model().to_string(),
-        free: engine.deps.llm.is_demo(),
-    };
+    let cost_model = CostModel::of(engine.deps.llm.as_ref(), settings.llm.prompt_cache);
     let runner = Runner::new(engine, pool.clone());
     let books = BookService::new(
         pool.clone(),
@@ -98,7 +95,7 @@ pub async fn generate(mut settings: Settings, args: GenerateArgs) -> anyhow::Res
     eprintln!("drafting the architecture…");
     expect_done(runner.architecture(&book_id).await, "architecture")?;
     books
-        .approve(&user, &book_id)
+        .approve(&user, &book_id, None)
         .await
         .context("approving the architecture")?;
 

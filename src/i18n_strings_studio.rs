@@ -3,6 +3,15 @@
 // key exists in both tables (checked by a test).
 
 const STUDIO_EN: &[(&str, &str)] = &[
+    ("estimate.pages", "PDF pages"),
+    ("estimate.input", "input tokens"),
+    ("estimate.output", "output tokens"),
+    ("budget.label", "Cost limit"),
+    ("budget.plan_default", "Cost limit per book (USD)"),
+    ("budget.hint", "Writing pauses before a call that could go past this limit; you can raise it and resume."),
+    ("budget.change", "Cost limit (raise it, then resume)"),
+    ("budget.save", "Save limit"),
+    ("budget.reached", "The book reached its cost limit. Raise the limit below and resume."),
     ("books.words_lc", "words"),
     ("nav.skip", "Skip to content"),
     ("books.edit_chapter", "Edit"),
@@ -50,6 +59,15 @@ const STUDIO_EN: &[(&str, &str)] = &[
 ];
 
 const STUDIO_ES: &[(&str, &str)] = &[
+    ("estimate.pages", "páginas en PDF"),
+    ("estimate.input", "tokens de entrada"),
+    ("estimate.output", "tokens de salida"),
+    ("budget.label", "Límite de coste"),
+    ("budget.plan_default", "Límite de coste por libro (USD)"),
+    ("budget.hint", "La escritura se pausa antes de una llamada que pueda superar este límite; puedes subirlo y reanudar."),
+    ("budget.change", "Límite de coste (súbelo y luego reanuda)"),
+    ("budget.save", "Guardar límite"),
+    ("budget.reached", "El libro alcanzó su límite de coste. Sube el límite aquí abajo y reanuda."),
     ("books.words_lc", "palabras"),
     ("nav.skip", "Saltar al contenido"),
     ("books.edit_chapter", "Editar"),

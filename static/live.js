@@ -32,6 +32,13 @@
 
   function setText(id, v) { var el = document.getElementById(id); if (el) { el.textContent = v; } }
 
+  // A known status reason in the page's language (data-l-<reason> on the element), else as sent.
+  function setReason(reason) {
+    var el = document.getElementById("live-reason");
+    if (!el) { return; }
+    el.textContent = (reason && el.getAttribute("data-l-" + reason)) || reason || "";
+  }
+
   function countWords(s) { var m = s.match(/\S+/g); return m ? m.length : 0; }
 
   // --- status and controls ---------------------------------------------------------------------
@@ -257,7 +264,7 @@
           setText("live-tokens", p.input_tokens + p.output_tokens);
           setText("live-cost", Number(p.cost_usd).toFixed(4));
           setStatus(p.status);
-          setText("live-reason", p.status_reason || "");
+          setReason(p.status_reason);
           renderStats();
         })
         .catch(function () {});
@@ -324,7 +331,7 @@
         break;
       case "status":
         setStatus(d.status);
-        setText("live-reason", d.reason || "");
+        setReason(d.reason);
         refreshProgress();
         break;
       case "book_completed":

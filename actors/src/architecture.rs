@@ -6,13 +6,11 @@ use serde_json::{Map, Value};
 
 use crate::caller::{call_with_retry, CallError, NoHooks};
 use crate::deps::EngineDeps;
+use crate::layout;
 use crate::model::{Architecture, Language, MAX_CHAPTERS, MAX_TARGET_WORDS, MIN_TARGET_WORDS};
 use crate::ports::{
     CallPurpose, CallRecord, CompletionRequest, Message, RequestContext, Role, Usage,
 };
-
-/// Words on a printed page, to turn the wizard's page count into word targets.
-const WORDS_PER_PAGE: u32 = 275;
 
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ArchitectureRequest {
@@ -52,8 +50,12 @@ const SHAPE: &str = r#"{ "title": str, "subtitle": str, "synopsis": str, "audien
   "bible": { "characters": [{"name": str, "role": str, "description": str}], "facts": [str], "style": [str] },
   "chapters": [{ "title": str, "summary": str, "key_points": [str], "target_words": int }] }"#;
 
+/// The book's words for its page count (the PDF layout's calibration, chapters at ≈ 3000 words).
 fn total_words(req: &ArchitectureRequest) -> u32 {
-    req.target_pages.clamp(10, 2000) * WORDS_PER_PAGE
+    let pages = req.target_pages.clamp(10, 2000);
+    let rough = f64::from(pages) * layout::words_per_page(req.language);
+    let chapters = (rough / 3000.0).round().clamp(3.0, 60.0) as usize;
+    layout::words_for_pages(pages, chapters, req.language)
 }
 
 pub fn architecture_request(req: &ArchitectureRequest, max_tokens: u32) -> CompletionRequest {
@@ -188,6 +190,8 @@ pub fn parse_architecture(answer: &str, req: &ArchitectureRequest) -> Result<Arc
     let mut architecture: Architecture = serde_json::from_value(value)
         .map_err(|e| format!("the JSON does not have the required shape: {e}"))?;
     architecture.validate().map_err(|e| e.to_string())?;
+    // Whatever lengths the model chose, the chapters fill the pages asked for.
+    layout::fit_to_pages(&mut architecture, req.target_pages.clamp(10, 2000));
     Ok(architecture)
 }
 
@@ -272,10 +276,15 @@ mod tests {
         let a = parse_architecture(answer, &req()).expect("repaired");
         assert_eq!(a.language, Language::Es);
         assert_eq!(a.tone, "warm");
-        assert_eq!(a.chapters[0].target_words, MIN_TARGET_WORDS);
-        assert_eq!(a.chapters[1].target_words, MAX_TARGET_WORDS);
         assert_eq!(a.chapters[1].title, "Chapter 2");
-        assert_eq!(a.chapters[2].target_words, 100 * WORDS_PER_PAGE / 3);
+        // Clamped (50 → 100, 90000 → 20000, none → a third of the book), then scaled together so
+        // the book fills its 100 pages.
+        let words: Vec<u32> = a.chapters.iter().map(|c| c.target_words).collect();
+        assert!(words[1] > words[2] && words[2] > words[0], "{words:?}");
+        assert_eq!(words[0], MIN_TARGET_WORDS);
+        let total: u32 = words.iter().sum();
+        let want = layout::words_for_pages(100, 3, Language::Es);
+        assert!(total.abs_diff(want) <= 3, "{total} vs {want}");
         assert_eq!(a.chapters[2].key_points, vec!["one".to_string()]);
     }
 

@@ -80,10 +80,10 @@ pub struct EngineConfig {
     pub summary_source_chars: usize,
     /// Chars of the bible quoted in a prompt.
     pub bible_chars: usize,
-    /// Chapters listed in the outline on each side of the current one.
-    pub outline_window: usize,
     /// `max_tokens` continuations of one chunk before the attempt counts as failed.
     pub max_continuations: u32,
+    /// Continuation requests that extend a chunk which ended under 85 % of its word budget.
+    pub length_extensions: u32,
     /// Orchestrator restarts after a crash, per StartBook, before the book fails.
     pub max_restarts: u32,
     pub restart_backoff: Duration,
@@ -120,8 +120,8 @@ impl Default for EngineConfig {
             summary_chars: 2_400,
             summary_source_chars: 12_000,
             bible_chars: 4_000,
-            outline_window: 6,
             max_continuations: 4,
+            length_extensions: 3,
             max_restarts: 5,
             restart_backoff: Duration::from_millis(500),
             breaker_poll: Duration::from_secs(5),

@@ -45,6 +45,7 @@ pub mod broadcast;
 mod caller;
 pub mod config;
 pub mod deps;
+pub mod layout;
 mod llm_call;
 pub mod model;
 pub mod outcome;
@@ -61,7 +62,7 @@ use std::sync::Arc;
 use actix::{Actor, Addr};
 
 pub use architecture::{ArchitectureFailure, ArchitectureRequest, ArchitectureResult};
-pub use book::PAUSED_BY_AUTHOR;
+pub use book::{BUDGET_REACHED, PAUSED_BY_AUTHOR};
 pub use broadcast::{
     BroadcasterCounts, Deliver, GetCounts, Outgoing, ProgressBroadcaster, Publish, Register, Relay,
     SetBookOwner, Subscribe, SubscriberId, Unregister, Unsubscribe,

@@ -117,8 +117,8 @@ async fn one_stream(
     let failed = |e: LlmError, reported: Usage, chars: u64| {
         let estimated = chars.div_ceil(4);
         let usage = Usage {
-            input_tokens: reported.input_tokens,
             output_tokens: reported.output_tokens.max(estimated),
+            ..reported
         };
         (Err(e), usage, None)
     };
@@ -178,9 +178,9 @@ async fn record(
         book_id: request.context.book_id.clone(),
         purpose: request.purpose,
         provider: deps.llm.provider().to_string(),
-        model: deps.llm.model().to_string(),
+        model: deps.llm.model_for(request.purpose).to_string(),
         usage,
-        cost_usd: deps.llm.price().cost(usage),
+        cost_usd: deps.llm.price_for(request.purpose).cost(usage),
         latency_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
         status: status.to_string(),
         error_kind,

@@ -73,6 +73,11 @@ pub struct RequestContext {
     pub word_budget: Option<u32>,
     /// True when this call continues a response that stopped on `max_tokens`.
     pub continuation: bool,
+    /// Chunk calls: the first `n` bytes of the first user message (after the system prompt) are the
+    /// same for every chunk of the book (book, bible, outline of titles), so a provider may cache them
+    /// (Anthropic: a `cache_control` breakpoint there; OpenAI-compatible: automatic prefix caching).
+    #[serde(default)]
+    pub stable_prefix: Option<usize>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -104,14 +109,38 @@ pub enum StopReason {
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Usage {
+    /// Input tokens billed at the base rate (with prompt caching: those not read from or written to
+    /// the cache, as Anthropic reports `input_tokens`).
     pub input_tokens: u64,
     pub output_tokens: u64,
+    /// Input tokens written to the provider's prompt cache (billed at its cache-write rate).
+    #[serde(default)]
+    pub cache_creation_input_tokens: u64,
+    /// Input tokens read from the provider's prompt cache (billed at its cache-read rate).
+    #[serde(default)]
+    pub cache_read_input_tokens: u64,
 }
 
 impl Usage {
+    /// Only input and output (no caching).
+    pub fn new(input_tokens: u64, output_tokens: u64) -> Usage {
+        Usage {
+            input_tokens,
+            output_tokens,
+            ..Usage::default()
+        }
+    }
+
     pub fn add(&mut self, other: Usage) {
         self.input_tokens += other.input_tokens;
         self.output_tokens += other.output_tokens;
+        self.cache_creation_input_tokens += other.cache_creation_input_tokens;
+        self.cache_read_input_tokens += other.cache_read_input_tokens;
+    }
+
+    /// Every input token, cached or not.
+    pub fn total_input(&self) -> u64 {
+        self.input_tokens + self.cache_creation_input_tokens + self.cache_read_input_tokens
     }
 }
 
@@ -230,13 +259,39 @@ impl LlmError {
 pub struct Price {
     pub input_per_mtok: f64,
     pub output_per_mtok: f64,
+    /// Input written to the prompt cache.
+    #[serde(default)]
+    pub cache_write_per_mtok: f64,
+    /// Input read from the prompt cache.
+    #[serde(default)]
+    pub cache_read_per_mtok: f64,
 }
 
 impl Price {
+    /// A price without prompt caching (cached input costs as much as any input).
+    pub fn flat(input_per_mtok: f64, output_per_mtok: f64) -> Price {
+        Price {
+            input_per_mtok,
+            output_per_mtok,
+            cache_write_per_mtok: input_per_mtok,
+            cache_read_per_mtok: input_per_mtok,
+        }
+    }
+
     pub fn cost(&self, usage: Usage) -> f64 {
         (usage.input_tokens as f64 * self.input_per_mtok
-            + usage.output_tokens as f64 * self.output_per_mtok)
+            + usage.output_tokens as f64 * self.output_per_mtok
+            + usage.cache_creation_input_tokens as f64 * self.cache_write_per_mtok
+            + usage.cache_read_input_tokens as f64 * self.cache_read_per_mtok)
             / 1_000_000.0
+    }
+
+    /// What the input of `usage` cost (cached and uncached).
+    pub fn input_cost(&self, usage: Usage) -> f64 {
+        self.cost(Usage {
+            output_tokens: 0,
+            ..usage
+        })
     }
 }
 
@@ -247,6 +302,14 @@ pub trait LlmPort: Send + Sync {
     /// The most output tokens one response may have; chunk planning stays below it.
     fn max_output_tokens(&self) -> u32;
     fn price(&self) -> Price;
+    /// The model that answers calls made for `purpose` (a model per step); `model()` by default.
+    fn model_for(&self, _purpose: CallPurpose) -> &str {
+        self.model()
+    }
+    /// The price of the calls made for `purpose`.
+    fn price_for(&self, _purpose: CallPurpose) -> Price {
+        self.price()
+    }
     /// True when the text is offline demo text (labelled as such in the UI and exports).
     fn is_demo(&self) -> bool {
         false

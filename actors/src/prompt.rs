@@ -1,6 +1,8 @@
 //! Prompts for chunks and rolling summaries. Every section is cut to a configured size, so a chunk's
-//! prompt is bounded whatever the book's length: bible + outline window + rolling summary + tail of the
-//! previous chunk + this chunk's goal. The `RequestContext` carries the same facts in structured form.
+//! prompt is bounded whatever the book's length: book + bible + outline of titles (the stable prefix,
+//! byte-identical for every chunk of a book so providers can cache it; its length is
+//! `RequestContext::stable_prefix`) + rolling summary + tail of the previous chunk + this chunk's goal.
+//! The `RequestContext` carries the same facts in structured form.
 
 use std::fmt::Write as _;
 
@@ -14,6 +16,8 @@ const SYNOPSIS_CHARS: usize = 800;
 const CHAPTER_SUMMARY_CHARS: usize = 800;
 const KEY_POINTS: usize = 12;
 const KEY_POINT_CHARS: usize = 200;
+/// Bound of the outline of titles (≈ 100 chapters of 80-char titles).
+const OUTLINE_CHARS: usize = 8_000;
 
 /// The first `max` chars of `s` (with an ellipsis when cut).
 pub fn head(s: &str, max: usize) -> String {
@@ -63,25 +67,14 @@ fn bible_text(a: &Architecture, max: usize) -> String {
     head(&s, max)
 }
 
-fn outline_text(a: &Architecture, current: usize, window: usize) -> String {
-    let first = current.saturating_sub(window);
-    let last = (current + window).min(a.chapters.len().saturating_sub(1));
+/// Every chapter's title in order, the same text for every chunk of the book (cut at `max` chars), so
+/// it belongs to the prompt's cacheable prefix.
+fn titles_text(a: &Architecture, max: usize) -> String {
     let mut s = String::new();
-    if first > 0 {
-        let _ = writeln!(s, "(chapters 1–{first} written before)");
+    for (i, ch) in a.chapters.iter().enumerate() {
+        let _ = writeln!(s, "{}. {}", i + 1, head(&ch.title, TITLE_CHARS));
     }
-    for (i, ch) in a.chapters.iter().enumerate().take(last + 1).skip(first) {
-        let mark = if i == current {
-            " ← this chapter"
-        } else {
-            ""
-        };
-        let _ = writeln!(s, "{}. {}{mark}", i + 1, head(&ch.title, TITLE_CHARS));
-    }
-    if last + 1 < a.chapters.len() {
-        let _ = writeln!(s, "(chapters {}–{} follow)", last + 2, a.chapters.len());
-    }
-    s
+    head(&s, max)
 }
 
 fn system_prompt(a: &Architecture) -> String {
@@ -116,11 +109,9 @@ pub fn chunk_request(
     if !bible.is_empty() {
         let _ = writeln!(u, "\n## Bible\n{bible}");
     }
-    let _ = writeln!(
-        u,
-        "\n## Outline\n{}",
-        outline_text(a, chunk.chapter_index, config.outline_window)
-    );
+    let _ = writeln!(u, "\n## Outline\n{}", titles_text(a, OUTLINE_CHARS));
+    // Everything above is the same for every chunk of the book: the provider may cache it.
+    let stable_prefix = u.len();
     if let Some(summary) = rolling_summary.filter(|s| !s.is_empty()) {
         let _ = writeln!(
             u,
@@ -185,6 +176,7 @@ pub fn chunk_request(
             part_index: Some(chunk.part_index),
             parts_in_chapter: Some(chunk.parts_in_chapter),
             word_budget: Some(chunk.word_budget),
+            stable_prefix: Some(stable_prefix),
             ..RequestContext::default()
         },
     }
@@ -281,6 +273,55 @@ pub fn summary_request(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_chunk_of_a_book_starts_with_the_same_bytes() {
+        use crate::model::{ChapterPlan, Character};
+        let mut a = Architecture {
+            title: "Tides".into(),
+            synopsis: "A keeper and the sea.".into(),
+            chapters: (0..30)
+                .map(|i| ChapterPlan {
+                    title: format!("Chapter {i}"),
+                    summary: format!("What happens in {i}"),
+                    key_points: vec![format!("point {i}")],
+                    target_words: 900,
+                })
+                .collect(),
+            ..Architecture::default()
+        };
+        a.bible.characters.push(Character {
+            name: "Ada".into(),
+            role: "keeper".into(),
+            description: Some("Counts the waves".into()),
+        });
+        let c = EngineConfig::default();
+        let chunk = |seq: i64, chapter_index: usize| PlannedChunk {
+            seq,
+            chapter_index,
+            part_index: 0,
+            parts_in_chapter: 1,
+            word_budget: 900,
+        };
+        let first = chunk_request(&a, &chunk(1, 0), None, None, "b", 4000, &c);
+        let later = chunk_request(
+            &a,
+            &chunk(20, 19),
+            Some("So far: the storm."),
+            Some("…and the light went out."),
+            "b",
+            4000,
+            &c,
+        );
+        let n = first.context.stable_prefix.expect("prefix");
+        assert_eq!(Some(n), later.context.stable_prefix);
+        assert_eq!(first.system, later.system);
+        let (p1, p2) = (&first.messages[0].content, &later.messages[0].content);
+        assert_eq!(p1[..n], p2[..n]);
+        assert!(p1[..n].contains("30. Chapter 29") && p1[..n].contains("Ada"));
+        assert!(!p1[..n].contains("What happens in 0") && p2[n..].contains("What happens in 19"));
+        assert!(p2[n..].contains("the storm") && p2[n..].contains("light went out"));
+    }
 
     #[test]
     fn head_and_tail_cut_on_char_boundaries() {

@@ -16,14 +16,18 @@ use crate::db::DbConn;
 pub struct Usage {
     pub words: i64,
     pub books_completed: i64,
+    /// Input not read from the prompt cache (cache writes included).
     pub input_tokens: i64,
+    /// Input read from the prompt cache (billed at the cache-read rate).
+    pub cached_input_tokens: i64,
     pub output_tokens: i64,
     pub cost_usd: f64,
 }
 
 impl Usage {
-    fn add_call(&mut self, input: i64, output: i64, cost: f64) {
+    fn add_call(&mut self, input: i64, cached: i64, output: i64, cost: f64) {
         self.input_tokens += input;
+        self.cached_input_tokens += cached;
         self.output_tokens += output;
         self.cost_usd += cost;
     }
@@ -43,7 +47,9 @@ pub struct BookUsage {
     pub title: String,
     pub status: String,
     pub words: i64,
+    /// Input not read from the prompt cache (cache writes included).
     pub input_tokens: i64,
+    pub cached_input_tokens: i64,
     pub output_tokens: i64,
     pub cost_usd: f64,
     pub created_at: DateTime<Utc>,
@@ -106,12 +112,12 @@ pub fn history(
     let mut per_day = vec![Usage::default(); n];
     let mut per_month: Vec<Usage> = vec![Usage::default(); month_edges.len()];
     let month_of = |t: i64| month_edges.iter().rposition(|(_, start)| *start <= t);
-    for (slot, _book, input, output, cost) in &calls {
+    for (slot, _book, input, output, cost, cached) in &calls {
         if let Some(i) = days.index(*slot) {
-            per_day[i].add_call(*input, *output, *cost);
+            per_day[i].add_call(*input, *cached, *output, *cost);
         }
         if let Some(m) = month_of(*slot) {
-            per_month[m].add_call(*input, *output, *cost);
+            per_month[m].add_call(*input, *cached, *output, *cost);
         }
     }
     for (slot, w) in &words {
@@ -139,7 +145,12 @@ pub fn history(
     for d in &per_day {
         totals.words += d.words;
         totals.books_completed += d.books_completed;
-        totals.add_call(d.input_tokens, d.output_tokens, d.cost_usd);
+        totals.add_call(
+            d.input_tokens,
+            d.cached_input_tokens,
+            d.output_tokens,
+            d.cost_usd,
+        );
     }
     let avg_time_to_finish_secs = (!finish_times.is_empty())
         .then(|| finish_times.iter().sum::<i64>() / finish_times.len() as i64);
@@ -166,7 +177,8 @@ pub fn history(
                 id: b.id,
                 status: b.status,
                 words: b.words,
-                input_tokens: b.input_tokens,
+                input_tokens: b.input_tokens + b.cache_creation_tokens,
+                cached_input_tokens: b.cache_read_tokens,
                 output_tokens: b.output_tokens,
                 cost_usd: b.cost_usd,
                 created_at: Utc.from_utc_datetime(&b.created_at),

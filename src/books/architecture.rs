@@ -1,5 +1,5 @@
-//! The architecture between drafting and approval: the author's edits (`save_architecture`) and the
-//! cost estimate shown before approving.
+//! The architecture between drafting and approval: the author's edits (`save_architecture`). The
+//! cost estimate shown before approving is `estimate`.
 
 use buko_actors::model::{Architecture, BookStatus};
 
@@ -7,13 +7,6 @@ use super::{BookError, BookService};
 use crate::db::models::User;
 use crate::db::repo::books::Book;
 use crate::db::{self, repo};
-
-/// What writing an architecture's words should cost.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct CostEstimate {
-    pub output_tokens: u64,
-    pub usd: f64,
-}
 
 impl BookService {
     /// Replaces the architecture while the book is `architecture_ready`. The order of checks is the
@@ -39,18 +32,5 @@ impl BookService {
         })
         .await??;
         Ok((book, saved))
-    }
-
-    /// Rough cost of writing the architecture: tokens ≈ words / 0.75 (English and Spanish prose
-    /// average), priced as output by the provider's price table; the offline writer is free.
-    pub fn estimate_cost(&self, arch: Option<&Architecture>) -> CostEstimate {
-        let words = arch.map_or(0, Architecture::total_target_words);
-        let output_tokens = (words as f64 / 0.75).ceil() as u64;
-        let usd = if self.cost_model.free {
-            0.0
-        } else {
-            crate::llm::estimate_cost(&self.cost_model.model, 0, output_tokens)
-        };
-        CostEstimate { output_tokens, usd }
     }
 }

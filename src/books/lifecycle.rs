@@ -16,8 +16,15 @@ pub const MAX_INSTRUCTION_CHARS: usize = buko_actors::prompt::INSTRUCTION_CHARS;
 
 impl BookService {
     /// Approves the architecture: one use of the book quota, chapters created, a book job queued.
-    /// Status before quota: a book that cannot be approved costs nothing.
-    pub async fn approve(&self, user: &User, id: &str) -> Result<BookStatus, BookError> {
+    /// Status before quota: a book that cannot be approved costs nothing. `budget_usd` is the book's
+    /// cost limit (default: the one set before, else the plan's).
+    pub async fn approve(
+        &self,
+        user: &User,
+        id: &str,
+        budget_usd: Option<f64>,
+    ) -> Result<BookStatus, BookError> {
+        let budget = budget_usd.map(super::validate_budget).transpose()?;
         let book = self.get(user, id).await?;
         if book.status() != BookStatus::ArchitectureReady {
             return Err(BookError::WrongStatus {
@@ -26,7 +33,10 @@ impl BookService {
             });
         }
         self.take_quota(user, Quota::Book, Some(&book.id)).await?;
-        db::run(&self.db, move |c| Ok(repo::books::approve(c, &book.id))).await??;
+        db::run(&self.db, move |c| {
+            Ok(repo::books::approve(c, &book.id, budget))
+        })
+        .await??;
         Ok(BookStatus::Queued)
     }
 

@@ -7,9 +7,11 @@
 //! control in [`lifecycle`]. Both keep the replaced text as a version.
 
 mod architecture;
+mod budget;
 mod create;
 mod credits;
 mod error;
+mod estimate;
 mod export;
 mod library;
 mod lifecycle;
@@ -20,12 +22,13 @@ mod versions;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-pub use architecture::CostEstimate;
+pub use budget::{validate_budget, MAX_BUDGET_USD};
 pub use create::{
     validate_new_book, NewBookInput, DEFAULT_PAGES, MAX_FIELD_CHARS, MAX_IDEA_CHARS, PAGES_RANGE,
 };
 pub use credits::{validate_credits, validate_display_name};
 pub use error::BookError;
+pub use estimate::{estimate, CostEstimate};
 pub use export::Export;
 pub use library::{Download, MAX_QUERY_CHARS};
 pub use lifecycle::{validate_regenerate, Control, RegenerateRequest, MAX_INSTRUCTION_CHARS};
@@ -38,13 +41,33 @@ use crate::db::{self, repo, DbPool};
 use crate::limits::quota::{self, Quota};
 use crate::limits::RateLimiter;
 
-/// What the cost estimate prices output tokens with.
+/// What the cost estimate prices a book with (see `estimate`).
 #[derive(Clone, Debug)]
 pub struct CostModel {
-    /// The provider's model id, priced by `llm::estimate_cost`.
+    /// The model writing the chunks, priced by `llm::pricing`.
     pub model: String,
+    /// The model writing the summaries.
+    pub summary_model: String,
     /// The offline writer: costs nothing.
     pub free: bool,
+    /// The provider's output limit (the engine's chunk plan depends on it).
+    pub max_output_tokens: u32,
+    /// Chunk prompts' stable prefix is cached (Anthropic with `BUKO_PROMPT_CACHE` on).
+    pub prompt_cache: bool,
+}
+
+impl CostModel {
+    /// The cost model of the provider the engine writes with.
+    pub fn of(llm: &dyn buko_actors::LlmPort, prompt_cache: bool) -> CostModel {
+        use buko_actors::CallPurpose;
+        CostModel {
+            model: llm.model_for(CallPurpose::Chunk).to_string(),
+            summary_model: llm.model_for(CallPurpose::Summary).to_string(),
+            free: llm.is_demo(),
+            max_output_tokens: llm.max_output_tokens(),
+            prompt_cache: prompt_cache && llm.provider() == "anthropic",
+        }
+    }
 }
 
 /// The handles the use cases need (cheap to clone).

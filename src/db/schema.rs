@@ -48,6 +48,9 @@ diesel::table! {
         pen_name -> Text,
         dedication -> Text,
         copyright_line -> Text,
+        budget_usd -> Nullable<Double>,
+        cache_creation_tokens -> BigInt,
+        cache_read_tokens -> BigInt,
     }
 }
 
@@ -163,6 +166,8 @@ diesel::table! {
         error_kind -> Nullable<Text>,
         request_id -> Nullable<Text>,
         created_at -> Timestamp,
+        cache_creation_tokens -> BigInt,
+        cache_read_tokens -> BigInt,
     }
 }
 
@@ -227,6 +232,7 @@ diesel::table! {
         mercadopago_currency -> Text,
         mercadopago_plan_id -> Nullable<Text>,
         updated_at -> Timestamp,
+        book_budget_usd -> Double,
     }
 }
 

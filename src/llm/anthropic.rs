@@ -9,13 +9,16 @@
 
 use std::time::Duration;
 
-use buko_actors::{CompletionRequest, LlmError, LlmEvent, LlmPort, Message, Price, Role};
+use buko_actors::{
+    CallPurpose, CompletionRequest, LlmError, LlmEvent, LlmPort, Message, Price, Role,
+};
 use futures_util::stream::{self, LocalBoxStream, StreamExt};
 use serde_json::{json, Value};
 
 use super::anthropic_stream::AnthropicDecoder;
 use super::http::{self, Timeouts};
 use super::model_id::claude_version;
+use super::step_models::StepModels;
 use crate::secret::Secret;
 
 pub const ANTHROPIC_VERSION: &str = "2023-06-01";
@@ -33,6 +36,10 @@ pub struct AnthropicConfig {
     /// Extended thinking budget; `None` = thinking off.
     pub thinking_budget: Option<u32>,
     pub timeouts: Timeouts,
+    /// Mark the stable prefix of chunk requests with `cache_control` (`BUKO_PROMPT_CACHE`).
+    pub prompt_cache: bool,
+    /// Models of particular steps (`BUKO_MODEL_CHUNK`, …); `model` answers the others.
+    pub step_models: StepModels,
 }
 
 pub struct AnthropicProvider {
@@ -54,9 +61,17 @@ impl AnthropicProvider {
         claude_version(model).is_none_or(|v| v < (5, 0))
     }
 
+    fn step_model(&self, purpose: CallPurpose) -> &str {
+        self.config
+            .step_models
+            .get(purpose)
+            .unwrap_or(&self.config.model)
+    }
+
     /// The JSON body for one request (public for tests and for inspection in logs).
     pub fn request_body(&self, req: &CompletionRequest) -> Value {
-        let version = claude_version(&self.config.model);
+        let model = self.step_model(req.purpose);
+        let version = claude_version(model);
         let prefill_ok = version.is_none_or(|v| v < (4, 6));
         let sampling_ok = version.is_none_or(|v| v < (5, 0));
         let mut messages: Vec<Value> = Vec::with_capacity(req.messages.len() + 1);
@@ -79,7 +94,10 @@ impl AnthropicProvider {
                 Role::User => "user",
                 Role::Assistant => "assistant",
             };
-            messages.push(json!({"role": role, "content": content}));
+            let cached = (i == 0 && m.role == Role::User && self.config.prompt_cache)
+                .then_some(req.context.stable_prefix)
+                .flatten();
+            messages.push(json!({"role": role, "content": cache_blocks(content, cached)}));
         }
         if prefill && !prefill_ok {
             messages.push(json!({"role": "user", "content": CONTINUE_PROMPT}));
@@ -87,12 +105,12 @@ impl AnthropicProvider {
         let thinking = self
             .config
             .thinking_budget
-            .filter(|_| Self::manual_thinking(&self.config.model))
+            .filter(|_| Self::manual_thinking(model))
             // Thinking cannot be combined with a prefill.
             .filter(|_| !(prefill && prefill_ok))
             .map(|b| b.max(MIN_THINKING_BUDGET));
         let mut body = json!({
-            "model": self.config.model,
+            "model": model,
             "messages": messages,
             "stream": true,
         });
@@ -117,6 +135,23 @@ impl AnthropicProvider {
             }
         }
         body
+    }
+}
+
+/// A message's content: plain text, or, with a cacheable prefix of `n` bytes, two text blocks whose
+/// first carries the `cache_control` breakpoint (the system prompt before it is cached with it).
+fn cache_blocks(content: &str, prefix: Option<usize>) -> Value {
+    match prefix.filter(|n| *n > 0 && *n <= content.len() && content.is_char_boundary(*n)) {
+        None => json!(content),
+        Some(n) => {
+            let (stable, rest) = content.split_at(n);
+            let mut blocks = vec![json!({"type": "text", "text": stable,
+                "cache_control": {"type": "ephemeral"}})];
+            if !rest.is_empty() {
+                blocks.push(json!({"type": "text", "text": rest}));
+            }
+            json!(blocks)
+        }
     }
 }
 
@@ -148,6 +183,12 @@ impl LlmPort for AnthropicProvider {
     }
     fn model(&self) -> &str {
         &self.config.model
+    }
+    fn model_for(&self, purpose: CallPurpose) -> &str {
+        self.step_model(purpose)
+    }
+    fn price_for(&self, purpose: CallPurpose) -> Price {
+        super::pricing::price_for(self.step_model(purpose))
     }
     fn max_output_tokens(&self) -> u32 {
         self.config.max_output_tokens
@@ -214,6 +255,8 @@ mod tests {
             max_output_tokens: 8000,
             thinking_budget: thinking,
             timeouts: default_timeouts(),
+            prompt_cache: true,
+            step_models: StepModels::default(),
         })
     }
 
@@ -236,6 +279,45 @@ mod tests {
             temperature: Some(0.7),
             context: RequestContext::default(),
         }
+    }
+
+    #[test]
+    fn each_step_is_sent_to_and_priced_as_its_model() {
+        let mut p = provider("claude-sonnet-4-5", None);
+        p.config.step_models.summary = Some("claude-haiku-4-5".into());
+        let mut r = request(false);
+        assert_eq!(p.request_body(&r)["model"], json!("claude-sonnet-4-5"));
+        r.purpose = CallPurpose::Summary;
+        assert_eq!(p.request_body(&r)["model"], json!("claude-haiku-4-5"));
+        assert_eq!(p.model_for(CallPurpose::Summary), "claude-haiku-4-5");
+        assert_eq!(p.price_for(CallPurpose::Summary).input_per_mtok, 1.0);
+        assert_eq!(p.price_for(CallPurpose::Chunk).input_per_mtok, 3.0);
+    }
+
+    #[test]
+    fn the_stable_prefix_of_a_chunk_carries_the_cache_breakpoint() {
+        let mut r = request(true);
+        r.messages[0].content = "## Book\nTides\n## Your task\nWrite.".into();
+        r.context.stable_prefix = Some("## Book\nTides\n".len());
+        let b = provider("claude-sonnet-4-5", None).request_body(&r);
+        assert_eq!(
+            b["messages"][0]["content"],
+            json!([
+                {"type": "text", "text": "## Book\nTides\n", "cache_control": {"type": "ephemeral"}},
+                {"type": "text", "text": "## Your task\nWrite."}
+            ])
+        );
+        // The prefill (and everything else) stays plain text.
+        assert_eq!(b["messages"][1]["content"], json!("Once upon a time"));
+        let mut off = provider("claude-sonnet-4-5", None);
+        off.config.prompt_cache = false;
+        assert!(off.request_body(&r)["messages"][0]["content"].is_string());
+        r.context.stable_prefix = Some(999);
+        let b = provider("claude-sonnet-4-5", None).request_body(&r);
+        assert!(
+            b["messages"][0]["content"].is_string(),
+            "a bad prefix is ignored"
+        );
     }
 
     #[test]

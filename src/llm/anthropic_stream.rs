@@ -62,15 +62,10 @@ impl StreamDecoder for AnthropicDecoder {
             .and_then(Value::as_str)
             .or(event.event.as_deref())
             .unwrap_or("");
-        let u = |v: Option<&Value>| v.and_then(Value::as_u64);
         match kind {
             "message_start" => {
-                let usage = data.pointer("/message/usage");
-                if let Some(n) = u(usage.and_then(|x| x.get("input_tokens"))) {
-                    self.usage.input_tokens = n;
-                }
-                if let Some(n) = u(usage.and_then(|x| x.get("output_tokens"))) {
-                    self.usage.output_tokens = n;
+                if let Some(usage) = data.pointer("/message/usage") {
+                    read_usage(&mut self.usage, usage);
                 }
                 // Billed from here on, even if the stream breaks later.
                 vec![Ok(LlmEvent::Usage(self.usage))]
@@ -105,11 +100,8 @@ impl StreamDecoder for AnthropicDecoder {
                 if let Some(r) = data.pointer("/delta/stop_reason").and_then(Value::as_str) {
                     self.stop_reason = Some(stop_reason(r));
                 }
-                if let Some(n) = u(data.pointer("/usage/output_tokens")) {
-                    self.usage.output_tokens = n;
-                }
-                if let Some(n) = u(data.pointer("/usage/input_tokens")) {
-                    self.usage.input_tokens = n;
+                if let Some(usage) = data.get("usage") {
+                    read_usage(&mut self.usage, usage);
                 }
                 vec![Ok(LlmEvent::Usage(self.usage))]
             }
@@ -147,6 +139,24 @@ impl StreamDecoder for AnthropicDecoder {
     }
 }
 
+/// Applies the counts present in a `usage` object (cumulative: a later event repeats or raises them).
+/// With prompt caching `input_tokens` is the uncached input only; the cache's share comes apart.
+fn read_usage(usage: &mut Usage, v: &Value) {
+    let n = |k: &str| v.get(k).and_then(Value::as_u64);
+    if let Some(n) = n("input_tokens") {
+        usage.input_tokens = n;
+    }
+    if let Some(n) = n("output_tokens") {
+        usage.output_tokens = n;
+    }
+    if let Some(n) = n("cache_creation_input_tokens") {
+        usage.cache_creation_input_tokens = n;
+    }
+    if let Some(n) = n("cache_read_input_tokens") {
+        usage.cache_read_input_tokens = n;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -179,25 +189,40 @@ mod tests {
         assert_eq!(
             out,
             vec![
-                Ok(LlmEvent::Usage(Usage {
-                    input_tokens: 12,
-                    output_tokens: 1
-                })),
+                Ok(LlmEvent::Usage(Usage::new(12, 1))),
                 Ok(LlmEvent::TextDelta("Hola".into())),
-                Ok(LlmEvent::Usage(Usage {
-                    input_tokens: 12,
-                    output_tokens: 40
-                })),
+                Ok(LlmEvent::Usage(Usage::new(12, 40))),
                 Ok(LlmEvent::Finished {
                     stop_reason: StopReason::MaxTokens,
-                    usage: Usage {
-                        input_tokens: 12,
-                        output_tokens: 40
-                    },
+                    usage: Usage::new(12, 40),
                     request_id: Some("req_1".into()),
                 }),
             ]
         );
+    }
+
+    #[test]
+    fn cache_usage_is_read_apart_from_the_uncached_input() {
+        let mut d = AnthropicDecoder::default();
+        let out = d.on_event(ev(
+            r#"{"type":"message_start","message":{"usage":{"input_tokens":50,
+            "cache_creation_input_tokens":0,"cache_read_input_tokens":2000,"output_tokens":1}}}"#,
+        ));
+        let want = Usage {
+            input_tokens: 50,
+            output_tokens: 1,
+            cache_creation_input_tokens: 0,
+            cache_read_input_tokens: 2000,
+        };
+        assert_eq!(out, vec![Ok(LlmEvent::Usage(want))]);
+        let out = d.on_event(ev(
+            r#"{"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":700}}"#,
+        ));
+        let want = Usage {
+            output_tokens: 700,
+            ..want
+        };
+        assert_eq!(out, vec![Ok(LlmEvent::Usage(want))]);
     }
 
     #[test]

@@ -8,6 +8,7 @@ use buko_actors::Language;
 use bytes::Bytes;
 use serde_json::{json, Value};
 
+use super::fake_cache::CacheUse;
 use super::fake_faults::{error_body, Fault};
 use super::offline::{continuation, estimate_tokens};
 use super::offline_text::{prose, seed_of, Topic};
@@ -36,12 +37,38 @@ pub struct Ask {
     pub topic: Topic,
     pub prefill: String,
     pub max_tokens: u64,
+    /// Input not read from or written to the prompt cache.
     pub input_tokens: u64,
+    /// What the prompt cache did (`fake_cache`), reported apart as the API does.
+    pub cache: CacheUse,
     pub model: String,
     /// For a request asking for a book's architecture: the JSON answer (built from the idea, language
     /// and length in the prompt, as the offline writer would), so a whole book can be written against
     /// the fake server.
     pub architecture: Option<String>,
+    /// The words the last user message asks for (its last "about N words" / "about N more words").
+    pub asked_words: Option<usize>,
+    /// The request asks to continue a finished text with more words (a length extension).
+    pub extension: bool,
+}
+
+/// The last "about N words" or "about N more words" in `text`: (N, more).
+pub fn asked_words(text: &str) -> Option<(usize, bool)> {
+    let mut found = None;
+    let mut rest = text;
+    while let Some(i) = rest.find("about ") {
+        rest = &rest[i + "about ".len()..];
+        let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+        let after = rest[digits.len()..].trim_start();
+        let (more, after) = match after.strip_prefix("more ") {
+            Some(a) => (true, a),
+            None => (false, after),
+        };
+        if let (Ok(n), true) = (digits.parse::<usize>(), after.starts_with("words")) {
+            found = Some((n, more));
+        }
+    }
+    found
 }
 
 impl Ask {
@@ -108,7 +135,10 @@ impl Ask {
             .map(|m| m.1.as_str())
             .collect();
         let architecture = architecture_answer(&system, &last_user);
+        let asked = asked_words(&last_user);
         Ask {
+            asked_words: asked.map(|a| a.0),
+            extension: asked.is_some_and(|a| a.1),
             architecture,
             seed: seed_of(&[&system, &user_text], &[]),
             language: if spanish { Language::Es } else { Language::En },
@@ -124,6 +154,7 @@ impl Ask {
                 .and_then(Value::as_u64)
                 .unwrap_or(1024),
             input_tokens: estimate_tokens(&all),
+            cache: CacheUse::default(),
             model: body
                 .get("model")
                 .and_then(Value::as_str)
@@ -139,13 +170,29 @@ pub struct Pace {
     pub tokens_per_sec: f64,
     pub ttft: Duration,
     pub words: usize,
+    /// Write this share of the asked words (`--length-ratio`) instead of `words`.
+    pub length_ratio: Option<f64>,
 }
 
 /// The steps of a 200 streaming answer for `ask`, with `fault` applied when it is a stream fault.
 pub fn stream_steps(ask: &Ask, fault: Option<&Fault>, pace: Pace) -> Vec<Step> {
+    let words = match (pace.length_ratio, ask.asked_words) {
+        (Some(ratio), Some(asked)) => ((asked as f64 * ratio).round() as usize).max(1),
+        _ => pace.words,
+    };
     let text = match &ask.architecture {
         Some(json) => json.clone(),
-        None => prose(ask.seed, ask.language, &ask.topic, pace.words),
+        None => prose(ask.seed, ask.language, &ask.topic, words),
+    };
+    // A length extension continues a finished text with new words; a `max_tokens` continuation
+    // resumes the same answer after the words already sent.
+    let extension = ask.extension;
+    let pieces: Vec<&str> = if extension {
+        let sep =
+            (!ask.prefill.is_empty() && !ask.prefill.ends_with(char::is_whitespace)).then_some(" ");
+        sep.into_iter().chain(continuation(&text, "")).collect()
+    } else {
+        continuation(&text, &ask.prefill)
     };
     let mut deltas: Vec<(String, u64)> = Vec::new();
     let mut used = 0u64;
@@ -155,13 +202,19 @@ pub fn stream_steps(ask: &Ask, fault: Option<&Fault>, pace: Pace) -> Vec<Step> {
         Some(Fault::MaxTokens) => ask.max_tokens.min(estimate_tokens(&text) / 2).max(1),
         _ => ask.max_tokens,
     };
-    for w in continuation(&text, &ask.prefill) {
-        let t = estimate_tokens(w).max(1);
-        if used + t > limit {
+    // Tokens of the whole answer so far (≈ 4 chars a token, at least one a word), as a tokenizer
+    // counts a text, not the sum of rounded-up pieces.
+    let (mut chars, mut words) = (0u64, 0u64);
+    for w in pieces {
+        chars += w.chars().count() as u64;
+        words += w.split_whitespace().count() as u64;
+        let total = chars.div_ceil(4).max(words).max(used);
+        if total > limit {
             stop = "max_tokens";
             break;
         }
-        used += t;
+        let t = total - used;
+        used = total;
         cur.0.push_str(w);
         cur.1 += t;
         if cur.1 >= 4 {
@@ -176,7 +229,9 @@ pub fn stream_steps(ask: &Ask, fault: Option<&Fault>, pace: Pace) -> Vec<Step> {
             "message_start",
             json!({"type": "message_start", "message": {"id": "msg_fake", "type": "message", "role": "assistant",
                 "model": ask.model, "content": [], "stop_reason": null,
-                "usage": {"input_tokens": ask.input_tokens, "output_tokens": 1}}}),
+                "usage": {"input_tokens": ask.input_tokens, "output_tokens": 1,
+                    "cache_creation_input_tokens": ask.cache.creation,
+                    "cache_read_input_tokens": ask.cache.read}}}),
         )),
         Step::Sleep(pace.ttft),
     ];
@@ -310,4 +365,22 @@ fn architecture_answer(system: &str, user: &str) -> Option<String> {
         ..buko_actors::RequestContext::default()
     };
     serde_json::to_string(&super::offline::architecture(&ctx)).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_last_words_asked_for() {
+        assert_eq!(
+            asked_words("part 1 of 2, about 900 words."),
+            Some((900, false))
+        );
+        assert_eq!(
+            asked_words("about 900 words.\n## Length\n… about 360 more words; do"),
+            Some((360, true))
+        );
+        assert_eq!(asked_words("about the harbour, words"), None);
+    }
 }

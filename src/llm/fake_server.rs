@@ -6,7 +6,8 @@
 //! request with one fault (default `overloaded`) for a while, as a provider outage does.
 //! `GET /_fake/stats` counts requests by outcome, bytes streamed and answers still streaming, and lists
 //! when requests came (ms since the server started, the last 100,000).
-//! `GET /_fake/requests` returns the last request bodies.
+//! `GET /_fake/requests` returns the last request bodies. Blocks marked `cache_control` are cached as
+//! the API caches them (`fake_cache`), and the usage reports cache writes and reads apart.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::net::TcpListener;
@@ -19,6 +20,7 @@ use bytes::Bytes;
 use futures_util::stream;
 use serde_json::{json, Value};
 
+use super::fake_cache::PromptCache;
 use super::fake_faults::{error_answer, Fault};
 use super::fake_script::{stream_steps, Ask, Pace, Step};
 use super::offline_text::Rng;
@@ -35,6 +37,10 @@ pub struct FakeLlmOptions {
     /// Words in an answer (before `max_tokens` cuts it).
     #[arg(long, default_value_t = 600)]
     pub words: usize,
+    /// Write this fraction of the words a request asks for ("about N words", "about N more words")
+    /// instead of `--words`: 0.6 is a model that writes short, 1.4 one that writes long.
+    #[arg(long)]
+    pub length_ratio: Option<f64>,
     /// `retry-after` seconds sent with injected 429s.
     #[arg(long, default_value_t = 1)]
     pub retry_after_secs: u64,
@@ -76,6 +82,7 @@ impl Default for FakeLlmOptions {
             tokens_per_sec: 400.0,
             ttft_ms: 200,
             words: 600,
+            length_ratio: None,
             retry_after_secs: 1,
             fault_rate_429: 0.0,
             fault_rate_529: 0.0,
@@ -108,6 +115,8 @@ struct FakeState {
     /// The last [`RECENT_REQUESTS`] request bodies, newest last (`GET /_fake/requests`): tests check
     /// what reached the provider, e.g. an author's instruction in a regenerate prompt.
     recent: Mutex<VecDeque<Value>>,
+    /// Prompt caching for requests with `cache_control` blocks.
+    cache: PromptCache,
 }
 
 /// Held by a streaming body; dropping the body (finished, or the client went away) closes it.
@@ -247,8 +256,17 @@ async fn messages(req: HttpRequest, body: web::Bytes, state: web::Data<FakeState
         tokens_per_sec: state.opts.tokens_per_sec,
         ttft: Duration::from_millis(state.opts.ttft_ms),
         words: state.opts.words,
+        length_ratio: state
+            .opts
+            .length_ratio
+            .filter(|r| r.is_finite() && *r > 0.0),
     };
-    let steps: VecDeque<Step> = stream_steps(&Ask::from_body(&body), fault.as_ref(), pace).into();
+    let mut ask = Ask::from_body(&body);
+    ask.cache = state.cache.apply(&ask.model, &body);
+    ask.input_tokens = ask
+        .input_tokens
+        .saturating_sub(ask.cache.creation + ask.cache.read);
+    let steps: VecDeque<Step> = stream_steps(&ask, fault.as_ref(), pace).into();
     state.open_streams.fetch_add(1, Ordering::SeqCst);
     let open = OpenStream(state.open_streams.clone());
     let counter = state.clone();
@@ -368,6 +386,7 @@ pub async fn serve_fake_llm(
         bytes_sent: AtomicU64::new(0),
         open_streams: Arc::new(AtomicU64::new(0)),
         recent: Mutex::new(VecDeque::new()),
+        cache: PromptCache::default(),
     });
     let server = HttpServer::new(move || {
         App::new()

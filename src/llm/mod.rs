@@ -6,6 +6,7 @@
 pub mod anthropic;
 pub mod anthropic_stream;
 pub mod errors;
+pub mod fake_cache;
 pub mod fake_faults;
 pub mod fake_script;
 pub mod fake_server;
@@ -17,6 +18,7 @@ pub mod openai;
 pub mod pricing;
 pub mod settings;
 pub mod sse;
+pub mod step_models;
 
 pub use fake_faults::Fault;
 pub use fake_server::{serve_fake_llm, FakeLlmOptions};

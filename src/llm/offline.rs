@@ -338,10 +338,7 @@ impl LlmPort for OfflineWriter {
         let tps = self.config.tokens_per_sec;
         let finished = LlmEvent::Finished {
             stop_reason: stop,
-            usage: Usage {
-                input_tokens,
-                output_tokens: used,
-            },
+            usage: Usage::new(input_tokens, used),
             request_id: None,
         };
         let items = deltas.into_iter().map(Some).chain(std::iter::once(None));

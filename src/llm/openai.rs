@@ -5,7 +5,8 @@
 //! servers stream (`reasoning_content`) are not book text and are dropped.
 
 use buko_actors::{
-    CompletionRequest, LlmError, LlmErrorKind, LlmEvent, LlmPort, Price, Role, StopReason, Usage,
+    CallPurpose, CompletionRequest, LlmError, LlmErrorKind, LlmEvent, LlmPort, Price, Role,
+    StopReason, Usage,
 };
 use futures_util::stream::{self, LocalBoxStream, StreamExt};
 use serde_json::{json, Value};
@@ -13,6 +14,7 @@ use serde_json::{json, Value};
 use super::errors::{classify, ErrorBody, RetryHints};
 use super::http::{self, StreamDecoder, Timeouts};
 use super::sse::SseEvent;
+use super::step_models::StepModels;
 use crate::secret::Secret;
 
 #[derive(Clone, Debug)]
@@ -23,6 +25,8 @@ pub struct OpenAiConfig {
     pub model: String,
     pub max_output_tokens: u32,
     pub timeouts: Timeouts,
+    /// Models of particular steps (`BUKO_MODEL_CHUNK`, …); `model` answers the others.
+    pub step_models: StepModels,
 }
 
 pub struct OpenAiProvider {
@@ -32,6 +36,13 @@ pub struct OpenAiProvider {
 impl OpenAiProvider {
     pub fn new(config: OpenAiConfig) -> Self {
         OpenAiProvider { config }
+    }
+
+    fn step_model(&self, purpose: CallPurpose) -> &str {
+        self.config
+            .step_models
+            .get(purpose)
+            .unwrap_or(&self.config.model)
     }
 
     pub fn request_body(&self, req: &CompletionRequest) -> Value {
@@ -47,7 +58,7 @@ impl OpenAiProvider {
             messages.push(json!({"role": role, "content": m.content}));
         }
         let mut body = json!({
-            "model": self.config.model,
+            "model": self.step_model(req.purpose),
             "messages": messages,
             "max_tokens": req.max_tokens.clamp(1, self.config.max_output_tokens.max(1)),
             "stream": true,
@@ -104,9 +115,17 @@ impl StreamDecoder for OpenAiDecoder {
         }
         if let Some(u) = v.get("usage").filter(|u| !u.is_null()) {
             let n = |k: &str| u.get(k).and_then(Value::as_u64).unwrap_or(0);
+            // Automatic prefix caching reports the prompt's cached share apart; it is part of
+            // `prompt_tokens`, so the uncached input is the difference.
+            let cached = u
+                .pointer("/prompt_tokens_details/cached_tokens")
+                .and_then(Value::as_u64)
+                .unwrap_or(0);
             self.usage = Usage {
-                input_tokens: n("prompt_tokens"),
+                input_tokens: n("prompt_tokens").saturating_sub(cached),
                 output_tokens: n("completion_tokens"),
+                cache_creation_input_tokens: 0,
+                cache_read_input_tokens: cached,
             };
         }
         let mut out = Vec::new();
@@ -152,6 +171,12 @@ impl LlmPort for OpenAiProvider {
     fn model(&self) -> &str {
         &self.config.model
     }
+    fn model_for(&self, purpose: CallPurpose) -> &str {
+        self.step_model(purpose)
+    }
+    fn price_for(&self, purpose: CallPurpose) -> Price {
+        super::pricing::price_for(self.step_model(purpose))
+    }
     fn max_output_tokens(&self) -> u32 {
         self.config.max_output_tokens
     }
@@ -194,5 +219,66 @@ impl LlmPort for OpenAiProvider {
         })
         .flatten()
         .boxed_local()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use buko_actors::model::ChapterPlan;
+    use buko_actors::plan::plan_chunks;
+    use buko_actors::prompt::chunk_request;
+    use buko_actors::{Architecture, EngineConfig};
+
+    /// Automatic prefix caching (OpenAI, vLLM, llama.cpp) needs the requests' first bytes identical:
+    /// every chunk body of a book, serialized, starts with the same bytes through the stable prefix.
+    #[test]
+    fn chunk_bodies_of_a_book_share_their_prefix_byte_for_byte() {
+        let provider = OpenAiProvider::new(OpenAiConfig {
+            base_url: "http://x/v1".into(),
+            api_key: Secret::new(""),
+            model: "llama3.1:8b".into(),
+            max_output_tokens: 4000,
+            timeouts: super::super::anthropic::default_timeouts(),
+            step_models: StepModels::default(),
+        });
+        let a = Architecture {
+            title: "Tides".into(),
+            chapters: (0..12)
+                .map(|i| ChapterPlan {
+                    title: format!("Chapter {i}"),
+                    summary: format!("Events of chapter {i}"),
+                    target_words: 3000,
+                    ..ChapterPlan::default()
+                })
+                .collect(),
+            ..Architecture::default()
+        };
+        let config = EngineConfig::default();
+        let plan = plan_chunks(&a, 4000, &config);
+        let bodies: Vec<(String, usize)> = plan
+            .iter()
+            .enumerate()
+            .map(|(i, chunk)| {
+                let summary = format!("summary {i}");
+                let tail = format!("tail {i}");
+                let req = chunk_request(&a, chunk, Some(&summary), Some(&tail), "b", 4000, &config);
+                let user = &req.messages[0].content;
+                let stable = &user[..req.context.stable_prefix.expect("prefix")];
+                let body = serde_json::to_string(&provider.request_body(&req)).expect("json");
+                // Where the stable prefix ends in the serialized body.
+                let escaped = serde_json::to_string(stable).expect("json");
+                let end =
+                    body.find(escaped.trim_end_matches('"')).expect("in body") + escaped.len() - 1;
+                (body, end)
+            })
+            .collect();
+        assert!(bodies.len() > 12, "chapters split in parts too");
+        let (first, end) = &bodies[0];
+        for (body, e) in &bodies[1..] {
+            assert_eq!(e, end);
+            assert_eq!(body[..*end], first[..*end]);
+            assert_ne!(body, first);
+        }
     }
 }

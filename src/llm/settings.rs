@@ -10,6 +10,7 @@ use super::anthropic::{AnthropicConfig, AnthropicProvider};
 use super::http::Timeouts;
 use super::offline::{OfflineConfig, OfflineWriter};
 use super::openai::{OpenAiConfig, OpenAiProvider};
+use super::step_models::StepModels;
 use crate::secret::Secret;
 
 pub const DEFAULT_ANTHROPIC_BASE_URL: &str = "https://api.anthropic.com";
@@ -46,12 +47,17 @@ pub struct LlmSettings {
     pub openai_api_key: Secret,
     /// `BUKO_MODEL`; `None` = the provider's default.
     pub model: Option<String>,
+    /// `BUKO_MODEL_ARCHITECTURE`, `_CHUNK`, `_SUMMARY`, `_AUDIT`: a model per step (default `model`).
+    pub step_models: StepModels,
     pub thinking_budget: Option<u32>,
     pub max_output_tokens: u32,
     pub connect_timeout: Duration,
     pub request_timeout: Duration,
     pub stall_timeout: Duration,
     pub offline_tokens_per_sec: f64,
+    /// `BUKO_PROMPT_CACHE` (default on): mark the stable prefix of chunk requests for Anthropic's
+    /// prompt cache.
+    pub prompt_cache: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -115,6 +121,7 @@ impl LlmSettings {
             openai_base_url: openai_base_url.unwrap_or_else(|| "https://api.openai.com/v1".into()),
             openai_api_key: Secret::new(var("OPENAI_API_KEY").unwrap_or_default()),
             model: var("BUKO_MODEL"),
+            step_models: StepModels::from_lookup(var),
             thinking_budget: num::<u32>("BUKO_THINKING_BUDGET", var("BUKO_THINKING_BUDGET"))?
                 .filter(|b| *b > 0),
             max_output_tokens: num::<u32>("BUKO_MAX_OUTPUT_TOKENS", var("BUKO_MAX_OUTPUT_TOKENS"))?
@@ -129,6 +136,16 @@ impl LlmSettings {
             )?
             .unwrap_or(DEFAULT_OFFLINE_TOKENS_PER_SEC)
             .max(0.0),
+            prompt_cache: match var("BUKO_PROMPT_CACHE").as_deref() {
+                None | Some("1" | "on" | "true" | "yes") => true,
+                Some("0" | "off" | "false" | "no") => false,
+                Some(other) => {
+                    return Err(SettingsError {
+                        var: "BUKO_PROMPT_CACHE",
+                        reason: format!("{other:?} is not on or off"),
+                    })
+                }
+            },
         })
     }
 
@@ -155,6 +172,8 @@ pub fn build_provider(s: &LlmSettings) -> Arc<dyn LlmPort> {
             max_output_tokens: s.max_output_tokens,
             thinking_budget: s.thinking_budget,
             timeouts: s.timeouts(),
+            prompt_cache: s.prompt_cache,
+            step_models: s.step_models.clone(),
         })),
         ProviderKind::OpenAi => Arc::new(OpenAiProvider::new(OpenAiConfig {
             base_url: s.openai_base_url.clone(),
@@ -165,6 +184,7 @@ pub fn build_provider(s: &LlmSettings) -> Arc<dyn LlmPort> {
                 .unwrap_or_else(|| DEFAULT_OPENAI_MODEL.into()),
             max_output_tokens: s.max_output_tokens,
             timeouts: s.timeouts(),
+            step_models: s.step_models.clone(),
         })),
         ProviderKind::Offline => Arc::new(OfflineWriter::new(OfflineConfig {
             tokens_per_sec: s.offline_tokens_per_sec,
@@ -209,18 +229,15 @@ mod tests {
         assert!(settings(&[("BUKO_LLM_PROVIDER", "anthropic")]).is_err());
         assert!(settings(&[("BUKO_LLM_PROVIDER", "other")]).is_err());
         assert!(settings(&[("BUKO_THINKING_BUDGET", "lots")]).is_err());
+        assert!(s.prompt_cache);
+        assert!(settings(&[("BUKO_PROMPT_CACHE", "off")]).is_ok_and(|s| !s.prompt_cache));
+        assert!(settings(&[("BUKO_PROMPT_CACHE", "maybe")]).is_err());
     }
 
     #[test]
     fn offline_is_demo_and_free() {
         let p = build_provider(&settings(&[("BUKO_OFFLINE_TOKENS_PER_SEC", "0")]).expect("valid"));
         assert!(p.is_demo());
-        assert_eq!(
-            p.price().cost(buko_actors::Usage {
-                input_tokens: 10,
-                output_tokens: 10
-            }),
-            0.0
-        );
+        assert_eq!(p.price().cost(buko_actors::Usage::new(10, 10)), 0.0);
     }
 }

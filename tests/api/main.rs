@@ -10,6 +10,7 @@ mod authz;
 mod billing;
 mod books;
 mod browser;
+mod browser_budget;
 mod browser_studio;
 mod cli;
 mod credits;

@@ -239,10 +239,15 @@ async fn regenerate_with_an_instruction_reaches_the_anthropic_prompt_and_mails_o
         .expect("array")
         .iter()
         .map(|r| {
-            r["messages"][0]["content"]
-                .as_str()
-                .unwrap_or("")
-                .to_string()
+            // Plain text, or text blocks (the first one carries the prompt cache breakpoint).
+            let content = &r["messages"][0]["content"];
+            match content.as_array() {
+                Some(blocks) => blocks
+                    .iter()
+                    .filter_map(|b| b["text"].as_str())
+                    .collect::<String>(),
+                None => content.as_str().unwrap_or("").to_string(),
+            }
         })
         .collect();
     let section = format!("## The author's instruction for this rewrite\n{instruction}");

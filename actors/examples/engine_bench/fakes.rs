@@ -28,10 +28,7 @@ impl LlmPort for PacedLlm {
         8_000
     }
     fn price(&self) -> Price {
-        Price {
-            input_per_mtok: 3.0,
-            output_per_mtok: 15.0,
-        }
+        Price::flat(3.0, 15.0)
     }
     fn stream(
         &self,
@@ -45,10 +42,7 @@ impl LlmPort for PacedLlm {
         let every = self.every;
         let done = Ok(LlmEvent::Finished {
             stop_reason: StopReason::EndTurn,
-            usage: Usage {
-                input_tokens: 1_000,
-                output_tokens: n as u64,
-            },
+            usage: Usage::new(1_000, n as u64),
             request_id: None,
         });
         let ticks = stream::unfold(0usize, move |i| async move {
@@ -130,6 +124,7 @@ impl BookStore for Shared {
             last_event_seq: b.events,
             spent: Usage::default(),
             spent_usd: 0.0,
+            budget_usd: None,
         })
     }
     fn chunk_text(

@@ -28,6 +28,8 @@ pub(crate) struct BookCtx {
     pub paused_for_provider: bool,
     pub usage: Usage,
     pub cost_usd: f64,
+    /// The book's cost limit (USD), read at the run's start; `None`: no limit.
+    pub budget_usd: Option<f64>,
 }
 
 impl BookCtx {
@@ -39,6 +41,7 @@ impl BookCtx {
             paused_for_provider: false,
             usage: Usage::default(),
             cost_usd: 0.0,
+            budget_usd: None,
         }
     }
 

@@ -54,6 +54,7 @@ async fn write_book(
     // Totals across runs: what earlier runs spent, plus this run's calls as they are made.
     book.usage = snapshot.spent;
     book.cost_usd = snapshot.spent_usd;
+    book.budget_usd = snapshot.budget_usd;
     deps.broadcaster.do_send(SetBookOwner {
         book_id: book.book_id.clone(),
         user_id: Some(snapshot.user_id.clone()),
@@ -189,6 +190,7 @@ async fn summarize_chapter(
         deps.llm.max_output_tokens(),
         &deps.config,
     );
+    book.ensure_budget(&request)?;
     let mut calls = Vec::new();
     let result = call_with_retry(&deps, &request, &mut *book, &mut |_| {}, &mut calls).await;
     book.account(&calls);

@@ -1,6 +1,7 @@
 //! ChunkWriter: writes one planned chunk. Builds the bounded prompt (with the tail of the previous
 //! chunk read back from the store), streams it through the retry policy while forwarding text to the
-//! broadcaster, commits it idempotently with its `chunk_completed`, and only then reports it written. It never decides the
+//! broadcaster, brings it to its word budget (`length`), commits it idempotently with its
+//! `chunk_completed`, and only then reports it written. It never decides the
 //! book's fate beyond turning a final call error into a pause (temporary) or a failure (permanent).
 
 use std::time::Duration;
@@ -94,6 +95,7 @@ impl ChunkWriter<'_> {
             Some(i) => with_instruction(request, i),
             None => request,
         };
+        book.ensure_budget(&request)?;
         let book_id = book.book_id.clone();
         let broadcaster = deps.broadcaster.clone();
         let mut on_text = |t: &str| {
@@ -121,13 +123,16 @@ impl ChunkWriter<'_> {
             CallError::Halt(h) => h,
         })?;
         book.resume_if_paused().await?;
-        let words = u32::try_from(completion.text.split_whitespace().count()).unwrap_or(u32::MAX);
+        let text = book
+            .fit_length(&request, completion.text, chunk.word_budget, &mut on_text)
+            .await?;
+        let words = super::length::word_count(&text);
         let commit = ChunkCommit {
             book_id: book.book_id.clone(),
             seq: chunk.seq,
             chapter_index: chunk.chapter_index,
             part_index: chunk.part_index,
-            text: completion.text,
+            text,
             words,
             usage: completion.usage,
             fence: book.fence,

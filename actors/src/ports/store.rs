@@ -55,6 +55,8 @@ pub struct BookSnapshot {
     /// `book_completed` reports the book's totals, not the last run's.
     pub spent: Usage,
     pub spent_usd: f64,
+    /// The book's cost limit (USD): no call starts that could take `spent_usd` past it. `None`: none.
+    pub budget_usd: Option<f64>,
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -240,7 +240,11 @@ async fn architecture_is_generated_repaired_and_accounted() {
         .unwrap()
         .expect("architecture");
     assert_eq!(result.architecture.title, "T");
-    assert_eq!(result.architecture.chapters[0].target_words, 500);
+    // The model's 500 words are scaled to fill the 50 pages asked for.
+    assert_eq!(
+        result.architecture.chapters[0].target_words,
+        layout::words_for_pages(50, 1, Language::En)
+    );
     assert_eq!(result.calls.len(), 1);
     assert_eq!(result.usage.output_tokens, 50);
 

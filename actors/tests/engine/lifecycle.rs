@@ -348,8 +348,9 @@ async fn prompt_stays_bounded_for_a_sixty_chapter_book() {
         p60 <= p2 + 1_000,
         "chunk 60 prompt {p60} vs chunk 2 prompt {p2}"
     );
-    // A 60-line outline alone would add ~4.5 kB; the window keeps it to a dozen lines.
-    assert!(p60 < 6_000, "chunk 60 prompt is {p60} bytes");
+    // The outline lists every title (the cacheable prefix) but is cut at 8 kB, the summary and tail
+    // at their sizes: the prompt has a fixed ceiling whatever the book's length.
+    assert!(p60 < 14_000, "chunk 60 prompt is {p60} bytes");
     assert!(h
         .store
         .book("b7")

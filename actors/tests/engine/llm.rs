@@ -84,10 +84,7 @@ impl ScriptLlm {
     fn finished(stop: StopReason) -> Result<LlmEvent, LlmError> {
         Ok(LlmEvent::Finished {
             stop_reason: stop,
-            usage: Usage {
-                input_tokens: 100,
-                output_tokens: 50,
-            },
+            usage: Usage::new(100, 50),
             request_id: None,
         })
     }
@@ -132,10 +129,7 @@ impl LlmPort for ScriptLlm {
         self.max_output
     }
     fn price(&self) -> Price {
-        Price {
-            input_per_mtok: 3.0,
-            output_per_mtok: 15.0,
-        }
+        Price::flat(3.0, 15.0)
     }
     fn stream(
         &self,
@@ -164,10 +158,7 @@ impl LlmPort for ScriptLlm {
             Some(Step::Text(t)) => self.paced(vec![t], Some(StopReason::EndTurn)),
             Some(Step::Stop(t, stop)) => self.paced(vec![t], Some(stop)),
             Some(Step::Broken(t, input_tokens)) => stream::iter(vec![
-                Ok(LlmEvent::Usage(Usage {
-                    input_tokens,
-                    output_tokens: 1,
-                })),
+                Ok(LlmEvent::Usage(Usage::new(input_tokens, 1))),
                 Ok(LlmEvent::TextDelta(t)),
                 Err(LlmError::temporary(
                     LlmErrorKind::StreamError,

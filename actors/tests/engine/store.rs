@@ -26,6 +26,7 @@ pub struct BookState {
     /// Usage of the book's recorded calls (as a database store sums them).
     pub spent: Usage,
     pub spent_usd: f64,
+    pub budget_usd: Option<f64>,
 }
 
 impl BookState {
@@ -70,6 +71,13 @@ impl MemStore {
             .lock()
             .unwrap()
             .insert(book_id.to_string(), state);
+    }
+
+    /// Changes a book's state in place (what an author's edit in the database would do).
+    pub fn with_state(&self, book_id: &str, f: impl FnOnce(&mut BookState)) {
+        if let Some(b) = self.books.lock().unwrap().get_mut(book_id) {
+            f(b);
+        }
     }
 
     pub fn book(&self, book_id: &str) -> BookState {
@@ -135,6 +143,7 @@ impl BookStore for SharedStore {
             last_event_seq: b.events.last().map_or(0, |e| e.seq),
             spent: b.spent,
             spent_usd: b.spent_usd,
+            budget_usd: b.budget_usd,
         })
     }
 

@@ -365,8 +365,9 @@ pub fn queue_backlog(
         .load(conn)?)
 }
 
-/// One author's LLM usage in one slot and book: `(slot, book_id, input, output, cost)`.
-pub type AuthorCalls = (i64, String, i64, i64, f64);
+/// One author's LLM usage in one slot and book: `(slot, book_id, input, output, cost, cached input)`;
+/// input is every token not read from the prompt cache (cache writes included).
+pub type AuthorCalls = (i64, String, i64, i64, f64, i64);
 
 /// One author's LLM usage per slot and book.
 pub fn author_calls(
@@ -377,12 +378,14 @@ pub fn author_calls(
 ) -> Result<Vec<AuthorCalls>, DbError> {
     const Q: &str =
         "SELECT {slot:created_at} AS slot, COALESCE(book_id, '') AS dim, count(*) AS n, \
-        CAST(sum(input_tokens) AS BIGINT) AS x, CAST(sum(output_tokens) AS BIGINT) AS y, \
-        CAST(sum(cost_usd) AS DOUBLE PRECISION) AS z, {zi} AS w FROM llm_calls \
+        CAST(sum(input_tokens + cache_creation_tokens) AS BIGINT) AS x, \
+        CAST(sum(output_tokens) AS BIGINT) AS y, \
+        CAST(sum(cost_usd) AS DOUBLE PRECISION) AS z, CAST(sum(cache_read_tokens) AS BIGINT) AS w \
+        FROM llm_calls \
         WHERE created_at >= $1 AND created_at < $2 AND user_id = $3 GROUP BY 1, 2";
     Ok(aggregate(conn, Q, width, window, Some(user_id))?
         .into_iter()
-        .map(|r| (r.slot, r.dim, r.x, r.y, r.z))
+        .map(|r| (r.slot, r.dim, r.x, r.y, r.z, r.w))
         .collect())
 }
 

@@ -76,20 +76,22 @@ pub fn fenced<T>(
 }
 
 pub fn load_book(conn: &mut DbConn, book_id: &str) -> Result<BookSnapshot, QueryError> {
-    type Row = (String, String, Option<String>, i64, i64, f64);
-    let (user_id, status, architecture, input_tokens, output_tokens, spent_usd): Row = books::table
-        .find(book_id)
-        .select((
-            books::user_id,
-            books::status,
-            books::architecture,
-            books::input_tokens,
-            books::output_tokens,
-            books::cost_usd,
-        ))
-        .first(conn)
-        .optional()?
-        .ok_or_else(|| QueryError::NotFound(book_id.into()))?;
+    type Row = (String, String, Option<String>, i64, i64, f64, Option<f64>);
+    let (user_id, status, architecture, input_tokens, output_tokens, spent_usd, budget_usd): Row =
+        books::table
+            .find(book_id)
+            .select((
+                books::user_id,
+                books::status,
+                books::architecture,
+                books::input_tokens,
+                books::output_tokens,
+                books::cost_usd,
+                books::budget_usd,
+            ))
+            .first(conn)
+            .optional()?
+            .ok_or_else(|| QueryError::NotFound(book_id.into()))?;
     let architecture: Architecture = serde_json::from_str(architecture.as_deref().unwrap_or(""))
         .map_err(|e| QueryError::BadArchitecture(e.to_string()))?;
     let committed = chunks::table
@@ -127,11 +129,12 @@ pub fn load_book(conn: &mut DbConn, book_id: &str) -> Result<BookSnapshot, Query
         committed,
         chapter_summaries,
         last_event_seq: repo::events::last_seq(conn, book_id)?,
-        spent: Usage {
-            input_tokens: u64::try_from(input_tokens).unwrap_or(0),
-            output_tokens: u64::try_from(output_tokens).unwrap_or(0),
-        },
+        spent: Usage::new(
+            u64::try_from(input_tokens).unwrap_or(0),
+            u64::try_from(output_tokens).unwrap_or(0),
+        ),
         spent_usd,
+        budget_usd,
     })
 }
 
@@ -379,6 +382,8 @@ pub fn record_call(conn: &mut DbConn, call: &CallRecord) -> Result<(), QueryErro
                 llm_calls::error_kind.eq(call.error_kind.map(|k| k.as_str())),
                 llm_calls::request_id.eq(&call.request_id),
                 llm_calls::created_at.eq(call.at.naive_utc()),
+                llm_calls::cache_creation_tokens.eq(to_i64(call.usage.cache_creation_input_tokens)),
+                llm_calls::cache_read_tokens.eq(to_i64(call.usage.cache_read_input_tokens)),
             ))
             .execute(conn)?;
         if let (Some(book_id), Some(_)) = (&call.book_id, &user_id) {
@@ -388,6 +393,10 @@ pub fn record_call(conn: &mut DbConn, call: &CallRecord) -> Result<(), QueryErro
                     books::output_tokens
                         .eq(books::output_tokens + to_i64(call.usage.output_tokens)),
                     books::cost_usd.eq(books::cost_usd + call.cost_usd),
+                    books::cache_creation_tokens.eq(books::cache_creation_tokens
+                        + to_i64(call.usage.cache_creation_input_tokens)),
+                    books::cache_read_tokens
+                        .eq(books::cache_read_tokens + to_i64(call.usage.cache_read_input_tokens)),
                 ))
                 .execute(conn)?;
         }

@@ -31,6 +31,8 @@ pub struct Plan {
     pub mercadopago_currency: String,
     pub mercadopago_plan_id: Option<String>,
     pub updated_at: NaiveDateTime,
+    /// The cost limit offered for a new book (USD), editable by the author before approving.
+    pub book_budget_usd: f64,
 }
 
 impl Plan {
@@ -100,6 +102,8 @@ pub struct PlanEdit {
     pub books_per_month: i32,
     pub max_pages: i32,
     pub cover_candidates: i32,
+    /// `None` keeps the current default cost limit.
+    pub book_budget_usd: Option<f64>,
     pub paypal_price_cents: i64,
     pub paypal_currency: String,
     pub paypal_plan_id: Option<String>,

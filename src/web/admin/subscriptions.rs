@@ -123,6 +123,9 @@ pub struct PlanForm {
     books_per_month: i32,
     max_pages: i32,
     cover_candidates: i32,
+    /// The cost limit offered for a new book (USD); absent keeps the current one.
+    #[serde(default)]
+    book_budget_usd: Option<f64>,
     paypal_price_cents: i64,
     paypal_currency: String,
     #[serde(default)]
@@ -159,6 +162,11 @@ impl PlanForm {
                 "limits must be 0–1000000; max pages 10–1000".into(),
             ));
         }
+        if let Some(b) = self.book_budget_usd {
+            crate::books::validate_budget(b).map_err(|_| {
+                AppError::Validation("a book's cost limit is 0.01–10000 USD".into())
+            })?;
+        }
         if self.paypal_price_cents < 0 || self.mercadopago_price_cents < 0 {
             return Err(AppError::Validation("prices cannot be negative".into()));
         }
@@ -190,6 +198,7 @@ impl PlanForm {
             books_per_month: self.books_per_month,
             max_pages: self.max_pages,
             cover_candidates: self.cover_candidates,
+            book_budget_usd: self.book_budget_usd,
             paypal_price_cents: self.paypal_price_cents,
             paypal_currency: currency(&self.paypal_currency)?,
             paypal_plan_id: optional(&self.paypal_plan_id),
@@ -219,6 +228,7 @@ async fn edit_plan(
         "paypal": [edit.paypal_price_cents, edit.paypal_currency, edit.paypal_plan_id],
         "mercadopago": [edit.mercadopago_price_cents, edit.mercadopago_currency, edit.mercadopago_plan_id],
         "public": edit.public,
+        "book_budget_usd": edit.book_budget_usd,
     });
     audit(&state, &admin, &req, "plan.edit", ("plan", target), detail).await?;
     Ok(see_other("/admin/plans"))

@@ -1,4 +1,5 @@
-//! `/api/v1/books…`: create, list (search), read, delete, duplicate, edit the architecture, approve,
+//! `/api/v1/books…`: create, list (search), read, change the cost limit, delete, duplicate, edit the
+//! architecture, approve (with a cost limit),
 //! controls, chapters, events, exports. A thin JSON door over `crate::books`, the same use cases the pages call.
 
 use actix_web::{web, HttpResponse};
@@ -18,6 +19,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/books", web::get().to(list))
         .route("/books/{id}", web::get().to(get))
         .route("/books/{id}", web::delete().to(delete))
+        .route("/books/{id}", web::patch().to(patch))
         .route("/books/{id}/duplicate", web::post().to(duplicate))
         .route("/books/{id}/architecture", web::put().to(put_architecture))
         .route("/books/{id}/approve", web::post().to(approve))
@@ -52,7 +54,10 @@ fn detail(b: &Book) -> Value {
         "target_pages": b.target_pages,
         "is_demo": b.is_demo,
         "progress": {"chunks_done": b.chunks_done, "chunks_total": b.chunks_total, "words": b.words},
-        "usage": {"input_tokens": b.input_tokens, "output_tokens": b.output_tokens, "cost_usd": b.cost_usd},
+        "usage": {"input_tokens": b.input_tokens, "output_tokens": b.output_tokens, "cost_usd": b.cost_usd,
+                  "cache_creation_input_tokens": b.cache_creation_tokens,
+                  "cache_read_input_tokens": b.cache_read_tokens},
+        "budget_usd": b.budget_usd,
         "created_at": b.created_at.and_utc(),
         "completed_at": b.completed_at.map(|t| t.and_utc()),
     });
@@ -119,7 +124,14 @@ async fn get(
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let book = state.books.get(&user, &id).await?;
-    Ok(HttpResponse::Ok().json(detail(&book)))
+    let mut v = detail(&book);
+    if let Some(arch) = book.architecture() {
+        let e = state.books.estimate_cost(Some(&arch));
+        v["estimate"] = json!({"usd": e.usd, "pages": e.pages, "input_tokens": e.input_tokens,
+            "cache_write_tokens": e.cache_write_tokens, "cache_read_tokens": e.cache_read_tokens,
+            "output_tokens": e.output_tokens});
+    }
+    Ok(HttpResponse::Ok().json(v))
 }
 
 async fn delete(
@@ -171,13 +183,43 @@ async fn put_architecture(
         .json(json!({"id": book.id, "status": book.status, "architecture": saved})))
 }
 
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct BudgetBody {
+    budget_usd: Option<f64>,
+}
+
+/// An optional JSON body: empty is the default, anything else must parse (a 400 says why).
+fn budget_body(body: &[u8]) -> Result<BudgetBody, AppError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(BudgetBody::default());
+    }
+    serde_json::from_slice(body).map_err(|e| AppError::BadRequest(format!("invalid body: {e}")))
+}
+
 async fn approve(
     ApiUser(user): ApiUser,
     state: web::Data<AppState>,
     id: web::Path<String>,
+    body: web::Bytes,
 ) -> Result<HttpResponse, AppError> {
-    let status = state.books.approve(&user, &id).await?;
+    let budget = budget_body(&body)?.budget_usd;
+    let status = state.books.approve(&user, &id, budget).await?;
     Ok(HttpResponse::Accepted().json(json!({"id": id.as_str(), "status": status.as_str()})))
+}
+
+/// Changes what may change on a book at any time: its cost limit.
+async fn patch(
+    ApiUser(user): ApiUser,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, AppError> {
+    let budget = budget_body(&body)?
+        .budget_usd
+        .ok_or_else(|| AppError::Validation("budget_usd is required".into()))?;
+    let book = state.books.set_budget(&user, &id, budget).await?;
+    Ok(HttpResponse::Ok().json(detail(&book)))
 }
 
 async fn control(

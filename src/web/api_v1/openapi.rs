@@ -87,6 +87,14 @@ pub const ROUTES: &[Route] = &[
         &[404],
     ),
     r(
+        "patch",
+        "/books/{id}",
+        "Change the book's cost limit (`budget_usd`; a book paused on budget_reached then resumes)",
+        Some("Budget"),
+        (200, Json("Book")),
+        &[400, 404, 422],
+    ),
+    r(
         "delete",
         "/books/{id}",
         "Delete a book with its chapters, exports and jobs (a book being written is stopped)",
@@ -113,10 +121,10 @@ pub const ROUTES: &[Route] = &[
     r(
         "post",
         "/books/{id}/approve",
-        "Approve the architecture and queue the writing",
-        None,
+        "Approve the architecture and queue the writing (optional body: the cost limit)",
+        Some("Budget"),
         (202, Json("BookStatus")),
-        &[404, 409],
+        &[400, 404, 409, 422],
     ),
     r(
         "post",

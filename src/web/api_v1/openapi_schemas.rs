@@ -37,9 +37,18 @@ pub fn components() -> Value {
             "is_demo": {"type": "boolean"}, "progress": progress,
             "usage": {"type": "object", "required": ["input_tokens", "output_tokens", "cost_usd"],
                 "properties": {"input_tokens": {"type": "integer"}, "output_tokens": {"type": "integer"},
-                               "cost_usd": {"type": "number"}}},
+                               "cost_usd": {"type": "number"},
+                               "cache_creation_input_tokens": {"type": "integer"},
+                               "cache_read_input_tokens": {"type": "integer"}}},
             "architecture": {"$ref": "#/components/schemas/Architecture"},
+            "budget_usd": nullable("number"),
+            "estimate": {"type": "object", "description": "what writing the architecture should cost",
+                "properties": {"usd": {"type": "number"}, "pages": {"type": "integer"},
+                    "input_tokens": {"type": "integer"}, "cache_write_tokens": {"type": "integer"},
+                    "cache_read_tokens": {"type": "integer"}, "output_tokens": {"type": "integer"}}},
             "created_at": {"type": "string"}, "completed_at": nullable("string")}},
+        "Budget": {"type": "object", "additionalProperties": false, "properties": {
+            "budget_usd": {"type": "number", "exclusiveMinimum": 0, "maximum": 10000}}},
         "Architecture": {"type": "object", "required": ["title", "chapters"], "properties": {
             "title": {"type": "string"}, "subtitle": {"type": "string"}, "synopsis": {"type": "string"},
             "audience": {"type": "string"}, "tone": {"type": "string"},
@@ -79,8 +88,9 @@ pub fn components() -> Value {
         "UsageFigures": {"type": "object",
             "required": ["words", "books_completed", "input_tokens", "output_tokens", "cost_usd"], "properties": {
             "words": {"type": "integer"}, "books_completed": {"type": "integer"},
-            "input_tokens": {"type": "integer"}, "output_tokens": {"type": "integer"},
-            "cost_usd": {"type": "number"}}},
+            "input_tokens": {"type": "integer", "description": "input not read from the prompt cache"},
+            "cached_input_tokens": {"type": "integer", "description": "input read from the prompt cache"},
+            "output_tokens": {"type": "integer"}, "cost_usd": {"type": "number"}}},
         "UsageHistory": {"type": "object",
             "required": ["range", "tz", "bucket", "t", "end", "days", "totals", "months", "books"], "properties": {
             "range": {"type": "string", "enum": ["7d", "30d", "90d", "365d"]},
@@ -97,6 +107,7 @@ pub fn components() -> Value {
                 "properties": {
                     "id": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "string"},
                     "words": {"type": "integer"}, "input_tokens": {"type": "integer"},
+                    "cached_input_tokens": {"type": "integer"},
                     "output_tokens": {"type": "integer"}, "cost_usd": {"type": "number"},
                     "created_at": {"type": "string", "format": "date-time"},
                     "completed_at": {"type": ["string", "null"], "format": "date-time"},

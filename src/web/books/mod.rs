@@ -1,8 +1,9 @@
 //! The author's book pages: library and idea wizard ([`library`]), architecture review ([`review`]),
-//! live view and controls ([`live`]), reader and downloads ([`reader`]), the chapter editor with its
+//! live view and controls ([`live`]), the cost limit ([`budget`]), reader and downloads ([`reader`]), the chapter editor with its
 //! versions and regenerate ([`chapters`]). Thin HTML doors over
 //! `crate::books` (the same use cases as the API): another user's book is a 404 everywhere.
 
+pub mod budget;
 pub mod chapters;
 pub mod library;
 pub mod live;
@@ -18,7 +19,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(review::routes)
         .configure(live::routes)
         .configure(reader::routes)
-        .configure(chapters::routes);
+        .configure(chapters::routes)
+        .configure(budget::routes);
 }
 
 impl Book {

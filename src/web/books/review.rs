@@ -33,9 +33,13 @@ struct ReviewPage {
     arch: Option<Architecture>,
     error: Option<String>,
     est_tokens: u64,
+    est_input: u64,
+    est_pages: u32,
     est_cost: String,
     architectures_left: u64,
     books_left: u64,
+    /// The cost limit offered (the book's, else the plan's default).
+    budget: String,
 }
 
 impl ReviewPage {
@@ -79,15 +83,19 @@ async fn render(
     } else {
         StatusCode::OK
     };
+    let book_ref = book.clone();
     let tpl = ReviewPage {
         page,
         book,
         arch,
         error,
         est_tokens: estimate.output_tokens,
+        est_input: estimate.input_tokens + estimate.cache_write_tokens + estimate.cache_read_tokens,
+        est_pages: estimate.pages,
         est_cost: format!("{:.2}", estimate.usd),
         architectures_left: state.books.quota_left(user, Quota::Architecture).await?,
         books_left: state.books.quota_left(user, Quota::Book).await?,
+        budget: format!("{:.2}", state.books.budget_of(user, &book_ref).await?),
     };
     html(status, &tpl)
 }
@@ -222,12 +230,26 @@ impl CsrfProtected for PlainForm {
     }
 }
 
+#[derive(Deserialize)]
+pub struct ApproveForm {
+    csrf_token: String,
+    #[serde(default)]
+    budget_usd: String,
+}
+
+impl CsrfProtected for ApproveForm {
+    fn csrf_token(&self) -> &str {
+        &self.csrf_token
+    }
+}
+
 async fn approve(
     CurrentUser(user): CurrentUser,
     state: web::Data<AppState>,
     id: web::Path<String>,
-    _form: CsrfForm<PlainForm>,
+    CsrfForm(form): CsrfForm<ApproveForm>,
 ) -> Result<HttpResponse, AppError> {
-    state.books.approve(&user, &id).await?;
+    let budget = super::budget::parse_amount(&form.budget_usd)?;
+    state.books.approve(&user, &id, budget).await?;
     Ok(see_other(&format!("/books/{id}/live")))
 }

@@ -36,10 +36,7 @@ async fn thinking_stream_sends_protocol_headers_and_yields_only_text() {
         o.finished,
         Some((
             StopReason::EndTurn,
-            Usage {
-                input_tokens: 21,
-                output_tokens: 57
-            },
+            Usage::new(21, 57),
             Some("req_011".into())
         ))
     );

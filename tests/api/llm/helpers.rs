@@ -70,6 +70,8 @@ pub fn anthropic(base: &str, key: &str, thinking: Option<u32>, stall_ms: u64) ->
         max_output_tokens: 8000,
         thinking_budget: thinking,
         timeouts: timeouts(stall_ms),
+        prompt_cache: true,
+        step_models: Default::default(),
     })
 }
 

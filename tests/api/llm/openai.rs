@@ -18,6 +18,7 @@ fn provider(base: &str, key: &str) -> OpenAiProvider {
         model: "llama3.1:8b".into(),
         max_output_tokens: 4096,
         timeouts: timeouts(2000),
+        step_models: Default::default(),
     })
 }
 
@@ -45,14 +46,7 @@ async fn stream_with_usage_and_done() {
     assert_eq!(o.text, "Hello, world");
     assert_eq!(
         o.finished,
-        Some((
-            StopReason::EndTurn,
-            Usage {
-                input_tokens: 11,
-                output_tokens: 5
-            },
-            Some("abc".into())
-        ))
+        Some((StopReason::EndTurn, Usage::new(11, 5), Some("abc".into())))
     );
     let r = &server.requests()[0];
     assert_eq!(r.path, "/v1/chat/completions");

@@ -120,11 +120,5 @@ async fn broken_stream_still_reports_its_input_usage() {
     let o = run(&anthropic(&server.base, "k", None, 2000), request(100)).await;
     assert!(o.error.is_some_and(|e| e.is_temporary()));
     assert_eq!(o.text, "Hello");
-    assert_eq!(
-        o.reported,
-        Some(Usage {
-            input_tokens: 9,
-            output_tokens: 1
-        })
-    );
+    assert_eq!(o.reported, Some(Usage::new(9, 1)));
 }

@@ -24,6 +24,8 @@ pub use drafting::{
 pub use library::{delete, duplicate, search_for_user, version};
 mod credits;
 pub use credits::{set_credits, Credits};
+mod budget;
+pub use budget::{default_budget, set_budget};
 
 #[derive(Clone, Debug, Queryable, Selectable, Serialize)]
 #[diesel(table_name = books)]
@@ -56,6 +58,11 @@ pub struct Book {
     pub dedication: String,
     /// Replaces the default copyright line; empty for the default.
     pub copyright_line: String,
+    /// The most the book may cost in provider calls (USD); `None`: no limit.
+    pub budget_usd: Option<f64>,
+    /// Input written to / read from the provider's prompt cache (apart from `input_tokens`).
+    pub cache_creation_tokens: i64,
+    pub cache_read_tokens: i64,
 }
 
 impl Book {
@@ -258,7 +265,12 @@ pub fn update_architecture(
 }
 
 /// Approves the architecture: one `chapters` row per chapter, status `queued`, a Book job — together.
-pub fn approve(conn: &mut DbConn, id: &str) -> Result<(), BookChangeError> {
+/// The cost limit is `budget_usd`, else the one set before, else the author's plan default.
+pub fn approve(
+    conn: &mut DbConn,
+    id: &str,
+    budget_usd: Option<f64>,
+) -> Result<(), BookChangeError> {
     crate::db::write_tx(conn, |conn| {
         let book = get(conn, id).map_err(|e| {
             if e.is_not_found() {
@@ -285,6 +297,11 @@ pub fn approve(conn: &mut DbConn, id: &str) -> Result<(), BookChangeError> {
         )? {
             return Err(refused(conn, id, "approve"));
         }
+        let budget = match budget_usd.or(book.budget_usd) {
+            Some(b) => b,
+            None => default_budget(conn, &book.user_id)?,
+        };
+        set_budget(conn, id, budget)?;
         diesel::delete(chapters::table.filter(chapters::book_id.eq(id))).execute(conn)?;
         let t = now();
         for (i, ch) in arch.chapters.iter().enumerate() {

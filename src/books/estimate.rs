@@ -1,0 +1,166 @@
+//! What writing a book should cost, shown with its architecture before approval. It walks the
+//! engine's own plan: every chunk's prompt is built as the engine builds it (the stable prefix, a full
+//! rolling summary and previous-chunk tail once they exist) and measured at ≈ 4 chars a token; each
+//! chunk's output is its word budget ÷ words per token; every chapter but the last adds a summary
+//! call. With prompt caching (Anthropic) the first chunk writes the prefix to the cache and the rest
+//! read it, when it reaches the model's minimum. Priced with the provider's table (`llm::pricing`)
+//! and the step's model; the printed length comes from the PDF calibration (`buko_actors::layout`).
+//! Measured against the actual cost of books in `docs/PERFORMANCE.md`.
+
+use buko_actors::plan::plan_chunks;
+use buko_actors::prompt::chunk_request;
+use buko_actors::{layout, Architecture, EngineConfig, Usage};
+
+use super::{BookService, CostModel};
+use crate::llm::pricing::{min_cacheable_tokens, price_for};
+
+/// What writing an architecture's words should cost.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct CostEstimate {
+    /// Input billed at the base rate (cache writes included in `cache_write_tokens`).
+    pub input_tokens: u64,
+    pub cache_write_tokens: u64,
+    pub cache_read_tokens: u64,
+    pub output_tokens: u64,
+    pub usd: f64,
+    /// Pages of the PDF export.
+    pub pages: u32,
+}
+
+fn tokens(chars: usize) -> u64 {
+    (chars as u64).div_ceil(4)
+}
+
+/// Words to tokens as the engine plans them.
+fn output_tokens(words: u64, config: &EngineConfig) -> u64 {
+    (words as f64 / config.words_per_token.max(0.05)).ceil() as u64
+}
+
+/// The estimate for `arch` written by `model` (pure; see the module doc).
+pub fn estimate(arch: &Architecture, model: &CostModel, config: &EngineConfig) -> CostEstimate {
+    let words: u64 = arch
+        .chapters
+        .iter()
+        .map(|c| u64::from(c.target_words))
+        .sum();
+    let pages = layout::pages_for_words(words, arch.chapters.len(), arch.language).round() as u32;
+    let plan = plan_chunks(arch, model.max_output_tokens, config);
+    let summary = "x".repeat(config.summary_chars);
+    let tail = "x".repeat(config.tail_chars);
+    let min_cached = min_cacheable_tokens(&model.model);
+    let mut chunks = Usage::default();
+    for chunk in &plan {
+        let req = chunk_request(
+            arch,
+            chunk,
+            (chunk.chapter_index > 0).then_some(summary.as_str()),
+            (chunk.seq > 1).then_some(tail.as_str()),
+            "estimate",
+            model.max_output_tokens,
+            config,
+        );
+        let chars: usize = req.messages.iter().map(|m| m.content.len()).sum();
+        let all = tokens(req.system.len() + chars);
+        let prefix = tokens(req.system.len() + req.context.stable_prefix.unwrap_or(0));
+        let cached = model.prompt_cache && prefix >= min_cached;
+        chunks.add(Usage {
+            input_tokens: if cached { all - prefix } else { all },
+            output_tokens: output_tokens(u64::from(chunk.word_budget), config),
+            cache_creation_input_tokens: if cached && chunk.seq == 1 { prefix } else { 0 },
+            cache_read_input_tokens: if cached && chunk.seq > 1 { prefix } else { 0 },
+        });
+    }
+    // A summary reads the story so far and the chapter (≈ 6 chars a word), answers ≈ summary_chars.
+    let mut summaries = Usage::default();
+    for c in arch
+        .chapters
+        .iter()
+        .take(arch.chapters.len().saturating_sub(1))
+    {
+        let chapter_chars = (c.target_words as usize * 6).min(config.summary_source_chars);
+        summaries.add(Usage::new(
+            tokens(config.summary_chars + chapter_chars + 400),
+            output_tokens((config.summary_chars / 7) as u64, config),
+        ));
+    }
+    let usd = if model.free {
+        0.0
+    } else {
+        price_for(&model.model).cost(chunks) + price_for(&model.summary_model).cost(summaries)
+    };
+    let mut all = chunks;
+    all.add(summaries);
+    CostEstimate {
+        input_tokens: all.input_tokens,
+        cache_write_tokens: all.cache_creation_input_tokens,
+        cache_read_tokens: all.cache_read_input_tokens,
+        output_tokens: all.output_tokens,
+        usd,
+        pages,
+    }
+}
+
+impl BookService {
+    /// The estimate shown with an architecture (zero without one).
+    pub fn estimate_cost(&self, arch: Option<&Architecture>) -> CostEstimate {
+        arch.map(|a| estimate(a, &self.cost_model, &EngineConfig::default()))
+            .unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use buko_actors::model::ChapterPlan;
+
+    fn arch(chapters: usize, words: u32) -> Architecture {
+        Architecture {
+            title: "Tides".into(),
+            chapters: (0..chapters)
+                .map(|i| ChapterPlan {
+                    title: format!("Chapter {i} of the long voyage across the northern sea"),
+                    target_words: words,
+                    ..ChapterPlan::default()
+                })
+                .collect(),
+            ..Architecture::default()
+        }
+    }
+
+    fn model(prompt_cache: bool) -> CostModel {
+        CostModel {
+            model: "claude-sonnet-4-5".into(),
+            summary_model: "claude-sonnet-4-5".into(),
+            free: false,
+            max_output_tokens: 8192,
+            prompt_cache,
+        }
+    }
+
+    #[test]
+    fn output_dominates_and_follows_the_words() {
+        let c = EngineConfig::default();
+        let e = estimate(&arch(10, 3000), &model(false), &c);
+        // 30,000 words ÷ 0.75 = 40,000 output tokens, plus 9 summaries of 342 words (456 tokens).
+        assert_eq!(e.output_tokens, 40_000 + 9 * 456);
+        let twice = estimate(&arch(20, 3000), &model(false), &c);
+        assert!(twice.usd > 1.9 * e.usd && twice.usd < 2.1 * e.usd);
+        assert_eq!(e.cache_read_tokens, 0);
+        let free = CostModel {
+            free: true,
+            ..model(false)
+        };
+        assert_eq!(estimate(&arch(10, 3000), &free, &c).usd, 0.0);
+    }
+
+    #[test]
+    fn a_short_prefix_is_not_cached_and_a_long_one_is() {
+        let c = EngineConfig::default();
+        let small = estimate(&arch(10, 3000), &model(true), &c);
+        assert_eq!(small.cache_read_tokens, 0, "below the model's minimum");
+        let big = estimate(&arch(150, 300), &model(true), &c);
+        let plain = estimate(&arch(150, 300), &model(false), &c);
+        assert!(big.cache_read_tokens > 0 && big.cache_write_tokens > 0);
+        assert!(big.usd < plain.usd);
+    }
+}
