@@ -79,11 +79,15 @@ pub fn decode(bytes: &[u8]) -> Result<RgbaImage, ImageInputError> {
 
 /// Opaque RGBA pixels as a JPEG (quality 0–100).
 pub fn encode_jpeg(img: &RgbaImage, quality: u8) -> Vec<u8> {
-    let rgb = image::DynamicImage::ImageRgba8(img.clone()).into_rgb8();
+    let rgb: Vec<u8> = img
+        .as_raw()
+        .chunks_exact(4)
+        .flat_map(|p| [p[0], p[1], p[2]])
+        .collect();
     let mut out = Vec::with_capacity(rgb.len() / 8);
-    let enc = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, quality);
+    let mut enc = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, quality);
     // Writing to a Vec cannot fail and the buffer matches its dimensions.
-    let _ = rgb.write_with_encoder(enc);
+    let _ = enc.encode(&rgb, img.width(), img.height(), image::ExtendedColorType::Rgb8);
     out
 }
 

@@ -171,33 +171,47 @@ pub fn render(design: &CoverDesign, art: Option<&RgbaImage>) -> Result<RenderedC
         max_lines: lines,
         valign,
     };
-    let (title_box, author_y) = match (template, &art) {
+    // Each layout draws its ground and art and leaves a region (top, bottom, largest title size) for
+    // the lettering: title, then subtitle, with the author line at the region's foot.
+    let (top, bottom, title_max) = match (template, &art) {
         (Template::Band, Some(a)) => {
             draw_art(&mut pm, a, Rect::from_xywh(0.0, 0.0, w, h))?;
-            rect(&mut pm, 0.0, h * 0.60, w, h * 0.30, bg, 0.86)?;
-            rect(&mut pm, margin, h * 0.60 + 36.0, inner, 6.0, design.accent, 1.0)?;
-            (bx(h * 0.60 + 70.0, h * 0.30 - 140.0, 190.0, 64.0, 3, 0.5), h * 0.92)
+            rect(&mut pm, 0.0, h * 0.56, w, h * 0.44, bg, 0.88)?;
+            rect(&mut pm, margin, h * 0.56 + 48.0, inner, 6.0, design.accent, 1.0)?;
+            (h * 0.56 + 100.0, h - 110.0, 190.0)
         }
         (Template::Framed, Some(a)) => {
-            rect(&mut pm, 96.0, 96.0, w - 192.0, h * 0.62 + 24.0, design.accent, 1.0)?;
-            draw_art(&mut pm, a, Rect::from_xywh(120.0, 120.0, w - 240.0, h * 0.62 - 24.0))?;
-            (bx(h * 0.67, h * 0.20, 170.0, 60.0, 3, 0.5), h * 0.90)
+            rect(&mut pm, 96.0, 96.0, w - 192.0, h * 0.58 + 24.0, design.accent, 1.0)?;
+            draw_art(&mut pm, a, Rect::from_xywh(120.0, 120.0, w - 240.0, h * 0.58 - 24.0))?;
+            (h * 0.58 + 180.0, h - 100.0, 170.0)
         }
         (Template::Split, Some(a)) => {
-            draw_art(&mut pm, a, Rect::from_xywh(0.0, 0.0, w, h * 0.55))?;
-            rect(&mut pm, 0.0, h * 0.55, w, 14.0, design.accent, 1.0)?;
-            (bx(h * 0.58, h * 0.25, 190.0, 64.0, 3, 0.4), h * 0.90)
+            draw_art(&mut pm, a, Rect::from_xywh(0.0, 0.0, w, h * 0.52))?;
+            rect(&mut pm, 0.0, h * 0.52, w, 14.0, design.accent, 1.0)?;
+            (h * 0.52 + 110.0, h - 110.0, 190.0)
         }
         _ => {
-            rect(&mut pm, margin, h * 0.18, inner, 8.0, design.accent, 1.0)?;
-            rect(&mut pm, margin, h * 0.78, inner, 8.0, design.accent, 1.0)?;
-            (bx(h * 0.22, h * 0.38, 230.0, 72.0, 5, 0.5), h * 0.86)
+            rect(&mut pm, margin, h * 0.14, inner, 8.0, design.accent, 1.0)?;
+            rect(&mut pm, margin, h * 0.80, inner, 8.0, design.accent, 1.0)?;
+            (h * 0.18, h - 150.0, 230.0)
         }
     };
-    let bottom = text::draw(&mut pm, &title_face, &design.title, &title_box, design.text);
-    let sub_box = bx(bottom + 30.0, 260.0, 84.0, 40.0, 2, 0.0);
-    text::draw(&mut pm, &body_face, &design.subtitle, &sub_box, design.text);
-    let author_box = bx(author_y - 60.0, 150.0, 90.0, 40.0, 1, 0.5);
+    let gap = 36.0;
+    let author_h = if design.author.trim().is_empty() { 0.0 } else { 120.0 };
+    let author_top = bottom - author_h;
+    let sub_h = if design.subtitle.trim().is_empty() {
+        0.0
+    } else {
+        ((author_top - top) * 0.28).min(230.0)
+    };
+    let title_box = bx(top, (author_top - top - sub_h - gap).max(80.0), title_max, 56.0, 5, 0.5);
+    let title_bottom = text::draw(&mut pm, &title_face, &design.title, &title_box, design.text);
+    let sub_top = title_bottom + gap * 0.6;
+    let sub_box = bx(sub_top, (author_top - gap * 0.6 - sub_top).max(0.0), 80.0, 40.0, 2, 0.0);
+    if sub_box.h >= 40.0 {
+        text::draw(&mut pm, &body_face, &design.subtitle, &sub_box, design.text);
+    }
+    let author_box = bx(author_top, author_h, 84.0, 40.0, 1, 1.0);
     text::draw(&mut pm, &author_face, &design.author, &author_box, design.text);
     let img = RgbaImage::from_raw(COVER_WIDTH, COVER_HEIGHT, pm.take()).ok_or("cover pixels")?;
     let thumb = image::imageops::thumbnail(&img, THUMB_WIDTH, THUMB_HEIGHT);
