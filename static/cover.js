@@ -28,11 +28,17 @@
     if (!file) return;
     err.hidden = true;
     fetch(up.getAttribute("data-action"), { method: "POST", body: file, credentials: "same-origin",
-      headers: { "Content-Type": "application/octet-stream", "Accept": "application/json" } })
+      headers: { "Content-Type": "application/octet-stream" } })
       .then(function (r) {
         if (r.ok) { window.location.reload(); return; }
-        return r.json().then(function (j) { err.textContent = j.message || j.error || r.status; err.hidden = false; },
-          function () { err.textContent = String(r.status); err.hidden = false; });
+        // The server answers a localized error page: show its message and detail.
+        return r.text().then(function (t) {
+          var doc = new DOMParser().parseFromString(t, "text/html");
+          var parts = [].slice.call(doc.querySelectorAll("section.card p")).slice(0, 2)
+            .map(function (p) { return p.textContent.trim(); }).filter(Boolean);
+          err.textContent = parts.join(" ") || String(r.status);
+          err.hidden = false;
+        });
       });
   });
   if (document.getElementById("cover-generating")) {

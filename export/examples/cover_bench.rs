@@ -14,7 +14,10 @@ fn median(mut v: Vec<Duration>) -> Duration {
 }
 
 fn main() {
-    let runs: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(15);
+    let runs: usize = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(15);
     // Warm-up: font parsing happens once per process.
     let art = cover::offline_art("warm#0", "fantasy", "dark").expect("art");
     let mut offline = Vec::new();
@@ -38,7 +41,10 @@ fn main() {
     let _ = cover::render(&design, Some(&art));
     let mut render = Vec::new();
     for t in Template::ALL.iter().cycle().take(runs) {
-        let d = CoverDesign { template: *t, ..design.clone() };
+        let d = CoverDesign {
+            template: *t,
+            ..design.clone()
+        };
         let start = Instant::now();
         let out = cover::render(&d, Some(&art)).expect("render");
         render.push(start.elapsed());
@@ -46,12 +52,16 @@ fn main() {
         if let Some(dir) = std::env::var_os("COVER_OUT") {
             let path = std::path::Path::new(&dir).join(format!("cover-{}.jpg", t.as_str()));
             std::fs::write(&path, &out.jpeg).expect("write the cover");
-            let small = image::imageops::thumbnail(&cover::decode(&out.jpeg).expect("jpeg"), 400, 640);
-            small.save(path.with_extension("png")).expect("write a PNG to look at");
+            let small =
+                image::imageops::thumbnail(&cover::decode(&out.jpeg).expect("jpeg"), 400, 640);
+            small
+                .save(path.with_extension("png"))
+                .expect("write a PNG to look at");
         }
     }
     // The parts: encoding the 1600×2560 JPEG, and the thumbnail.
-    let full = cover::decode(&cover::render(&design, Some(&art)).expect("render").jpeg).expect("jpeg");
+    let full =
+        cover::decode(&cover::render(&design, Some(&art)).expect("render").jpeg).expect("jpeg");
     let (mut enc, mut thumb) = (Vec::new(), Vec::new());
     for _ in 0..runs.min(7) {
         let t = Instant::now();

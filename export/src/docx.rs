@@ -7,9 +7,8 @@
 use std::io::Cursor;
 
 use docx_rs::{
-    Pic,
     AlignmentType, Docx, Footer, Hyperlink, HyperlinkType, LineSpacing, PageMargin, PageNum,
-    Paragraph, Run, RunFonts, SpecialIndentType, Style, StyleType,
+    Paragraph, Pic, Run, RunFonts, SpecialIndentType, Style, StyleType,
 };
 
 use crate::labels::Labels;
@@ -141,8 +140,8 @@ fn cover(docx: Docx, book: &Book) -> Docx {
     if let Some(png) = book.cover_jpeg.as_deref().and_then(crate::cover::docx_png) {
         // The rendered cover fills the first page's text area (5.5 × 8.5 in less the margins).
         let (w, h) = (png.1, png.2);
-        let pic = Pic::new_with_dimensions(png.0, w, h)
-            .size(DOCX_COVER_W_EMU, DOCX_COVER_W_EMU / w * h);
+        let pic =
+            Pic::new_with_dimensions(png.0, w, h).size(DOCX_COVER_W_EMU, DOCX_COVER_W_EMU / w * h);
         return docx.add_paragraph(
             Paragraph::new()
                 .align(AlignmentType::Center)

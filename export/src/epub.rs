@@ -119,7 +119,11 @@ fn cover_body(book: &Book, labels: &Labels) -> String {
     format!(
         "<body class=\"cover\" epub:type=\"cover\">\n<section class=\"cover-page\">\n\
          <img class=\"cover-image\" src=\"{}\" alt=\"{}\"/>\n</section>\n</body>\n",
-        if book.cover_jpeg.is_some() { COVER_JPEG } else { COVER_SVG },
+        if book.cover_jpeg.is_some() {
+            COVER_JPEG
+        } else {
+            COVER_SVG
+        },
         xml_escape(&alt)
     )
 }

@@ -23,10 +23,10 @@
 //! # Ok::<(), buko_export::ExportError>(())
 //! ```
 
+pub mod cover;
 mod docx;
 mod docx_package;
 mod epub;
-pub mod cover;
 mod epub_cover;
 mod error;
 mod format;

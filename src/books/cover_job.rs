@@ -75,9 +75,18 @@ fn readable(e: &LlmError) -> String {
     format!("{} ({})", message, e.kind())
 }
 
-async fn settle(db: &DbPool, book_id: &str, error: Option<String>, outcome: JobOutcome) -> JobOutcome {
+async fn settle(
+    db: &DbPool,
+    book_id: &str,
+    error: Option<String>,
+    outcome: JobOutcome,
+) -> JobOutcome {
     let id = book_id.to_string();
-    match db::run(db, move |c| covers::finish_generating(c, &id, error.as_deref())).await {
+    match db::run(db, move |c| {
+        covers::finish_generating(c, &id, error.as_deref())
+    })
+    .await
+    {
         Ok(()) => outcome,
         Err(e) => JobOutcome::Retry {
             after: None,
@@ -86,7 +95,12 @@ async fn settle(db: &DbPool, book_id: &str, error: Option<String>, outcome: JobO
     }
 }
 
-async fn generate(db: &DbPool, images: &dyn ImagePort, book_id: &str, count: u32) -> Result<(), Failure> {
+async fn generate(
+    db: &DbPool,
+    images: &dyn ImagePort,
+    book_id: &str,
+    count: u32,
+) -> Result<(), Failure> {
     let id = book_id.to_string();
     let found = db::run(db, move |c| {
         let Some(cover) = covers::find(c, &id)? else {
@@ -151,7 +165,11 @@ async fn record(
         provider: images.provider().to_string(),
         model: images.model().to_string(),
         usage: Usage::default(),
-        cost_usd: if error.is_none() { images.price_per_image() } else { 0.0 },
+        cost_usd: if error.is_none() {
+            images.price_per_image()
+        } else {
+            0.0
+        },
         latency_ms: started.elapsed().as_millis() as u64,
         status: match error {
             None => "ok".into(),

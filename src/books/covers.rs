@@ -8,10 +8,10 @@ use buko_export::cover::{self as render, CoverDesign, FontFamily, Rgb, Template}
 use serde::Serialize;
 
 use super::{BookError, BookService};
+use crate::db;
 use crate::db::models::User;
 use crate::db::repo::books::Book;
 use crate::db::repo::covers::{self, CoverRow};
-use crate::db;
 use crate::queue::{enqueue, JobPayload, NewJob};
 
 /// Longest art prompt accepted.
@@ -95,7 +95,8 @@ pub fn apply_input(mut d: CoverDesign, input: &CoverInput) -> Result<CoverDesign
         ("accent", &input.accent, &mut d.accent),
     ] {
         if let Some(v) = value {
-            *slot = Rgb::parse(v).ok_or_else(|| BookError::invalid(field, "not a #rrggbb colour"))?;
+            *slot =
+                Rgb::parse(v).ok_or_else(|| BookError::invalid(field, "not a #rrggbb colour"))?;
         }
     }
     Ok(d)
@@ -119,8 +120,16 @@ pub fn validate_prompt(prompt: &str) -> Result<String, BookError> {
 /// The first design of a book: its title, subtitle and author, the palette of its genre and tone.
 pub fn default_design(book: &Book, owner_name: &str) -> CoverDesign {
     let arch = book.architecture().unwrap_or_default();
-    let title = if book.title.trim().is_empty() { arch.title.clone() } else { book.title.clone() };
-    let author = if book.pen_name.trim().is_empty() { owner_name } else { &book.pen_name };
+    let title = if book.title.trim().is_empty() {
+        arch.title.clone()
+    } else {
+        book.title.clone()
+    };
+    let author = if book.pen_name.trim().is_empty() {
+        owner_name
+    } else {
+        &book.pen_name
+    };
     let [ground, _, accent] = render::art::palette(&book.id, &book.genre, &book.tone);
     let light = u32::from(ground.0) * 3 + u32::from(ground.1) * 6 + u32::from(ground.2) > 1400;
     CoverDesign {
@@ -130,7 +139,11 @@ pub fn default_design(book: &Book, owner_name: &str) -> CoverDesign {
         subtitle: clip(&arch.subtitle, MAX_COVER_TEXT_CHARS),
         author: clip(author, MAX_COVER_TEXT_CHARS),
         background: ground,
-        text: if light { Rgb(24, 24, 28) } else { Rgb(250, 246, 236) },
+        text: if light {
+            Rgb(24, 24, 28)
+        } else {
+            Rgb(250, 246, 236)
+        },
         accent,
     }
 }
@@ -138,7 +151,11 @@ pub fn default_design(book: &Book, owner_name: &str) -> CoverDesign {
 /// The art prompt drafted from the synopsis (the author edits it before generating).
 pub fn default_prompt(book: &Book) -> String {
     let arch = book.architecture().unwrap_or_default();
-    let about = if arch.synopsis.trim().is_empty() { book.idea.trim() } else { arch.synopsis.trim() };
+    let about = if arch.synopsis.trim().is_empty() {
+        book.idea.trim()
+    } else {
+        arch.synopsis.trim()
+    };
     let p = format!(
         "Cover illustration for a {genre} book, {tone} mood, portrait format, no text or lettering. {about}",
         genre = if book.genre.is_empty() { "fiction" } else { &book.genre },
@@ -171,7 +188,10 @@ async fn render_with_art(
         None => None,
     };
     actix_web::web::block(move || {
-        let art = art.map(|b| render::decode(&b)).transpose().map_err(|e| e.to_string())?;
+        let art = art
+            .map(|b| render::decode(&b))
+            .transpose()
+            .map_err(|e| e.to_string())?;
         render::render(&design, art.as_ref())
     })
     .await
@@ -218,7 +238,10 @@ impl BookService {
         .flatten()
         .ok_or_else(|| BookError::Render("drawing the first cover art failed".into()))?;
         let id = book.id.clone();
-        let art_id = db::run(&self.db, move |c| covers::add_art(c, &id, "offline", &art.0, &art.1)).await?;
+        let art_id = db::run(&self.db, move |c| {
+            covers::add_art(c, &id, "offline", &art.0, &art.1)
+        })
+        .await?;
         self.store_rendered(book, design, Some(art_id)).await?;
         let id = book.id.clone();
         db::run(&self.db, move |c| covers::find(c, &id))
@@ -233,9 +256,19 @@ impl BookService {
         art_id: Option<String>,
     ) -> Result<i32, BookError> {
         let rendered = render_with_art(self, &book.id, design.clone(), art_id.clone()).await?;
-        let (id, json) = (book.id.clone(), serde_json::to_string(&design).unwrap_or_default());
+        let (id, json) = (
+            book.id.clone(),
+            serde_json::to_string(&design).unwrap_or_default(),
+        );
         Ok(db::run(&self.db, move |c| {
-            covers::save_rendered(c, &id, &json, art_id.as_deref(), &rendered.jpeg, &rendered.thumb)
+            covers::save_rendered(
+                c,
+                &id,
+                &json,
+                art_id.as_deref(),
+                &rendered.jpeg,
+                &rendered.thumb,
+            )
         })
         .await?)
     }
@@ -246,7 +279,10 @@ impl BookService {
         let row = self.cover_row(&book).await?;
         let (bid, uid) = (book.id.clone(), book.user_id.clone());
         let (art, plan) = db::run(&self.db, move |c| {
-            Ok((covers::list_art(c, &bid)?, crate::billing::plan::effective_plan(c, &uid)?))
+            Ok((
+                covers::list_art(c, &bid)?,
+                crate::billing::plan::effective_plan(c, &uid)?,
+            ))
         })
         .await?;
         Ok(CoverView {
@@ -255,7 +291,10 @@ impl BookService {
             art_id: row.art_id,
             art: art
                 .into_iter()
-                .map(|a| ArtView { id: a.id, source: a.source })
+                .map(|a| ArtView {
+                    id: a.id,
+                    source: a.source,
+                })
                 .collect(),
             status: row.status,
             last_error: row.last_error,
@@ -265,7 +304,12 @@ impl BookService {
     }
 
     /// The rendered cover (JPEG) or its thumbnail, with its version.
-    pub async fn cover_image(&self, user: &User, id: &str, thumb: bool) -> Result<(Vec<u8>, i32), BookError> {
+    pub async fn cover_image(
+        &self,
+        user: &User,
+        id: &str,
+        thumb: bool,
+    ) -> Result<(Vec<u8>, i32), BookError> {
         let book = self.get(user, id).await?;
         self.cover_row(&book).await?;
         let id = book.id.clone();
@@ -275,7 +319,13 @@ impl BookService {
     }
 
     /// A candidate's image (`thumb`: small).
-    pub async fn cover_art_image(&self, user: &User, id: &str, art_id: &str, thumb: bool) -> Result<Vec<u8>, BookError> {
+    pub async fn cover_art_image(
+        &self,
+        user: &User,
+        id: &str,
+        art_id: &str,
+        thumb: bool,
+    ) -> Result<Vec<u8>, BookError> {
         let book = self.get(user, id).await?;
         let (id, art) = (book.id, art_id.to_string());
         db::run(&self.db, move |c| covers::art_image(c, &id, &art, thumb))
@@ -284,7 +334,12 @@ impl BookService {
     }
 
     /// Saves a design (and chosen art): renders it and stores the new cover.
-    pub async fn save_cover(&self, user: &User, id: &str, input: &CoverInput) -> Result<CoverView, BookError> {
+    pub async fn save_cover(
+        &self,
+        user: &User,
+        id: &str,
+        input: &CoverInput,
+    ) -> Result<CoverView, BookError> {
         let book = self.get(user, id).await?;
         let row = self.cover_row(&book).await?;
         let design = apply_input(design_of(&row, &book), input)?;
@@ -299,7 +354,12 @@ impl BookService {
 
     /// The design with `input` applied, rendered but not saved (the editor's live preview): a
     /// thumbnail-sized JPEG.
-    pub async fn preview_cover(&self, user: &User, id: &str, input: &CoverInput) -> Result<Vec<u8>, BookError> {
+    pub async fn preview_cover(
+        &self,
+        user: &User,
+        id: &str,
+        input: &CoverInput,
+    ) -> Result<Vec<u8>, BookError> {
         let book = self.get(user, id).await?;
         let row = self.cover_row(&book).await?;
         let design = apply_input(design_of(&row, &book), input)?;
@@ -313,7 +373,12 @@ impl BookService {
 
     /// An uploaded image becomes a candidate (decoded and re-encoded here; what was sent is never
     /// stored) and the chosen art of a newly rendered cover.
-    pub async fn upload_cover_art(&self, user: &User, id: &str, bytes: Vec<u8>) -> Result<CoverView, BookError> {
+    pub async fn upload_cover_art(
+        &self,
+        user: &User,
+        id: &str,
+        bytes: Vec<u8>,
+    ) -> Result<CoverView, BookError> {
         let book = self.get(user, id).await?;
         let row = self.cover_row(&book).await?;
         let (jpeg, thumb) = actix_web::web::block(move || {
@@ -324,25 +389,38 @@ impl BookService {
         .map_err(|e| BookError::Render(e.to_string()))?
         .map_err(|e| BookError::invalid("image", e.to_string()))?;
         let bid = book.id.clone();
-        let art_id = db::run(&self.db, move |c| covers::add_art(c, &bid, "upload", &jpeg, &thumb)).await?;
-        self.store_rendered(&book, design_of(&row, &book), Some(art_id)).await?;
+        let art_id = db::run(&self.db, move |c| {
+            covers::add_art(c, &bid, "upload", &jpeg, &thumb)
+        })
+        .await?;
+        self.store_rendered(&book, design_of(&row, &book), Some(art_id))
+            .await?;
         self.cover(user, id).await
     }
 
     /// Starts generating candidates from `prompt` (the saved one when `None`): a job on the `cover`
     /// queue. One generation per book at a time.
-    pub async fn generate_cover_art(&self, user: &User, id: &str, prompt: Option<&str>) -> Result<CoverView, BookError> {
+    pub async fn generate_cover_art(
+        &self,
+        user: &User,
+        id: &str,
+        prompt: Option<&str>,
+    ) -> Result<CoverView, BookError> {
         let book = self.get(user, id).await?;
         let row = self.cover_row(&book).await?;
         let prompt = validate_prompt(prompt.unwrap_or(&row.prompt))?;
         let (bid, uid) = (book.id.clone(), book.user_id.clone());
         let started = db::run(&self.db, move |c| {
             crate::db::write_tx(c, |c| {
-                let count = candidates(crate::billing::plan::effective_plan(c, &uid)?.cover_candidates);
+                let count =
+                    candidates(crate::billing::plan::effective_plan(c, &uid)?.cover_candidates);
                 if !covers::start_generating(c, &bid, &prompt)? {
                     return Ok(false);
                 }
-                let mut job = NewJob::now(JobPayload::CoverArt { book_id: bid.clone(), count });
+                let mut job = NewJob::now(JobPayload::CoverArt {
+                    book_id: bid.clone(),
+                    count,
+                });
                 job.max_attempts = 4;
                 enqueue(c, job)?;
                 Ok(true)
@@ -350,7 +428,9 @@ impl BookService {
         })
         .await?;
         if !started {
-            return Err(BookError::Busy("cover art is already being generated for this book"));
+            return Err(BookError::Busy(
+                "cover art is already being generated for this book",
+            ));
         }
         self.cover(user, id).await
     }

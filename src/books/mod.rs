@@ -26,13 +26,13 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 pub use architecture::CostEstimate;
-pub use create::{
-    validate_new_book, NewBookInput, DEFAULT_PAGES, MAX_FIELD_CHARS, MAX_IDEA_CHARS, PAGES_RANGE,
-};
 pub use cover_job::CoverArtHandler;
 pub use covers::{
     apply_input, default_design, default_prompt, validate_prompt, ArtView, CoverInput, CoverView,
     MAX_COVER_TEXT_CHARS, MAX_PROMPT_CHARS,
+};
+pub use create::{
+    validate_new_book, NewBookInput, DEFAULT_PAGES, MAX_FIELD_CHARS, MAX_IDEA_CHARS, PAGES_RANGE,
 };
 pub use credits::{validate_credits, validate_display_name};
 pub use error::BookError;

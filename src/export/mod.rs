@@ -102,7 +102,8 @@ fn cached_render(
     if let Ok(bytes) = std::fs::read(path) {
         return Ok(bytes);
     }
-    let bytes = buko_export::render_with_cover(doc, format, cover).map_err(|e| format!("export {format:?}: {e}"))?;
+    let bytes = buko_export::render_with_cover(doc, format, cover)
+        .map_err(|e| format!("export {format:?}: {e}"))?;
     // Write-then-rename: a concurrent reader never sees half a file. Older versions are removed.
     if std::fs::create_dir_all(dir).is_ok() {
         let tmp = path.with_extension(format!("{}.tmp{}", format.extension(), std::process::id()));

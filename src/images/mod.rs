@@ -31,5 +31,6 @@ pub trait ImagePort: Send + Sync {
     /// USD per generated image (0 for the offline generator).
     fn price_per_image(&self) -> f64;
     /// The image's bytes (PNG, JPEG or WebP), unverified.
-    fn generate(&self, request: ImageRequest) -> LocalBoxFuture<'static, Result<Vec<u8>, LlmError>>;
+    fn generate(&self, request: ImageRequest)
+        -> LocalBoxFuture<'static, Result<Vec<u8>, LlmError>>;
 }

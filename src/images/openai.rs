@@ -87,7 +87,10 @@ impl ImagePort for OpenAiImages {
     fn price_per_image(&self) -> f64 {
         self.config.price_per_image
     }
-    fn generate(&self, request: ImageRequest) -> LocalBoxFuture<'static, Result<Vec<u8>, LlmError>> {
+    fn generate(
+        &self,
+        request: ImageRequest,
+    ) -> LocalBoxFuture<'static, Result<Vec<u8>, LlmError>> {
         let body = self.request_body(&request.prompt);
         let url = format!(
             "{}/v1/images/generations",
@@ -112,7 +115,10 @@ impl ImagePort for OpenAiImages {
                     .limit(MAX_RESPONSE_BYTES)
                     .await
                     .map_err(|e| {
-                        LlmError::temporary(LlmErrorKind::Connection, format!("reading the answer: {e}"))
+                        LlmError::temporary(
+                            LlmErrorKind::Connection,
+                            format!("reading the answer: {e}"),
+                        )
                     })?;
                 if !status.is_success() {
                     let err = classify(Some(status.as_u16()), &ErrorBody::parse(&raw), hints);
@@ -138,9 +144,15 @@ mod tests {
 
     #[test]
     fn reads_b64_and_names_what_is_wrong() {
-        assert_eq!(parse_answer(br#"{"data":[{"b64_json":"aGk="}]}"#), Ok(b"hi".to_vec()));
+        assert_eq!(
+            parse_answer(br#"{"data":[{"b64_json":"aGk="}]}"#),
+            Ok(b"hi".to_vec())
+        );
         let html = parse_answer(b"<html><body>502 Bad Gateway</body></html>").unwrap_err();
-        assert!(!html.is_temporary() && html.to_string().contains("not JSON"), "{html}");
+        assert!(
+            !html.is_temporary() && html.to_string().contains("not JSON"),
+            "{html}"
+        );
         assert!(parse_answer(br#"{"data":[]}"#).is_err());
         assert!(parse_answer(br#"{"data":[{"b64_json":"***"}]}"#).is_err());
     }
@@ -155,7 +167,13 @@ mod tests {
             timeout: Duration::from_secs(1),
             price_per_image: 0.0,
         };
-        assert!(OpenAiImages::new(cfg("gpt-image-1")).request_body("p").get("response_format").is_none());
-        assert_eq!(OpenAiImages::new(cfg("dall-e-3")).request_body("p")["response_format"], "b64_json");
+        assert!(OpenAiImages::new(cfg("gpt-image-1"))
+            .request_body("p")
+            .get("response_format")
+            .is_none());
+        assert_eq!(
+            OpenAiImages::new(cfg("dall-e-3")).request_body("p")["response_format"],
+            "b64_json"
+        );
     }
 }

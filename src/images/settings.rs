@@ -57,13 +57,21 @@ impl ImageSettings {
     }
 
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
-        let var = |k: &str| get(k).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+        let var = |k: &str| {
+            get(k)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
         let mut s = ImageSettings::default();
         if let Some(p) = var("BUKO_IMAGE_PROVIDER") {
             s.provider = match p.to_ascii_lowercase().as_str() {
                 "offline" => ImageProviderKind::Offline,
                 "openai" => ImageProviderKind::OpenAi,
-                _ => return Err(format!("BUKO_IMAGE_PROVIDER={p:?} is not offline or openai")),
+                _ => {
+                    return Err(format!(
+                        "BUKO_IMAGE_PROVIDER={p:?} is not offline or openai"
+                    ))
+                }
             };
         }
         if let Some(v) = var("BUKO_IMAGE_BASE_URL") {
@@ -130,9 +138,11 @@ mod tests {
         .expect("openai");
         assert_eq!(build_image_provider(&s).provider(), "openai");
         assert!(!format!("{s:?}").contains("sk-img-secret"));
-        let bad = ImageSettings::from_lookup(|k| (k == "BUKO_IMAGE_PROVIDER").then(|| "dalle".into()));
+        let bad =
+            ImageSettings::from_lookup(|k| (k == "BUKO_IMAGE_PROVIDER").then(|| "dalle".into()));
         assert!(bad.is_err_and(|e| e.contains("BUKO_IMAGE_PROVIDER")));
-        let bad = ImageSettings::from_lookup(|k| (k == "BUKO_IMAGE_TIMEOUT_SECS").then(|| "-1".into()));
+        let bad =
+            ImageSettings::from_lookup(|k| (k == "BUKO_IMAGE_TIMEOUT_SECS").then(|| "-1".into()));
         assert!(bad.is_err());
     }
 }

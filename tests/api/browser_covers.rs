@@ -11,14 +11,22 @@ use crate::browser::Driver;
 use crate::helpers::{book_status, spawn_app, unique_email, PASSWORD};
 
 async fn eval(d: &Driver, script: &str) -> Value {
-    d.s("POST", "/execute/sync", Some(json!({"script": script, "args": []})))
-        .await
+    d.s(
+        "POST",
+        "/execute/sync",
+        Some(json!({"script": script, "args": []})),
+    )
+    .await
 }
 
 async fn shots(d: &Driver, name: &str) {
     for (size, w, h) in [("desktop", 1280, 900), ("phone", 390, 844)] {
-        d.s("POST", "/window/rect", Some(json!({"width": w, "height": h})))
-            .await;
+        d.s(
+            "POST",
+            "/window/rect",
+            Some(json!({"width": w, "height": h})),
+        )
+        .await;
         for scheme in ["light", "dark"] {
             d.call(
                 "POST",
@@ -31,15 +39,22 @@ async fn shots(d: &Driver, name: &str) {
             d.screenshot(&format!("{name}-{size}-{scheme}.png")).await;
         }
     }
-    d.s("POST", "/window/rect", Some(json!({"width": 1280, "height": 900})))
-        .await;
+    d.s(
+        "POST",
+        "/window/rect",
+        Some(json!({"width": 1280, "height": 900})),
+    )
+    .await;
 }
 
 async fn count(d: &Driver, css: &str) -> u64 {
-    eval(d, &format!("return document.querySelectorAll({css:?}).length"))
-        .await
-        .as_u64()
-        .unwrap_or(0)
+    eval(
+        d,
+        &format!("return document.querySelectorAll({css:?}).length"),
+    )
+    .await
+    .as_u64()
+    .unwrap_or(0)
 }
 
 async fn wait_until(d: &Driver, what: &str, script: &str, secs: u64) {
@@ -59,10 +74,14 @@ async fn the_cover_editor_generates_uploads_switches_layout_and_saves_in_chromiu
     d.go(&format!("{}/register", app.base)).await;
     d.type_into("input[name=email]", &unique_email()).await;
     d.type_into("input[name=password]", PASSWORD).await;
-    d.click("form[action='/register'] button[type=submit]").await;
+    d.click("form[action='/register'] button[type=submit]")
+        .await;
     d.wait_url(|u| u.ends_with("/books")).await;
     let mut ids = Vec::new();
-    for idea in ["A lighthouse keeper finds a message", "Una relojera en Sevilla y su reloj imposible"] {
+    for idea in [
+        "A lighthouse keeper finds a message",
+        "Una relojera en Sevilla y su reloj imposible",
+    ] {
         d.go(&format!("{}/books/new", app.base)).await;
         d.type_into("textarea[name=idea]", idea).await;
         d.click("#wizard button[type=submit]").await;
@@ -98,12 +117,18 @@ async fn the_cover_editor_generates_uploads_switches_layout_and_saves_in_chromiu
     // Upload a PNG through the page.
     let dir = tempfile::tempdir().expect("tmp");
     let png_path = dir.path().join("mine.png");
-    image::RgbImage::from_fn(600, 960, |x, y| image::Rgb([(x % 256) as u8, 80, (y % 256) as u8]))
-        .save(&png_path)
-        .expect("png");
+    image::RgbImage::from_fn(600, 960, |x, y| {
+        image::Rgb([(x % 256) as u8, 80, (y % 256) as u8])
+    })
+    .save(&png_path)
+    .expect("png");
     let input = d.find("#cover-upload input[type=file]").await;
-    d.s("POST", &format!("/element/{input}/value"), Some(json!({"text": png_path.to_string_lossy()})))
-        .await;
+    d.s(
+        "POST",
+        &format!("/element/{input}/value"),
+        Some(json!({"text": png_path.to_string_lossy()})),
+    )
+    .await;
     let candidates = count(&d, ".art-choice img").await;
     d.click("#cover-upload button[type=submit]").await;
     wait_until(
@@ -114,16 +139,53 @@ async fn the_cover_editor_generates_uploads_switches_layout_and_saves_in_chromiu
     )
     .await;
 
+    // A file that is not an image: the reason shows on the page, the picker is unchanged.
+    let bad = dir.path().join("not-an-image.png");
+    std::fs::write(&bad, "<svg><script>alert(1)</script></svg>").expect("write");
+    let picked = count(&d, ".art-choice img").await;
+    let input = d.find("#cover-upload input[type=file]").await;
+    d.s(
+        "POST",
+        &format!("/element/{input}/value"),
+        Some(json!({"text": bad.to_string_lossy()})),
+    )
+    .await;
+    d.click("#cover-upload button[type=submit]").await;
+    wait_until(&d, "the upload error", "const e = document.getElementById('cover-upload-error'); return !e.hidden && e.textContent.includes('JPEG')", 15).await;
+    assert_eq!(count(&d, ".art-choice img").await, picked);
+
     // Switch the layout: the live preview follows before saving.
     let src_before = eval(&d, "return document.getElementById('cover-preview').src").await;
     d.click("input[name=template][value=split]").await;
-    wait_until(&d, "the live preview", "return document.getElementById('cover-preview').src.includes('preview.jpg')", 5).await;
+    wait_until(
+        &d,
+        "the live preview",
+        "return document.getElementById('cover-preview').src.includes('preview.jpg')",
+        5,
+    )
+    .await;
     wait_until(&d, "the preview loaded", "const i = document.getElementById('cover-preview'); return i.complete && i.naturalWidth > 0", 10).await;
-    assert_ne!(eval(&d, "return document.getElementById('cover-preview').src").await, src_before);
+    assert_ne!(
+        eval(&d, "return document.getElementById('cover-preview').src").await,
+        src_before
+    );
     d.type_into("input[name=title]", "El último faro").await;
     d.click("#cover-design button[type=submit]").await;
-    wait_until(&d, "saved", "return document.querySelector('input[name=template][value=split]').checked", 10).await;
-    assert_eq!(eval(&d, "return document.querySelector('input[name=title]').value").await, json!("El último faro"));
+    wait_until(
+        &d,
+        "saved",
+        "return document.querySelector('input[name=template][value=split]').checked",
+        10,
+    )
+    .await;
+    assert_eq!(
+        eval(
+            &d,
+            "return document.querySelector('input[name=title]').value"
+        )
+        .await,
+        json!("El último faro")
+    );
     wait_until(&d, "the saved cover shown", "const i = document.getElementById('cover-preview'); return i.complete && i.naturalWidth > 0", 10).await;
     shots(&d, "cover-editor").await;
 

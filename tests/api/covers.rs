@@ -10,7 +10,9 @@ use std::time::{Duration, Instant};
 use actix_web::{web, App, HttpResponse, HttpServer};
 use base64::Engine as _;
 
-use crate::helpers::{author, create_book_via_api, spawn_app, spawn_app_with, wait_book_status, Author, TestApp};
+use crate::helpers::{
+    author, create_book_via_api, spawn_app, spawn_app_with, wait_book_status, Author, TestApp,
+};
 
 /// What the fake image server answers next (then `Image` once the script is empty).
 #[derive(Clone, Debug)]
@@ -42,7 +44,8 @@ fn png(seed: u8) -> Vec<u8> {
         image::Rgb([seed, (x % 256) as u8, (y % 256) as u8])
     });
     let mut out = std::io::Cursor::new(Vec::new());
-    img.write_to(&mut out, image::ImageFormat::Png).expect("png");
+    img.write_to(&mut out, image::ImageFormat::Png)
+        .expect("png");
     out.into_inner()
 }
 
@@ -55,7 +58,12 @@ async fn generations(
         p.push(body["prompt"].as_str().unwrap_or("").to_string());
         p.len()
     };
-    let next = fake.script.lock().expect("lock").pop_front().unwrap_or(Reply::Image);
+    let next = fake
+        .script
+        .lock()
+        .expect("lock")
+        .pop_front()
+        .unwrap_or(Reply::Image);
     let b64 = |bytes: &[u8]| base64::engine::general_purpose::STANDARD.encode(bytes);
     match next {
         Reply::Image => HttpResponse::Ok().json(serde_json::json!({"data": [{"b64_json": b64(&png(n as u8 * 40))}]})),
@@ -97,14 +105,25 @@ pub fn serve_fake_images(fake: FakeImages) -> String {
 }
 
 /// A raw request with the author's API key; the body as bytes.
-async fn raw(a: &Author, method: &str, path: &str, body: Option<Vec<u8>>) -> (u16, String, Vec<u8>) {
-    let client = awc::Client::builder().timeout(Duration::from_secs(60)).finish();
+async fn raw(
+    a: &Author,
+    method: &str,
+    path: &str,
+    body: Option<Vec<u8>>,
+) -> (u16, String, Vec<u8>) {
+    let client = awc::Client::builder()
+        .timeout(Duration::from_secs(60))
+        .finish();
     let m = awc::http::Method::from_bytes(method.as_bytes()).expect("method");
     let req = client
         .request(m, format!("{}{}", a.client.base, path))
         .insert_header(("x-api-key", a.key.as_str()));
     let mut res = match body {
-        Some(b) => req.insert_header(("content-type", "application/octet-stream")).send_body(b).await,
+        Some(b) => {
+            req.insert_header(("content-type", "application/octet-stream"))
+                .send_body(b)
+                .await
+        }
         None => req.send().await,
     }
     .expect("request");
@@ -114,13 +133,23 @@ async fn raw(a: &Author, method: &str, path: &str, body: Option<Vec<u8>>) -> (u1
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_string();
-    let bytes = res.body().limit(64 * 1024 * 1024).await.map(|b| b.to_vec()).unwrap_or_default();
+    let bytes = res
+        .body()
+        .limit(64 * 1024 * 1024)
+        .await
+        .map(|b| b.to_vec())
+        .unwrap_or_default();
     (res.status().as_u16(), ct, bytes)
 }
 
 async fn cover_bytes(a: &Author, id: &str) -> Vec<u8> {
     let (status, ct, bytes) = raw(a, "GET", &format!("/api/v1/books/{id}/cover"), None).await;
-    assert_eq!((status, ct.as_str()), (200, "image/jpeg"), "{}", String::from_utf8_lossy(&bytes));
+    assert_eq!(
+        (status, ct.as_str()),
+        (200, "image/jpeg"),
+        "{}",
+        String::from_utf8_lossy(&bytes)
+    );
     bytes
 }
 
@@ -134,7 +163,10 @@ async fn ready_book(a: &Author, idea: &str) -> String {
 async fn wait_generation(a: &Author, id: &str) -> serde_json::Value {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let v = a.api("GET", &format!("/api/v1/books/{id}/cover/design"), None).await.json();
+        let v = a
+            .api("GET", &format!("/api/v1/books/{id}/cover/design"), None)
+            .await
+            .json();
         if v["status"] != "generating" {
             return v;
         }
@@ -154,14 +186,29 @@ async fn every_book_gets_an_offline_cover_of_its_own() {
     let img = image::load_from_memory(&c1).expect("a JPEG");
     assert_eq!((img.width(), img.height()), (1600, 2560));
     assert_ne!(c1, c2, "two books, two covers");
-    assert_eq!(cover_bytes(&a, &one).await, c1, "the same book keeps its cover");
-    let (status, _, thumb) = raw(&a, "GET", &format!("/api/v1/books/{one}/cover?size=thumb"), None).await;
+    assert_eq!(
+        cover_bytes(&a, &one).await,
+        c1,
+        "the same book keeps its cover"
+    );
+    let (status, _, thumb) = raw(
+        &a,
+        "GET",
+        &format!("/api/v1/books/{one}/cover?size=thumb"),
+        None,
+    )
+    .await;
     assert_eq!(status, 200);
     let t = image::load_from_memory(&thumb).expect("thumb");
     assert_eq!((t.width(), t.height()), (320, 512));
     // Another author sees nothing.
     let b = author(&app).await;
-    assert_eq!(raw(&b, "GET", &format!("/api/v1/books/{one}/cover"), None).await.0, 404);
+    assert_eq!(
+        raw(&b, "GET", &format!("/api/v1/books/{one}/cover"), None)
+            .await
+            .0,
+        404
+    );
 }
 
 fn openai_app(base: String) -> impl FnOnce(&mut buko::config::Settings) {
@@ -190,19 +237,44 @@ async fn openai_images_generate_pick_render_and_survive_faults() {
     // A rate limit with retry-after, then a server error: both retried; then the image arrives.
     fake.push(Reply::RateLimited { retry_after: 1 });
     let res = a
-        .api("POST", &format!("/api/v1/books/{id}/cover/generate"), Some(serde_json::json!({"prompt": "A red lighthouse at night"})))
+        .api(
+            "POST",
+            &format!("/api/v1/books/{id}/cover/generate"),
+            Some(serde_json::json!({"prompt": "A red lighthouse at night"})),
+        )
         .await;
     assert_eq!(res.status, 202, "{}", res.body);
     assert_eq!(res.json()["status"], "generating");
-    let again = a.api("POST", &format!("/api/v1/books/{id}/cover/generate"), None).await;
-    assert_eq!(again.status, 409, "one generation at a time: {}", again.body);
+    let again = a
+        .api("POST", &format!("/api/v1/books/{id}/cover/generate"), None)
+        .await;
+    assert_eq!(
+        again.status, 409,
+        "one generation at a time: {}",
+        again.body
+    );
     let started = Instant::now();
     let state = wait_generation(&a, &id).await;
-    assert!(started.elapsed() >= Duration::from_millis(900), "retry-after honoured");
+    assert!(
+        started.elapsed() >= Duration::from_millis(900),
+        "retry-after honoured"
+    );
     assert_eq!(state["status"], "idle", "{state}");
-    let art: Vec<&serde_json::Value> = state["art"].as_array().expect("art").iter().filter(|x| x["source"] == "openai").collect();
+    let art: Vec<&serde_json::Value> = state["art"]
+        .as_array()
+        .expect("art")
+        .iter()
+        .filter(|x| x["source"] == "openai")
+        .collect();
     assert_eq!(art.len(), 1, "free plan: one candidate: {state}");
-    assert_eq!(fake.prompts.lock().expect("lock").last().map(String::as_str), Some("A red lighthouse at night"));
+    assert_eq!(
+        fake.prompts
+            .lock()
+            .expect("lock")
+            .last()
+            .map(String::as_str),
+        Some("A red lighthouse at night")
+    );
 
     // Pick it with another layout: a new cover is rendered.
     let art_id = art[0]["id"].as_str().expect("id").to_string();
@@ -216,7 +288,12 @@ async fn openai_images_generate_pick_render_and_survive_faults() {
 
     // Usage ledger: the image calls, priced per image.
     let calls = image_calls(&app, &id);
-    assert!(calls.iter().any(|(s, c)| s == "ok" && (*c - 0.04).abs() < 1e-9), "{calls:?}");
+    assert!(
+        calls
+            .iter()
+            .any(|(s, c)| s == "ok" && (*c - 0.04).abs() < 1e-9),
+        "{calls:?}"
+    );
     assert!(calls.iter().any(|(s, _)| s == "temporary"), "{calls:?}");
 
     // Permanent failures: a readable reason, the cover unchanged.
@@ -226,18 +303,28 @@ async fn openai_images_generate_pick_render_and_survive_faults() {
         (Reply::NotAnImage, "not a JPEG, PNG or WebP"),
     ] {
         fake.push(reply);
-        let res = a.api("POST", &format!("/api/v1/books/{id}/cover/generate"), None).await;
+        let res = a
+            .api("POST", &format!("/api/v1/books/{id}/cover/generate"), None)
+            .await;
         assert_eq!(res.status, 202, "{}", res.body);
         let state = wait_generation(&a, &id).await;
         assert_eq!(state["status"], "failed", "{state}");
         let why = state["last_error"].as_str().unwrap_or("");
         assert!(why.contains(reason), "{reason}: {why}");
-        assert_eq!(cover_bytes(&a, &id).await, picked, "the previous cover stays");
+        assert_eq!(
+            cover_bytes(&a, &id).await,
+            picked,
+            "the previous cover stays"
+        );
     }
     // The editor page shows the reason.
     let page = a.client.get(&format!("/books/{id}/cover")).await;
     assert_eq!(page.status, 200);
-    assert!(page.body.contains("not a JPEG, PNG or WebP"), "{}", page.body);
+    assert!(
+        page.body.contains("not a JPEG, PNG or WebP"),
+        "{}",
+        page.body
+    );
 }
 
 fn image_calls(app: &TestApp, book_id: &str) -> Vec<(String, f64)> {
@@ -265,11 +352,22 @@ async fn the_openai_provider_classifies_timeouts_html_and_limits() {
         timeout: Duration::from_millis(700),
         price_per_image: 0.0,
     });
-    let req = || ImageRequest { prompt: "p".into(), seed: "s".into(), genre: String::new(), tone: String::new() };
-    assert!(p.generate(req()).await.is_ok_and(|b| b.starts_with(b"\x89PNG")));
+    let req = || ImageRequest {
+        prompt: "p".into(),
+        seed: "s".into(),
+        genre: String::new(),
+        tone: String::new(),
+    };
+    assert!(p
+        .generate(req())
+        .await
+        .is_ok_and(|b| b.starts_with(b"\x89PNG")));
     fake.push(Reply::Slow(Duration::from_secs(3)));
     let e = p.generate(req()).await.expect_err("timeout");
-    assert!(e.is_temporary() && e.kind() == buko_actors::LlmErrorKind::Timeout, "{e}");
+    assert!(
+        e.is_temporary() && e.kind() == buko_actors::LlmErrorKind::Timeout,
+        "{e}"
+    );
     fake.push(Reply::RateLimited { retry_after: 7 });
     let e = p.generate(req()).await.expect_err("429");
     assert_eq!(e.retry_after(), Some(Duration::from_secs(7)), "{e}");
@@ -277,7 +375,10 @@ async fn the_openai_provider_classifies_timeouts_html_and_limits() {
     assert!(p.generate(req()).await.expect_err("500").is_temporary());
     fake.push(Reply::ContentPolicy);
     let e = p.generate(req()).await.expect_err("policy");
-    assert!(!e.is_temporary() && e.to_string().contains("safety system"), "{e}");
+    assert!(
+        !e.is_temporary() && e.to_string().contains("safety system"),
+        "{e}"
+    );
     fake.push(Reply::Html);
     assert!(!p.generate(req()).await.expect_err("html").is_temporary());
 }

@@ -46,14 +46,32 @@ fn genre_hue(genre: &str) -> Option<f32> {
     let g = genre.to_lowercase();
     let table: [(&[&str], f32); 9] = [
         (&["fantas", "magic", "mágic", "magia"], 275.0),
-        (&["science", "sci-fi", "ciencia", "space", "espacial"], 200.0),
+        (
+            &["science", "sci-fi", "ciencia", "space", "espacial"],
+            200.0,
+        ),
         (&["romance", "romántic", "love", "amor"], 340.0),
-        (&["mystery", "misterio", "thriller", "crime", "crimen", "policia"], 220.0),
+        (
+            &[
+                "mystery", "misterio", "thriller", "crime", "crimen", "policia",
+            ],
+            220.0,
+        ),
         (&["horror", "terror", "miedo"], 0.0),
         (&["child", "infantil", "niños", "kids"], 45.0),
         (&["histor", "históric"], 30.0),
         (&["adventure", "aventura"], 150.0),
-        (&["business", "negocio", "self-help", "autoayuda", "non-fiction", "ensayo"], 190.0),
+        (
+            &[
+                "business",
+                "negocio",
+                "self-help",
+                "autoayuda",
+                "non-fiction",
+                "ensayo",
+            ],
+            190.0,
+        ),
     ];
     table
         .iter()
@@ -64,11 +82,16 @@ fn genre_hue(genre: &str) -> Option<f32> {
 /// (saturation, lightness) of the ground for a tone.
 fn tone_light(tone: &str) -> (f32, f32) {
     let t = tone.to_lowercase();
-    if ["dark", "oscur", "sombr", "grim", "tens"].iter().any(|w| t.contains(w)) {
-        (0.45, 0.16)
-    } else if ["light", "lumin", "humor", "cheer", "alegr", "ligero", "whims", "tiern"]
+    if ["dark", "oscur", "sombr", "grim", "tens"]
         .iter()
         .any(|w| t.contains(w))
+    {
+        (0.45, 0.16)
+    } else if [
+        "light", "lumin", "humor", "cheer", "alegr", "ligero", "whims", "tiern",
+    ]
+    .iter()
+    .any(|w| t.contains(w))
     {
         (0.55, 0.72)
     } else {
@@ -131,7 +154,12 @@ pub fn generate(seed: &str, genre: &str, tone: &str) -> Option<Pixmap> {
         SpreadMode::Pad,
         Transform::identity(),
     )?;
-    pm.fill_rect(Rect::from_xywh(0.0, 0.0, w, h)?, &paint, Transform::identity(), None);
+    pm.fill_rect(
+        Rect::from_xywh(0.0, 0.0, w, h)?,
+        &paint,
+        Transform::identity(),
+        None,
+    );
     match rng.next() % 3 {
         0 => circles(&mut pm, &mut rng, [ground, shape, accent]),
         1 => ridges(&mut pm, &mut rng, [ground, shape, accent]),
@@ -145,7 +173,13 @@ fn fill(pm: &mut Pixmap, pb: PathBuilder, c: Color) {
     paint.set_color(c);
     paint.anti_alias = true;
     if let Some(path) = pb.finish() {
-        pm.fill_path(&path, &paint, FillRule::Winding, Transform::identity(), None);
+        pm.fill_path(
+            &path,
+            &paint,
+            FillRule::Winding,
+            Transform::identity(),
+            None,
+        );
     }
 }
 
@@ -160,7 +194,11 @@ fn circles(pm: &mut Pixmap, rng: &mut Rng, [ground, shape, accent]: [Rgb; 3]) {
         fill(pm, pb, color(c, rng.range(0.25, 0.6)));
     }
     let mut pb = PathBuilder::new();
-    pb.push_circle(rng.range(0.25, 0.75) * w, rng.range(0.15, 0.45) * h, rng.range(90.0, 180.0));
+    pb.push_circle(
+        rng.range(0.25, 0.75) * w,
+        rng.range(0.15, 0.45) * h,
+        rng.range(90.0, 180.0),
+    );
     fill(pm, pb, color(accent, 0.85));
 }
 
@@ -168,7 +206,11 @@ fn circles(pm: &mut Pixmap, rng: &mut Rng, [ground, shape, accent]: [Rgb; 3]) {
 fn ridges(pm: &mut Pixmap, rng: &mut Rng, [ground, shape, accent]: [Rgb; 3]) {
     let (w, h) = (pm.width() as f32, pm.height() as f32);
     let mut pb = PathBuilder::new();
-    pb.push_circle(rng.range(0.2, 0.8) * w, rng.range(0.15, 0.35) * h, rng.range(70.0, 150.0));
+    pb.push_circle(
+        rng.range(0.2, 0.8) * w,
+        rng.range(0.15, 0.35) * h,
+        rng.range(70.0, 150.0),
+    );
     fill(pm, pb, color(accent, 0.9));
     let layers = 4 + rng.next() % 4;
     for i in 0..layers {

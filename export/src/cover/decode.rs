@@ -87,7 +87,12 @@ pub fn encode_jpeg(img: &RgbaImage, quality: u8) -> Vec<u8> {
     let mut out = Vec::with_capacity(rgb.len() / 8);
     let mut enc = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, quality);
     // Writing to a Vec cannot fail and the buffer matches its dimensions.
-    let _ = enc.encode(&rgb, img.width(), img.height(), image::ExtendedColorType::Rgb8);
+    let _ = enc.encode(
+        &rgb,
+        img.width(),
+        img.height(),
+        image::ExtendedColorType::Rgb8,
+    );
     out
 }
 
@@ -116,10 +121,19 @@ mod tests {
     fn refuses_what_is_not_a_safe_raster() {
         let svg = b"<svg xmlns='http://www.w3.org/2000/svg'><script>alert(1)</script></svg>";
         assert_eq!(decode(svg), Err(ImageInputError::NotAnImage));
-        assert_eq!(decode(b"<html>nope</html>"), Err(ImageInputError::NotAnImage));
-        assert_eq!(decode(b"GIF89a\x01\x00\x01\x00"), Err(ImageInputError::NotAnImage));
+        assert_eq!(
+            decode(b"<html>nope</html>"),
+            Err(ImageInputError::NotAnImage)
+        );
+        assert_eq!(
+            decode(b"GIF89a\x01\x00\x01\x00"),
+            Err(ImageInputError::NotAnImage)
+        );
         let full = png(200, 200);
-        assert_eq!(decode(&full[..full.len() / 2]), Err(ImageInputError::Corrupt));
+        assert_eq!(
+            decode(&full[..full.len() / 2]),
+            Err(ImageInputError::Corrupt)
+        );
         assert_eq!(
             decode(&png(20, 20)),
             Err(ImageInputError::TooSmall {

@@ -177,12 +177,32 @@ pub fn render(design: &CoverDesign, art: Option<&RgbaImage>) -> Result<RenderedC
         (Template::Band, Some(a)) => {
             draw_art(&mut pm, a, Rect::from_xywh(0.0, 0.0, w, h))?;
             rect(&mut pm, 0.0, h * 0.56, w, h * 0.44, bg, 0.88)?;
-            rect(&mut pm, margin, h * 0.56 + 48.0, inner, 6.0, design.accent, 1.0)?;
+            rect(
+                &mut pm,
+                margin,
+                h * 0.56 + 48.0,
+                inner,
+                6.0,
+                design.accent,
+                1.0,
+            )?;
             (h * 0.56 + 100.0, h - 110.0, 190.0)
         }
         (Template::Framed, Some(a)) => {
-            rect(&mut pm, 96.0, 96.0, w - 192.0, h * 0.58 + 24.0, design.accent, 1.0)?;
-            draw_art(&mut pm, a, Rect::from_xywh(120.0, 120.0, w - 240.0, h * 0.58 - 24.0))?;
+            rect(
+                &mut pm,
+                96.0,
+                96.0,
+                w - 192.0,
+                h * 0.58 + 24.0,
+                design.accent,
+                1.0,
+            )?;
+            draw_art(
+                &mut pm,
+                a,
+                Rect::from_xywh(120.0, 120.0, w - 240.0, h * 0.58 - 24.0),
+            )?;
             (h * 0.58 + 180.0, h - 100.0, 170.0)
         }
         (Template::Split, Some(a)) => {
@@ -197,22 +217,46 @@ pub fn render(design: &CoverDesign, art: Option<&RgbaImage>) -> Result<RenderedC
         }
     };
     let gap = 36.0;
-    let author_h = if design.author.trim().is_empty() { 0.0 } else { 120.0 };
+    let author_h = if design.author.trim().is_empty() {
+        0.0
+    } else {
+        120.0
+    };
     let author_top = bottom - author_h;
     let sub_h = if design.subtitle.trim().is_empty() {
         0.0
     } else {
         ((author_top - top) * 0.28).min(230.0)
     };
-    let title_box = bx(top, (author_top - top - sub_h - gap).max(80.0), title_max, 56.0, 5, 0.5);
+    let title_box = bx(
+        top,
+        (author_top - top - sub_h - gap).max(80.0),
+        title_max,
+        56.0,
+        5,
+        0.5,
+    );
     let title_bottom = text::draw(&mut pm, &title_face, &design.title, &title_box, design.text);
     let sub_top = title_bottom + gap * 0.6;
-    let sub_box = bx(sub_top, (author_top - gap * 0.6 - sub_top).max(0.0), 80.0, 40.0, 2, 0.0);
+    let sub_box = bx(
+        sub_top,
+        (author_top - gap * 0.6 - sub_top).max(0.0),
+        80.0,
+        40.0,
+        2,
+        0.0,
+    );
     if sub_box.h >= 40.0 {
         text::draw(&mut pm, &body_face, &design.subtitle, &sub_box, design.text);
     }
     let author_box = bx(author_top, author_h, 84.0, 40.0, 1, 1.0);
-    text::draw(&mut pm, &author_face, &design.author, &author_box, design.text);
+    text::draw(
+        &mut pm,
+        &author_face,
+        &design.author,
+        &author_box,
+        design.text,
+    );
     let img = RgbaImage::from_raw(COVER_WIDTH, COVER_HEIGHT, pm.take()).ok_or("cover pixels")?;
     let thumb = image::imageops::thumbnail(&img, THUMB_WIDTH, THUMB_HEIGHT);
     Ok(RenderedCover {

@@ -131,7 +131,9 @@ pub(super) fn fit(face: &Face, text: &str, b: &TextBox) -> (f32, Vec<String>) {
         let height = lines.len() as f32 * size * LINE_HEIGHT;
         if (lines.len() <= b.max_lines && height <= b.h && fits_words) || size <= b.min_size {
             let mut lines = lines;
-            let max = b.max_lines.min(((b.h / (size * LINE_HEIGHT)).floor() as usize).max(1));
+            let max = b
+                .max_lines
+                .min(((b.h / (size * LINE_HEIGHT)).floor() as usize).max(1));
             if lines.len() > max {
                 lines.truncate(max);
                 if let Some(last) = lines.last_mut() {
@@ -169,7 +171,15 @@ pub(super) fn draw(pixmap: &mut Pixmap, face: &Face, text: &str, b: &TextBox, co
     top + block
 }
 
-fn draw_line(pixmap: &mut Pixmap, face: &Face, text: &str, x: f32, baseline: f32, size: f32, paint: &Paint) {
+fn draw_line(
+    pixmap: &mut Pixmap,
+    face: &Face,
+    text: &str,
+    x: f32,
+    baseline: f32,
+    size: f32,
+    paint: &Paint,
+) {
     let scale = size / f32::from(face.units_per_em());
     let mut pen = x;
     let mut builder = Outline {
@@ -257,12 +267,16 @@ mod tests {
         };
         let (big, short) = fit(&face, "El faro", &b);
         assert_eq!((big, short.len()), (200.0, 1));
-        let long = "La extraordinaria y muy prolongada historia del último farero de la costa del norte";
+        let long =
+            "La extraordinaria y muy prolongada historia del último farero de la costa del norte";
         let (size, lines) = fit(&face, long, &b);
         assert!(size < 200.0 && lines.len() <= 4, "{size} {lines:?}");
         assert!(lines.iter().all(|l| measure(&face, l, size) <= 1200.0));
         let word = "Supercalifragilísticoespialidosoextraordinariamente";
         let (size, lines) = fit(&face, word, &b);
-        assert!(lines.iter().all(|l| measure(&face, l, size) <= 1200.0), "{lines:?}");
+        assert!(
+            lines.iter().all(|l| measure(&face, l, size) <= 1200.0),
+            "{lines:?}"
+        );
     }
 }

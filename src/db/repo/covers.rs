@@ -66,7 +66,11 @@ pub fn find(conn: &mut DbConn, book_id: &str) -> Result<Option<CoverRow>, DbErro
 }
 
 /// The rendered cover (`thumb`: its thumbnail) and the version it belongs to.
-pub fn image(conn: &mut DbConn, book_id: &str, thumb: bool) -> Result<Option<(Vec<u8>, i32)>, DbError> {
+pub fn image(
+    conn: &mut DbConn,
+    book_id: &str,
+    thumb: bool,
+) -> Result<Option<(Vec<u8>, i32)>, DbError> {
     let row: Option<(Option<Vec<u8>>, i32)> = if thumb {
         covers::table
             .find(book_id)
@@ -117,7 +121,10 @@ pub fn save_rendered(
     thumb: &[u8],
 ) -> Result<i32, DbError> {
     crate::db::write_tx(conn, |c| {
-        let version: i32 = covers::table.find(book_id).select(covers::version).first(c)?;
+        let version: i32 = covers::table
+            .find(book_id)
+            .select(covers::version)
+            .first(c)?;
         diesel::update(covers::table.find(book_id))
             .set((
                 covers::design.eq(design),
@@ -150,7 +157,11 @@ pub fn start_generating(conn: &mut DbConn, book_id: &str, prompt: &str) -> Resul
 }
 
 /// Ends a generation: `error` is the readable reason it failed, `None` when it succeeded.
-pub fn finish_generating(conn: &mut DbConn, book_id: &str, error: Option<&str>) -> Result<(), DbError> {
+pub fn finish_generating(
+    conn: &mut DbConn,
+    book_id: &str,
+    error: Option<&str>,
+) -> Result<(), DbError> {
     diesel::update(covers::table.find(book_id))
         .set((
             covers::status.eq(if error.is_some() { "failed" } else { "idle" }),
@@ -162,7 +173,13 @@ pub fn finish_generating(conn: &mut DbConn, book_id: &str, error: Option<&str>) 
 }
 
 /// Adds a candidate (already re-encoded) and drops the oldest unchosen ones past the limit.
-pub fn add_art(conn: &mut DbConn, book_id: &str, source: &str, image: &[u8], thumb: &[u8]) -> Result<String, DbError> {
+pub fn add_art(
+    conn: &mut DbConn,
+    book_id: &str,
+    source: &str,
+    image: &[u8],
+    thumb: &[u8],
+) -> Result<String, DbError> {
     let id = new_id();
     crate::db::write_tx(conn, |c| {
         diesel::insert_into(cover_art::table)
@@ -187,7 +204,10 @@ pub fn add_art(conn: &mut DbConn, book_id: &str, source: &str, image: &[u8], thu
             .offset(MAX_ART_PER_BOOK)
             .select(cover_art::id)
             .load(c)?;
-        let drop: Vec<String> = old.into_iter().filter(|o| Some(o) != chosen.as_ref()).collect();
+        let drop: Vec<String> = old
+            .into_iter()
+            .filter(|o| Some(o) != chosen.as_ref())
+            .collect();
         if !drop.is_empty() {
             diesel::delete(cover_art::table.filter(cover_art::id.eq_any(&drop))).execute(c)?;
         }
@@ -206,7 +226,12 @@ pub fn list_art(conn: &mut DbConn, book_id: &str) -> Result<Vec<ArtRow>, DbError
 }
 
 /// A candidate's bytes (`thumb`: its small version), if it belongs to the book.
-pub fn art_image(conn: &mut DbConn, book_id: &str, art_id: &str, thumb: bool) -> Result<Option<Vec<u8>>, DbError> {
+pub fn art_image(
+    conn: &mut DbConn,
+    book_id: &str,
+    art_id: &str,
+    thumb: bool,
+) -> Result<Option<Vec<u8>>, DbError> {
     let q = cover_art::table
         .filter(cover_art::book_id.eq(book_id))
         .filter(cover_art::id.eq(art_id));

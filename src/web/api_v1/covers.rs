@@ -37,7 +37,10 @@ pub fn jpeg(bytes: Vec<u8>, etag: Option<String>) -> HttpResponse {
     r.content_type("image/jpeg")
         .insert_header((header::CACHE_CONTROL, "private, no-cache"))
         .insert_header(("X-Content-Type-Options", "nosniff"))
-        .insert_header((header::CONTENT_DISPOSITION, "inline; filename=\"cover.jpg\""));
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            "inline; filename=\"cover.jpg\"",
+        ));
     if let Some(tag) = etag {
         r.insert_header((header::ETAG, tag));
     }
@@ -67,7 +70,9 @@ pub async fn read_upload(mut payload: web::Payload) -> Result<Vec<u8>, AppError>
         body.extend_from_slice(&chunk);
     }
     if body.is_empty() {
-        return Err(AppError::BadRequest("the body must be a JPEG, PNG or WebP image".into()));
+        return Err(AppError::BadRequest(
+            "the body must be a JPEG, PNG or WebP image".into(),
+        ));
     }
     Ok(body)
 }

@@ -201,5 +201,8 @@ async fn art(
 ) -> Result<HttpResponse, AppError> {
     let (id, art) = path.into_inner();
     let thumb = q.size.as_deref() == Some("thumb");
-    Ok(jpeg(state.books.cover_art_image(&user, &id, &art, thumb).await?, None))
+    Ok(jpeg(
+        state.books.cover_art_image(&user, &id, &art, thumb).await?,
+        None,
+    ))
 }
