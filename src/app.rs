@@ -316,6 +316,13 @@ fn job_handlers(state: &web::Data<AppState>) -> JobHandlers {
             }),
         )
         .with(
+            QueueName::Cover,
+            Arc::new(crate::books::CoverArtHandler {
+                db: state.db.clone(),
+                images: crate::images::build_image_provider(&state.settings.images),
+            }),
+        )
+        .with(
             QueueName::Email,
             Arc::new(crate::email::handler::EmailHandler {
                 mail: Arc::new(state.settings.mail.clone()),

@@ -36,6 +36,8 @@ pub struct Settings {
     pub api_key_rate_limit_per_minute: u64,
     /// The LLM provider and its settings (see the LLM table in README.md).
     pub llm: LlmSettings,
+    /// Cover art provider (`BUKO_IMAGE_*`).
+    pub images: crate::images::ImageSettings,
     /// `BUKO_NODE_ID`: this node's name in job locks and Redis messages (default: host name, process id
     /// and a random suffix, so a restarted node never mistakes its predecessor's leases for its own).
     pub node_id: String,
@@ -78,6 +80,7 @@ impl Settings {
             login_lockout_secs: parse("BUKO_LOGIN_LOCKOUT_SECS", 900)?,
             api_key_rate_limit_per_minute: parse("BUKO_API_KEY_RATE_LIMIT", 120)?,
             llm: LlmSettings::from_env().map_err(|e| e.to_string())?,
+            images: crate::images::ImageSettings::from_env()?,
             node_id: var("BUKO_NODE_ID").unwrap_or_else(default_node_id),
             queue: crate::queue::QueueSettings::from_env()?,
             mail: crate::email::MailSettings::from_env()?,
@@ -183,6 +186,7 @@ mod tests {
                 (k == "ANTHROPIC_API_KEY").then(|| "sk-ant-hidden".to_string())
             })
             .expect("llm settings"),
+            images: Default::default(),
             node_id: "n".into(),
             queue: Default::default(),
             mail: Default::default(),

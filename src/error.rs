@@ -137,6 +137,7 @@ impl From<crate::books::BookError> for AppError {
             BookError::QuotaExceeded { retry_after } => AppError::RateLimited { retry_after },
             BookError::Invalid { reason, .. } => AppError::Validation(reason),
             BookError::Storage(e) => e.into(),
+            BookError::Busy(why) => AppError::Conflict(why.into()),
             BookError::Render(cause) => AppError::Internal(cause),
         }
     }

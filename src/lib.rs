@@ -16,6 +16,7 @@ pub mod error;
 pub mod export;
 pub mod generate;
 pub mod i18n;
+pub mod images;
 pub mod lifecycle;
 pub mod limits;
 pub mod llm;

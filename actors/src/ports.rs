@@ -37,6 +37,8 @@ pub enum CallPurpose {
     Architecture,
     Chunk,
     Summary,
+    /// A cover image (priced per image, no tokens).
+    CoverImage,
 }
 
 impl CallPurpose {
@@ -45,6 +47,7 @@ impl CallPurpose {
             CallPurpose::Architecture => "architecture",
             CallPurpose::Chunk => "chunk",
             CallPurpose::Summary => "summary",
+            CallPurpose::CoverImage => "cover_image",
         }
     }
 }

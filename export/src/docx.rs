@@ -8,7 +8,7 @@ use std::io::Cursor;
 
 use docx_rs::{
     AlignmentType, Docx, Footer, Hyperlink, HyperlinkType, LineSpacing, PageMargin, PageNum,
-    Paragraph, Run, RunFonts, SpecialIndentType, Style, StyleType,
+    Paragraph, Pic, Run, RunFonts, SpecialIndentType, Style, StyleType,
 };
 
 use crate::labels::Labels;
@@ -137,6 +137,17 @@ fn text_par(style: &str, text: &str) -> Paragraph {
 }
 
 fn cover(docx: Docx, book: &Book) -> Docx {
+    if let Some(png) = book.cover_jpeg.as_deref().and_then(crate::cover::docx_png) {
+        // The rendered cover fills the first page's text area (5.5 × 8.5 in less the margins).
+        let (w, h) = (png.1, png.2);
+        let pic =
+            Pic::new_with_dimensions(png.0, w, h).size(DOCX_COVER_W_EMU, DOCX_COVER_W_EMU / w * h);
+        return docx.add_paragraph(
+            Paragraph::new()
+                .align(AlignmentType::Center)
+                .add_run(Run::new().add_image(pic)),
+        );
+    }
     let mut docx = docx.add_paragraph(
         Paragraph::new()
             .style("Title")
@@ -148,6 +159,9 @@ fn cover(docx: Docx, book: &Book) -> Docx {
     docx.add_paragraph(text_par("SceneBreak", "———"))
         .add_paragraph(text_par("Author", &book.author))
 }
+
+/// Width of the cover image: 4 in (the page is 5.5 in with about 1.4 in of margins).
+const DOCX_COVER_W_EMU: u32 = 914_400 * 4;
 
 fn title_page(docx: Docx, book: &Book, labels: &Labels) -> Docx {
     let mut docx = docx.add_paragraph(text_par("Title", &book.title).page_break_before(true));

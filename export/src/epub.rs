@@ -38,11 +38,15 @@ fn build(book: &Book) -> epub_builder::Result<Vec<u8>> {
     epub.set_publication_date(stamp);
     epub.set_modified_date(stamp);
     epub.stylesheet(CSS.as_bytes())?;
-    epub.add_cover_image(
-        "cover.svg",
-        crate::epub_cover::svg(book).as_bytes(),
-        "image/svg+xml",
-    )?;
+    // A raster cover when the book has one (every reader shows a JPEG; some ignore an SVG cover).
+    match &book.cover_jpeg {
+        Some(jpeg) => epub.add_cover_image(COVER_JPEG, jpeg.as_slice(), "image/jpeg")?,
+        None => epub.add_cover_image(
+            COVER_SVG,
+            crate::epub_cover::svg(book).as_bytes(),
+            "image/svg+xml",
+        )?,
+    };
 
     // Front matter pages get no TOC title: the reader's contents list only
     // the chapters; they still carry their landmark type.
@@ -105,13 +109,21 @@ fn xhtml_page(book: &Book, title: &str, body: &str) -> String {
     )
 }
 
+const COVER_JPEG: &str = "cover.jpg";
+const COVER_SVG: &str = "cover.svg";
+
 /// The cover page shows the cover image; its `alt` carries the title and
 /// author for screen readers.
 fn cover_body(book: &Book, labels: &Labels) -> String {
     let alt = format!("{} — {} {}", book.title, labels.by, book.author);
     format!(
         "<body class=\"cover\" epub:type=\"cover\">\n<section class=\"cover-page\">\n\
-         <img class=\"cover-image\" src=\"cover.svg\" alt=\"{}\"/>\n</section>\n</body>\n",
+         <img class=\"cover-image\" src=\"{}\" alt=\"{}\"/>\n</section>\n</body>\n",
+        if book.cover_jpeg.is_some() {
+            COVER_JPEG
+        } else {
+            COVER_SVG
+        },
         xml_escape(&alt)
     )
 }

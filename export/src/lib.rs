@@ -23,6 +23,7 @@
 //! # Ok::<(), buko_export::ExportError>(())
 //! ```
 
+pub mod cover;
 mod docx;
 mod docx_package;
 mod epub;
@@ -68,6 +69,18 @@ pub fn warm_up() -> Result<(), ExportError> {
 /// Renders a book to one format, returning the file's bytes.
 pub fn render(doc: &BookDoc, format: Format) -> Result<Vec<u8>, ExportError> {
     render_book(&Book::parse(doc), format)
+}
+
+/// As [`render`], opening with the book's rendered cover (a JPEG from [`cover::render`]): the EPUB's
+/// cover image and cover page, the PDF's first page (full-bleed) and the DOCX's first page.
+pub fn render_with_cover(
+    doc: &BookDoc,
+    format: Format,
+    cover_jpeg: Option<&[u8]>,
+) -> Result<Vec<u8>, ExportError> {
+    let mut book = Book::parse(doc);
+    book.cover_jpeg = cover_jpeg.map(<[u8]>::to_vec);
+    render_book(&book, format)
 }
 
 /// Renders an already parsed book: lets a caller that exports several formats

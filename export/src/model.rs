@@ -110,6 +110,9 @@ pub struct Book {
     pub is_demo: bool,
     pub date: NaiveDate,
     pub chapters: Vec<Chapter>,
+    /// The rendered cover (JPEG, 1600×2560) when the book has one; the exports then open with it
+    /// instead of their typographic cover.
+    pub cover_jpeg: Option<Vec<u8>>,
 }
 
 impl Book {

@@ -35,6 +35,7 @@ impl Book {
             ),
             dedication: non_empty(sanitize_line(&doc.dedication)),
             copyright: non_empty(sanitize_line(&doc.copyright)),
+            cover_jpeg: None,
             is_demo: doc.is_demo,
             date: doc.date,
             chapters,

@@ -27,6 +27,9 @@ pub enum BookError {
     /// The database failed (logged; the client sees only a 500 or 503).
     #[error(transparent)]
     Storage(#[from] DbError),
+    /// Something already running must finish first (one cover generation per book).
+    #[error("{0}")]
+    Busy(&'static str),
     /// An export could not be rendered.
     #[error("rendering the export failed: {0}")]
     Render(String),

@@ -30,7 +30,13 @@ impl BookService {
             });
         }
         let file_name = buko_export::file_name(&doc.title, format);
-        let bytes = crate::export::render_cached(doc, format, &self.data_dir, version)
+        // The cover opens every format but Markdown; its version is part of the cache key, so a new
+        // cover renders the exports again.
+        let cover = match format {
+            Format::Markdown => None,
+            _ => Some(self.cover_image(user, id, false).await?),
+        };
+        let bytes = crate::export::render_cached(doc, format, &self.data_dir, version, cover)
             .await
             .map_err(BookError::Render)?;
         Ok(Export {

@@ -3,11 +3,16 @@
 //! which status, what it costs in quota) lives here once; the doors only translate input and output.
 //! Storage is reached through `db::repo`; HTTP is never seen here.
 //!
+//! A book's cover (editor state, design, art uploads and generations) is [`covers`]; the `cover` queue's
+//! job is [`cover_job`].
+//!
 //! Changing a written chapter (hand edit, restore, history) is [`versions`]; regenerating it is a
 //! control in [`lifecycle`]. Both keep the replaced text as a version.
 
 mod architecture;
 mod budget;
+mod cover_job;
+mod covers;
 mod create;
 mod credits;
 mod error;
@@ -23,6 +28,11 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 pub use budget::{validate_budget, MAX_BUDGET_USD};
+pub use cover_job::CoverArtHandler;
+pub use covers::{
+    apply_input, default_design, default_prompt, validate_prompt, ArtView, CoverInput, CoverView,
+    MAX_COVER_TEXT_CHARS, MAX_PROMPT_CHARS,
+};
 pub use create::{
     validate_new_book, NewBookInput, DEFAULT_PAGES, MAX_FIELD_CHARS, MAX_IDEA_CHARS, PAGES_RANGE,
 };

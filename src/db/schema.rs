@@ -280,7 +280,35 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    covers (book_id) {
+        book_id -> Text,
+        design -> Text,
+        prompt -> Text,
+        art_id -> Nullable<Text>,
+        image -> Nullable<Binary>,
+        thumb -> Nullable<Binary>,
+        version -> Integer,
+        status -> Text,
+        last_error -> Nullable<Text>,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    cover_art (id) {
+        id -> Text,
+        book_id -> Text,
+        source -> Text,
+        image -> Binary,
+        thumb -> Binary,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(books -> users (user_id));
+diesel::joinable!(covers -> books (book_id));
+diesel::joinable!(cover_art -> books (book_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(chapters -> books (book_id));
 diesel::joinable!(chunks -> books (book_id));
@@ -307,4 +335,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     billing_events,
     quota_uses,
     chapter_versions,
+    covers,
+    cover_art,
 );

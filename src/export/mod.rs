@@ -69,21 +69,25 @@ pub fn book_doc(stored: StoredBook) -> (BookDoc, i32) {
     (doc, version)
 }
 
-/// `doc` rendered as `format`, from the cache under `<data dir>/exports/<book>/<version>.<ext>` when
-/// this version was rendered before. PDF renders wait for one of two slots.
+/// `doc` rendered as `format` (opening with `cover`: the JPEG and its version), from the cache under
+/// `<data dir>/exports/<book>/<version>-c<cover version>.<ext>` when this version was rendered before.
+/// PDF renders wait for one of two slots.
 pub async fn render_cached(
     doc: BookDoc,
     format: Format,
     data_dir: &Path,
     version: i32,
+    cover: Option<(Vec<u8>, i32)>,
 ) -> Result<Vec<u8>, String> {
     let dir = data_dir.join("exports").join(&doc.id);
-    let path = dir.join(format!("{version}.{}", format.extension()));
+    let cover_version = cover.as_ref().map_or(0, |c| c.1);
+    let path = dir.join(format!("{version}-c{cover_version}.{}", format.extension()));
+    let cover = cover.map(|c| c.0);
     let _slot = match format {
         Format::Pdf => Some(PDF_SLOTS.acquire().await.map_err(|e| e.to_string())?),
         _ => None,
     };
-    actix_web::web::block(move || cached_render(&doc, format, &dir, &path))
+    actix_web::web::block(move || cached_render(&doc, format, cover.as_deref(), &dir, &path))
         .await
         .map_err(|e| e.to_string())?
 }
@@ -91,13 +95,15 @@ pub async fn render_cached(
 fn cached_render(
     doc: &BookDoc,
     format: Format,
+    cover: Option<&[u8]>,
     dir: &Path,
     path: &PathBuf,
 ) -> Result<Vec<u8>, String> {
     if let Ok(bytes) = std::fs::read(path) {
         return Ok(bytes);
     }
-    let bytes = buko_export::render(doc, format).map_err(|e| format!("export {format:?}: {e}"))?;
+    let bytes = buko_export::render_with_cover(doc, format, cover)
+        .map_err(|e| format!("export {format:?}: {e}"))?;
     // Write-then-rename: a concurrent reader never sees half a file. Older versions are removed.
     if std::fs::create_dir_all(dir).is_ok() {
         let tmp = path.with_extension(format!("{}.tmp{}", format.extension(), std::process::id()));

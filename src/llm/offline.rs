@@ -274,6 +274,8 @@ impl OfflineWriter {
             }
             CallPurpose::Summary => text::summary(&request.context),
             CallPurpose::Chunk => text::chunk_text(&request.context),
+            // Images are not text: the image port makes them.
+            CallPurpose::CoverImage => String::new(),
         }
     }
 }

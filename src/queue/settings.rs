@@ -48,6 +48,7 @@ impl Default for QueueSettings {
                 (QueueName::Book, limits(50, 3600, 6 * 3600)),
                 (QueueName::Email, limits(2, 30, 120)),
                 (QueueName::Billing, limits(2, 30, 120)),
+                (QueueName::Cover, limits(2, 120, 600)),
             ]),
         }
     }

@@ -73,7 +73,7 @@ pub fn csrf_token(session: &Session) -> String {
     token
 }
 
-fn csrf_matches(session: &Session, presented: &str) -> bool {
+pub fn csrf_matches(session: &Session, presented: &str) -> bool {
     let Some(expected) = session.get::<String>(KEY_CSRF).ok().flatten() else {
         return false;
     };

@@ -53,6 +53,11 @@ const FILES: &[(&str, &str, &str)] = &[
         include_str!("../../static/live.js"),
     ),
     (
+        "cover.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../static/cover.js"),
+    ),
+    (
         "editor.js",
         "text/javascript; charset=utf-8",
         include_str!("../../static/editor.js"),

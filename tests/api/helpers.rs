@@ -97,6 +97,7 @@ pub fn test_settings(data_dir: &std::path::Path) -> (Settings, Option<(String, S
             _ => None,
         })
         .expect("offline llm settings"),
+        images: Default::default(),
         node_id: format!("test-{}", uuid::Uuid::new_v4().simple()),
         queue: Default::default(),
         mail: Default::default(),

@@ -12,7 +12,7 @@ use buko::queue::{
 use crate::queue_db::{arch, book, QueueDb};
 
 const LEASE: Duration = Duration::from_secs(15);
-const ALL: [QueueName; 4] = QueueName::ALL;
+const ALL: [QueueName; 5] = QueueName::ALL;
 
 #[test]
 fn architecture_jobs_are_claimed_before_older_book_jobs() {

@@ -28,7 +28,8 @@ fn book_id(p: &buko::queue::JobPayload) -> String {
     match p {
         buko::queue::JobPayload::Architecture { book_id }
         | buko::queue::JobPayload::Book { book_id, .. }
-        | buko::queue::JobPayload::BookCompletedEmail { book_id } => book_id.clone(),
+        | buko::queue::JobPayload::BookCompletedEmail { book_id }
+        | buko::queue::JobPayload::CoverArt { book_id, .. } => book_id.clone(),
         buko::queue::JobPayload::AccountExistsEmail { user_id } => user_id.clone(),
         buko::queue::JobPayload::BillingEvent { event_id } => event_id.clone(),
     }

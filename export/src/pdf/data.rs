@@ -16,6 +16,8 @@ struct BookData<'a> {
     synopsis: Option<&'a str>,
     dedication: Option<&'a str>,
     demo: bool,
+    /// `/cover.jpg` exists: the first page is that image, full-bleed.
+    cover: bool,
     labels: LabelData<'a>,
     chapters: Vec<ChapterData<'a>>,
 }
@@ -68,6 +70,7 @@ pub fn book_json(book: &Book) -> serde_json::Result<Vec<u8>> {
         synopsis: book.synopsis.as_deref(),
         dedication: book.dedication.as_deref(),
         demo: book.is_demo,
+        cover: book.cover_jpeg.is_some(),
         labels: LabelData {
             contents: labels.contents,
             by: labels.by,

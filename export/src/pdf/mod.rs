@@ -19,7 +19,8 @@ use crate::ExportError;
 
 pub fn render(book: &Book) -> Result<Vec<u8>, ExportError> {
     let data = data::book_json(book).map_err(|e| ExportError::Pdf(format!("book data: {e}")))?;
-    let world = world::BookWorld::new(world::TEMPLATE, data, book.date)?;
+    let world = world::BookWorld::new(world::TEMPLATE, data, book.date)?
+        .with_cover(book.cover_jpeg.as_deref());
     let _in_flight = InFlight::enter();
     let document = compile(&world)?;
     let options = PdfOptions {

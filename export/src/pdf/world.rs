@@ -42,6 +42,8 @@ pub struct BookWorld {
     main: Source,
     data_id: FileId,
     data: Bytes,
+    cover_id: FileId,
+    cover: Option<Bytes>,
     today: Option<Datetime>,
 }
 
@@ -65,8 +67,16 @@ impl BookWorld {
             main: Source::new(file_id("/main.typ")?, template.to_owned()),
             data_id: file_id("/book.json")?,
             data: Bytes::new(data),
+            cover_id: file_id("/cover.jpg")?,
+            cover: None,
             today: typst_date(date),
         })
+    }
+
+    /// Serves the rendered cover as `/cover.jpg`.
+    pub fn with_cover(mut self, jpeg: Option<&[u8]>) -> BookWorld {
+        self.cover = jpeg.map(|j| Bytes::new(j.to_vec()));
+        self
     }
 
     fn not_found(id: FileId) -> FileError {
@@ -98,6 +108,8 @@ impl World for BookWorld {
     fn file(&self, id: FileId) -> FileResult<Bytes> {
         if id == self.data_id {
             Ok(self.data.clone())
+        } else if let (true, Some(cover)) = (id == self.cover_id, &self.cover) {
+            Ok(cover.clone())
         } else if id == self.main.id() {
             Ok(Bytes::from_string(self.main.clone()))
         } else {

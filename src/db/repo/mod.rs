@@ -7,6 +7,7 @@ pub mod audit;
 pub mod billing;
 pub mod books;
 pub mod chapters;
+pub mod covers;
 pub mod engine;
 pub mod events;
 pub mod exports;

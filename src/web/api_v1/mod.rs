@@ -4,6 +4,7 @@
 pub mod billing;
 pub mod books;
 pub mod chapters;
+pub mod covers;
 pub mod keys;
 pub mod openapi;
 pub mod usage;
@@ -24,6 +25,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .configure(books::routes)
             .configure(billing::routes)
             .configure(chapters::routes)
+            .configure(covers::routes)
             .configure(keys::routes)
             .configure(usage::routes)
             .configure(openapi::routes),

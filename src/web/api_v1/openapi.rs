@@ -23,6 +23,8 @@ pub enum Body {
     JsonArray(&'static str),
     Empty,
     File,
+    /// A JPEG (the cover, a candidate).
+    Image,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -207,6 +209,54 @@ pub const ROUTES: &[Route] = &[
         &[404, 409, 422],
     ),
     r(
+        "get",
+        "/books/{id}/cover",
+        "The book's cover (JPEG, 1600×2560; `size=thumb`: 320×512); rendered on first use",
+        None,
+        (200, Image),
+        &[404],
+    ),
+    r(
+        "put",
+        "/books/{id}/cover",
+        "Upload your own cover art (raw JPEG, PNG or WebP body; re-encoded on the server)",
+        Some(UPLOAD),
+        (200, Json("Cover")),
+        &[400, 404, 422],
+    ),
+    r(
+        "post",
+        "/books/{id}/cover/generate",
+        "Generate cover art candidates from a prompt (a job; one at a time per book)",
+        Some("CoverGenerate"),
+        (202, Json("Cover")),
+        &[400, 404, 409, 422],
+    ),
+    r(
+        "get",
+        "/books/{id}/cover/design",
+        "The cover editor's state: design, candidates, generation status and last error",
+        None,
+        (200, Json("Cover")),
+        &[404],
+    ),
+    r(
+        "put",
+        "/books/{id}/cover/design",
+        "Save a cover design (layout, font, texts, colours, chosen art): renders the cover",
+        Some("CoverDesignInput"),
+        (200, Json("Cover")),
+        &[400, 404, 422],
+    ),
+    r(
+        "get",
+        "/books/{id}/cover/art/{art}",
+        "A cover art candidate (JPEG; `size=thumb` for the small one)",
+        None,
+        (200, Image),
+        &[404],
+    ),
+    r(
         "post",
         "/keys",
         "Create an API key (the key is shown once)",
@@ -275,6 +325,9 @@ pub const ROUTES: &[Route] = &[
     },
 ];
 
+/// The request "schema" of a raw image upload.
+const UPLOAD: &str = "@image";
+
 async fn document() -> HttpResponse {
     static DOC: OnceLock<Value> = OnceLock::new();
     HttpResponse::Ok().json(DOC.get_or_init(render))
@@ -315,6 +368,10 @@ fn operation(route: &Route) -> Value {
         params.push(json!({"name": "q", "in": "query", "required": false,
                            "schema": {"type": "string", "maxLength": 200}}));
     }
+    if matches!(route.ok.1, Image) {
+        params.push(json!({"name": "size", "in": "query", "required": false,
+                           "schema": {"type": "string", "enum": ["full", "thumb"]}}));
+    }
     if route.path == "/books/{id}/events" {
         params.push(json!({"name": "after", "in": "query", "required": false,
                            "schema": {"type": "integer", "minimum": 0}}));
@@ -326,6 +383,8 @@ fn operation(route: &Route) -> Value {
         JsonArray(s) => json!({"description": "success", "content": {"application/json":
                                {"schema": {"type": "array", "items": schema_ref(s)}}}}),
         Empty => json!({"description": "done"}),
+        Image => json!({"description": "the image", "content": {
+            "image/jpeg": {"schema": {"type": "string", "format": "binary"}}}}),
         File => json!({"description": "the file", "content": {
             "application/pdf": {}, "application/epub+zip": {}, "text/markdown": {},
             "application/vnd.openxmlformats-officedocument.wordprocessingml.document": {}}}),
@@ -349,9 +408,18 @@ fn operation(route: &Route) -> Value {
         "parameters": params,
         "responses": responses,
     });
-    if let Some(schema) = route.request {
-        op["requestBody"] = json!({"required": true,
-            "content": {"application/json": {"schema": schema_ref(schema)}}});
+    match route.request {
+        Some(UPLOAD) => {
+            let binary = json!({"schema": {"type": "string", "format": "binary"}});
+            op["requestBody"] = json!({"required": true, "content": {
+                "image/jpeg": binary, "image/png": binary, "image/webp": binary,
+                "application/octet-stream": binary}});
+        }
+        Some(schema) => {
+            op["requestBody"] = json!({"required": true,
+                "content": {"application/json": {"schema": schema_ref(schema)}}});
+        }
+        None => {}
     }
     if !route.auth {
         op["security"] = json!([]);
@@ -440,6 +508,7 @@ mod tests {
             include_str!("books.rs"),
             include_str!("billing.rs"),
             include_str!("chapters.rs"),
+            include_str!("covers.rs"),
             include_str!("keys.rs"),
             include_str!("usage.rs"),
             include_str!("openapi.rs"),

@@ -124,7 +124,41 @@ pub fn components() -> Value {
     if let (Some(map), Value::Object(more)) = (all.as_object_mut(), chapter_schemas()) {
         map.extend(more);
     }
+    if let (Some(map), Value::Object(more)) = (all.as_object_mut(), cover_schemas()) {
+        map.extend(more);
+    }
     all
+}
+
+/// The cover editor's shapes.
+fn cover_schemas() -> Value {
+    let colour = json!({"type": "string", "pattern": "^#[0-9a-fA-F]{6}$"});
+    let template = json!({"type": "string", "enum": ["band", "framed", "typographic", "split"]});
+    let font = json!({"type": "string", "enum": ["serif", "classic", "mono"]});
+    let text = json!({"type": "string", "maxLength": 200});
+    json!({
+        "CoverGenerate": {"type": "object", "additionalProperties": false, "properties": {
+            "prompt": {"type": ["string", "null"], "minLength": 1, "maxLength": 2000}}},
+        "CoverDesignInput": {"type": "object", "properties": {
+            "template": template, "font": font, "title": text, "subtitle": text, "author": text,
+            "background": colour, "text": colour, "accent": colour,
+            "art_id": {"type": ["string", "null"]}}},
+        "Cover": {"type": "object",
+            "required": ["design", "prompt", "art", "status", "version", "candidates_per_generation"],
+            "properties": {
+            "design": {"type": "object", "required": ["template", "font", "title", "subtitle", "author",
+                "background", "text", "accent"], "properties": {
+                "template": template, "font": font, "title": {"type": "string"},
+                "subtitle": {"type": "string"}, "author": {"type": "string"},
+                "background": colour, "text": colour, "accent": colour}},
+            "prompt": {"type": "string"}, "art_id": {"type": ["string", "null"]},
+            "art": {"type": "array", "items": {"type": "object", "required": ["id", "source"],
+                "properties": {"id": {"type": "string"},
+                    "source": {"type": "string", "enum": ["offline", "openai", "upload"]}}}},
+            "status": {"type": "string", "enum": ["idle", "generating", "failed"]},
+            "last_error": {"type": ["string", "null"]}, "version": {"type": "integer"},
+            "candidates_per_generation": {"type": "integer"}}},
+    })
 }
 
 /// Editing, versions and regeneration of a chapter.

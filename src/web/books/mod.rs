@@ -1,10 +1,12 @@
 //! The author's book pages: library and idea wizard ([`library`]), architecture review ([`review`]),
-//! live view and controls ([`live`]), the cost limit ([`budget`]), reader and downloads ([`reader`]), the chapter editor with its
-//! versions and regenerate ([`chapters`]). Thin HTML doors over
+//! live view and controls ([`live`]), the cost limit ([`budget`]), reader and downloads ([`reader`]),
+//! the chapter editor with its versions and regenerate ([`chapters`]), the cover editor ([`cover`]).
+//! Thin HTML doors over
 //! `crate::books` (the same use cases as the API): another user's book is a 404 everywhere.
 
 pub mod budget;
 pub mod chapters;
+pub mod cover;
 pub mod library;
 pub mod live;
 pub mod reader;
@@ -20,7 +22,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(live::routes)
         .configure(reader::routes)
         .configure(chapters::routes)
-        .configure(budget::routes);
+        .configure(budget::routes)
+        .configure(cover::routes);
 }
 
 impl Book {

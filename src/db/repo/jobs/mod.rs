@@ -20,14 +20,17 @@ pub enum QueueName {
     Book,
     Email,
     Billing,
+    /// Cover art: low priority, never in a book's way.
+    Cover,
 }
 
 impl QueueName {
-    pub const ALL: [QueueName; 4] = [
+    pub const ALL: [QueueName; 5] = [
         QueueName::Architecture,
         QueueName::Book,
         QueueName::Email,
         QueueName::Billing,
+        QueueName::Cover,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -36,6 +39,7 @@ impl QueueName {
             QueueName::Book => "book",
             QueueName::Email => "email",
             QueueName::Billing => "billing",
+            QueueName::Cover => "cover",
         }
     }
 
@@ -50,6 +54,7 @@ impl QueueName {
             QueueName::Book => 10,
             QueueName::Email => 20,
             QueueName::Billing => 5,
+            QueueName::Cover => 30,
         }
     }
 }
@@ -77,6 +82,8 @@ pub enum JobPayload {
     AccountExistsEmail { user_id: String },
     /// Act on a stored payment webhook event (`billing_events.id`).
     BillingEvent { event_id: String },
+    /// Generate `count` cover art candidates from the prompt stored with the book's cover.
+    CoverArt { book_id: String, count: u32 },
 }
 
 impl JobPayload {
@@ -88,6 +95,7 @@ impl JobPayload {
                 QueueName::Email
             }
             JobPayload::BillingEvent { .. } => QueueName::Billing,
+            JobPayload::CoverArt { .. } => QueueName::Cover,
         }
     }
 
@@ -98,6 +106,7 @@ impl JobPayload {
             JobPayload::BookCompletedEmail { .. } => "book_completed_email",
             JobPayload::AccountExistsEmail { .. } => "account_exists_email",
             JobPayload::BillingEvent { .. } => "billing_event",
+            JobPayload::CoverArt { .. } => "cover_art",
         }
     }
 
@@ -110,6 +119,8 @@ impl JobPayload {
             // One notice per account at a time: repeated attempts must not become a mail flood.
             JobPayload::AccountExistsEmail { user_id } => Some(format!("account_exists:{user_id}")),
             JobPayload::BillingEvent { event_id } => Some(format!("billing_event:{event_id}")),
+            // One generation per book at a time.
+            JobPayload::CoverArt { book_id, .. } => Some(format!("cover:{book_id}")),
         }
     }
 }

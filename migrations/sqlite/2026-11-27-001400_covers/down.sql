@@ -1,0 +1,2 @@
+DROP TABLE cover_art;
+DROP TABLE covers;
