@@ -197,6 +197,9 @@ impl LlmPort for ScriptLlm {
                     });
                     self.paced(vec![answer], Some(StopReason::EndTurn))
                 }
+                CallPurpose::CoverImage => {
+                    panic!("the engine never asks its LLM for a cover image")
+                }
             },
         }
     }
