@@ -60,16 +60,18 @@ pub struct Tr(pub Locale);
 
 impl Tr {
     pub fn get(&self, key: &str) -> &'static str {
-        let (table, extra, studio) = match self.0 {
-            Locale::En => (EN, ANALYTICS_EN, STUDIO_EN),
-            Locale::Es => (ES, ANALYTICS_ES, STUDIO_ES),
+        let (table, extra, studio, limits) = match self.0 {
+            Locale::En => (EN, ANALYTICS_EN, STUDIO_EN, LIMITS_EN),
+            Locale::Es => (ES, ANALYTICS_ES, STUDIO_ES, LIMITS_ES),
         };
         lookup(table, key)
             .or_else(|| lookup(extra, key))
             .or_else(|| lookup(studio, key))
+            .or_else(|| lookup(limits, key))
             .or_else(|| lookup(EN, key))
             .or_else(|| lookup(ANALYTICS_EN, key))
             .or_else(|| lookup(STUDIO_EN, key))
+            .or_else(|| lookup(LIMITS_EN, key))
             .unwrap_or("??")
     }
 
@@ -85,6 +87,7 @@ fn lookup(table: &'static [(&'static str, &'static str)], key: &str) -> Option<&
 include!("i18n_strings.rs");
 include!("i18n_analytics.rs");
 include!("i18n_strings_studio.rs");
+include!("i18n_strings_limits.rs");
 
 #[cfg(test)]
 mod tests {
@@ -110,6 +113,16 @@ mod tests {
         }
         for (k, _) in STUDIO_ES {
             assert!(lookup(STUDIO_EN, k).is_some(), "missing en: {k}");
+        }
+        for (k, _) in LIMITS_EN {
+            assert!(lookup(LIMITS_ES, k).is_some(), "missing es: {k}");
+            assert!(
+                lookup(EN, k).is_none() && lookup(STUDIO_EN, k).is_none(),
+                "defined twice: {k}"
+            );
+        }
+        for (k, _) in LIMITS_ES {
+            assert!(lookup(LIMITS_EN, k).is_some(), "missing en: {k}");
         }
     }
 
