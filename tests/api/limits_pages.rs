@@ -208,3 +208,41 @@ async fn a_csrf_failure_page_is_signed_in_and_localized() {
     assert!(res.body.contains("action=\"/logout\""));
     assert!(res.body.contains("data-back"), "offers to go back");
 }
+
+#[actix_web::test]
+async fn the_reader_and_live_view_render_emphasis_safely_and_the_editor_keeps_it_raw() {
+    let app = crate::helpers::spawn_app().await;
+    let a = author(&app).await;
+    let id = crate::versions::completed_book(&a).await;
+    let text =
+        "She said *never* and __meant__ it.\n\nA snake_case name, 5 * 3, <b>not bold</b> _quiet_.";
+    let res = a
+        .api(
+            "PUT",
+            &format!("/api/v1/books/{id}/chapters/0"),
+            Some(serde_json::json!({ "content": text })),
+        )
+        .await;
+    assert_eq!(res.status, 200, "{}", res.body);
+    for path in [format!("/books/{id}/read"), format!("/books/{id}/live")] {
+        let page = a.client.get(&path).await;
+        assert_eq!(page.status, 200);
+        let body = &page.body;
+        assert!(
+            body.contains("She said <em>never</em> and <strong>meant</strong> it."),
+            "{path}: {body}"
+        );
+        assert!(
+            body.contains(
+                "A snake_case name, 5 * 3, &#60;b&#62;not bold&#60;/b&#62; <em>quiet</em>."
+            ),
+            "{path}"
+        );
+        assert!(!body.contains("<b>not bold"), "{path}: escaped first");
+    }
+    let editor = a.client.get(&format!("/books/{id}/chapters/0/edit")).await;
+    assert!(
+        editor.body.contains("She said *never* and __meant__ it."),
+        "raw in the editor"
+    );
+}
