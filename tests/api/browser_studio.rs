@@ -18,7 +18,7 @@ async fn wait_status(app: &crate::helpers::TestApp, id: &str, wanted: &str) {
     }
 }
 
-async fn shots(d: &Driver, url: &str, name: &str) {
+pub(crate) async fn shots(d: &Driver, url: &str, name: &str) {
     d.go(url).await;
     for (size, w, h) in [("desktop", 1280, 800), ("phone", 390, 844)] {
         d.s(

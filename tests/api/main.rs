@@ -18,6 +18,7 @@ mod exports;
 mod hardening;
 mod health;
 mod helpers;
+mod limits_browser;
 mod limits_pages;
 mod llm;
 mod metrics;
