@@ -63,6 +63,9 @@ impl BillingPage {
     fn ends(&self) -> String {
         Self::date(self.o.ends_at())
     }
+    fn provider_label(&self, id: &str) -> &'static str {
+        Provider::parse(id).map_or("", Provider::label)
+    }
     fn status_key(&self) -> &'static str {
         match self.o.status() {
             "active" => "billing.status_active",

@@ -19,6 +19,7 @@ use crate::web::session::{app_state, csrf_token, locale_for, session_user, PageC
 struct ErrorPage {
     page: PageCtx,
     status: u16,
+    title_key: &'static str,
     message_key: &'static str,
     detail: String,
     /// When to try again, in words ("You can try again in 59 minutes.").
@@ -102,6 +103,7 @@ pub async fn render_error_pages(
     let tpl = ErrorPage {
         page,
         status: status.as_u16(),
+        title_key: title_key(status, message_key),
         message_key,
         detail,
         retry,
@@ -122,6 +124,18 @@ pub async fn render_error_pages(
         .render()
         .unwrap_or_else(|_| "<h1>Error</h1>".to_string());
     Ok(ServiceResponse::new(http_req, out.body(html)).map_into_right_body())
+}
+
+/// The page's heading: what happened, in a few words.
+fn title_key(status: StatusCode, message_key: &str) -> &'static str {
+    match (status.as_u16(), message_key) {
+        (404, _) => "error.title_not_found",
+        (_, "error.csrf") => "error.title_expired",
+        (413, _) => "error.title_too_large",
+        (_, "error.plan_limit") => "error.title_plan_limit",
+        (429, _) => "error.title_slow_down",
+        _ => "error.title",
+    }
 }
 
 /// The localized sentence for a status, plus the specific message when it is safe and useful to show
