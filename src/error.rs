@@ -19,6 +19,14 @@ pub enum AppError {
     BadRequest(String),
     #[error("{0}")]
     Validation(String),
+    /// A refused field of a book use case: the English reason for the API, and what is wrong (kept in
+    /// the response's extensions) for the error page to say in the user's language.
+    #[error("{reason}")]
+    Field {
+        field: &'static str,
+        reason: String,
+        problem: crate::books::Problem,
+    },
     #[error("authentication required")]
     Unauthorized,
     #[error("{0}")]
@@ -33,6 +41,10 @@ pub enum AppError {
     TooLarge,
     #[error("too many requests; retry in {retry_after} s")]
     RateLimited { retry_after: u64 },
+    /// The plan's quota is used up (the same `429 rate_limited` for the API; the page says it is
+    /// the plan's limit and points to the plans).
+    #[error("quota exceeded; retry in {retry_after} s")]
+    QuotaExceeded { retry_after: u64 },
     #[error("{0}")]
     Locked(String),
     #[error("service temporarily unavailable")]
@@ -50,18 +62,29 @@ pub struct ErrorBody {
     pub retry_after: Option<u64>,
 }
 
+/// Marks a `429` as the plan's quota (not a request rate), for the error page.
+#[derive(Clone, Copy, Debug)]
+pub struct PlanLimit;
+
+/// What a refused field was (in the response's extensions, for the localized error page).
+#[derive(Clone, Debug)]
+pub struct FieldProblem {
+    pub field: &'static str,
+    pub problem: crate::books::Problem,
+}
+
 impl AppError {
     pub fn code(&self) -> &'static str {
         match self {
             AppError::BadRequest(_) => "bad_request",
-            AppError::Validation(_) => "invalid_input",
+            AppError::Validation(_) | AppError::Field { .. } => "invalid_input",
             AppError::Unauthorized => "unauthorized",
             AppError::Forbidden(_) => "forbidden",
             AppError::Csrf => "csrf_failed",
             AppError::NotFound => "not_found",
             AppError::Conflict(_) => "conflict",
             AppError::TooLarge => "payload_too_large",
-            AppError::RateLimited { .. } => "rate_limited",
+            AppError::RateLimited { .. } | AppError::QuotaExceeded { .. } => "rate_limited",
             AppError::Locked(_) => "locked",
             AppError::Unavailable(_) => "unavailable",
             AppError::Internal(_) => "internal",
@@ -77,13 +100,15 @@ impl ResponseError for AppError {
     fn status_code(&self) -> StatusCode {
         match self {
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::Validation(_) | AppError::Field { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Unauthorized => StatusCode::UNAUTHORIZED,
             AppError::Forbidden(_) | AppError::Csrf => StatusCode::FORBIDDEN,
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            AppError::RateLimited { .. } | AppError::Locked(_) => StatusCode::TOO_MANY_REQUESTS,
+            AppError::RateLimited { .. } | AppError::QuotaExceeded { .. } | AppError::Locked(_) => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -103,7 +128,9 @@ impl ResponseError for AppError {
             error: self.code(),
             message: self.to_string(),
             retry_after: match self {
-                AppError::RateLimited { retry_after } => Some(*retry_after),
+                AppError::RateLimited { retry_after } | AppError::QuotaExceeded { retry_after } => {
+                    Some(*retry_after)
+                }
                 _ => None,
             },
         };
@@ -113,6 +140,15 @@ impl ResponseError for AppError {
         }
         let mut res = res.json(&body);
         res.extensions_mut().insert(body);
+        if matches!(self, AppError::QuotaExceeded { .. }) {
+            res.extensions_mut().insert(PlanLimit);
+        }
+        if let AppError::Field { field, problem, .. } = self {
+            res.extensions_mut().insert(FieldProblem {
+                field,
+                problem: problem.clone(),
+            });
+        }
         res
     }
 }
@@ -134,8 +170,16 @@ impl From<crate::books::BookError> for AppError {
         match e {
             BookError::NotFound => AppError::NotFound,
             e @ BookError::WrongStatus { .. } => AppError::Conflict(e.to_string()),
-            BookError::QuotaExceeded { retry_after } => AppError::RateLimited { retry_after },
-            BookError::Invalid { reason, .. } => AppError::Validation(reason),
+            BookError::QuotaExceeded { retry_after } => AppError::QuotaExceeded { retry_after },
+            BookError::Invalid {
+                field,
+                reason,
+                problem,
+            } => AppError::Field {
+                field,
+                reason,
+                problem,
+            },
             BookError::Storage(e) => e.into(),
             BookError::Busy(why) => AppError::Conflict(why.into()),
             BookError::Render(cause) => AppError::Internal(cause),

@@ -60,17 +60,20 @@ pub struct Tr(pub Locale);
 
 impl Tr {
     pub fn get(&self, key: &str) -> &'static str {
-        let (table, extra, studio, covers) = match self.0 {
-            Locale::En => (EN, ANALYTICS_EN, STUDIO_EN, COVERS_EN),
-            Locale::Es => (ES, ANALYTICS_ES, STUDIO_ES, COVERS_ES),
+        let (table, extra, studio, covers, limits) = match self.0 {
+            Locale::En => (EN, ANALYTICS_EN, STUDIO_EN, COVERS_EN, LIMITS_EN),
+            Locale::Es => (ES, ANALYTICS_ES, STUDIO_ES, COVERS_ES, LIMITS_ES),
         };
         lookup(table, key)
             .or_else(|| lookup(extra, key))
             .or_else(|| lookup(studio, key))
             .or_else(|| lookup(covers, key))
+            .or_else(|| lookup(limits, key))
             .or_else(|| lookup(EN, key))
             .or_else(|| lookup(ANALYTICS_EN, key))
             .or_else(|| lookup(STUDIO_EN, key))
+            .or_else(|| lookup(COVERS_EN, key))
+            .or_else(|| lookup(LIMITS_EN, key))
             .unwrap_or("??")
     }
 
@@ -87,6 +90,7 @@ include!("i18n_strings.rs");
 include!("i18n_analytics.rs");
 include!("i18n_strings_studio.rs");
 include!("i18n_covers.rs");
+include!("i18n_strings_limits.rs");
 
 #[cfg(test)]
 mod tests {
@@ -119,6 +123,16 @@ mod tests {
         }
         for (k, _) in COVERS_ES {
             assert!(lookup(COVERS_EN, k).is_some(), "missing en: {k}");
+        }
+        for (k, _) in LIMITS_EN {
+            assert!(lookup(LIMITS_ES, k).is_some(), "missing es: {k}");
+            assert!(
+                lookup(EN, k).is_none() && lookup(STUDIO_EN, k).is_none(),
+                "defined twice: {k}"
+            );
+        }
+        for (k, _) in LIMITS_ES {
+            assert!(lookup(LIMITS_EN, k).is_some(), "missing en: {k}");
         }
     }
 

@@ -7,3 +7,14 @@
     });
   });
 })();
+// A `data-back` button returns to the previous page, where the browser kept what was typed.
+(function () {
+  "use strict";
+  document.querySelectorAll("[data-back]").forEach(function (el) {
+    el.hidden = false;
+    el.addEventListener("click", function (e) {
+      e.preventDefault();
+      window.history.back();
+    });
+  });
+})();

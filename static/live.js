@@ -132,6 +132,58 @@
     return c;
   }
 
+  // Fills `p` with `text`, `*x*` / `_x_` as <em> and `**x**` as <strong> (the reader's and the
+  // exports' rules: a run opens before a non-space, closes after one, `_` never inside a word,
+  // anything unmatched stays text). Built from text nodes, never HTML, so nothing is injected.
+  function emphasize(p, text) {
+    var toks = [], buf = "", i = 0;
+    while (i < text.length) {
+      var ch = text[i];
+      if (ch === "\\" && (text[i + 1] === "*" || text[i + 1] === "_")) { buf += text[i + 1]; i += 2; continue; }
+      if (ch !== "*" && ch !== "_") { buf += ch; i++; continue; }
+      var start = i;
+      while (text[i] === ch) { i++; }
+      var len = i - start, before = text[start - 1], after = text[i];
+      var open = after !== undefined && !/\s/.test(after);
+      var close = before !== undefined && !/\s/.test(before);
+      if (ch === "_") {
+        open = open && !(before !== undefined && /[\p{L}\p{N}]/u.test(before));
+        close = close && !(after !== undefined && /[\p{L}\p{N}]/u.test(after));
+      }
+      if (len > 3 || (!open && !close)) { buf += text.slice(start, i); continue; }
+      if (buf) { toks.push({ text: buf }); buf = ""; }
+      toks.push({ ch: ch, len: len, open: open, close: close, matched: false });
+    }
+    if (buf) { toks.push({ text: buf }); }
+    var openers = [];
+    toks.forEach(function (t, k) {
+      if (t.text !== undefined) { return; }
+      if (t.close) {
+        for (var j = openers.length - 1; j >= 0; j--) {
+          var o = toks[openers[j]];
+          if (o.ch === t.ch && o.len === t.len) {
+            o.matched = true; t.matched = true; t.closes = true; openers.length = j; return;
+          }
+        }
+      }
+      if (t.open) { openers.push(k); }
+    });
+    p.textContent = "";
+    var stack = [p];
+    toks.forEach(function (t) {
+      var top = stack[stack.length - 1];
+      if (t.text !== undefined || !t.matched) {
+        top.appendChild(document.createTextNode(t.text !== undefined ? t.text : t.ch.repeat(t.len)));
+      } else if (t.closes) {
+        stack.length -= t.len === 3 ? 2 : 1;
+      } else {
+        var el = document.createElement(t.len === 1 ? "em" : "strong");
+        if (t.len === 3) { var em = document.createElement("em"); el.appendChild(em); top.appendChild(el); stack.push(el, em); return; }
+        top.appendChild(el); stack.push(el);
+      }
+    });
+  }
+
   // Re-renders the paragraphs that may have changed (the last one before the append and any new).
   function renderParagraphs(c) {
     var parts = c.raw.split(/\n\s*\n/);
@@ -139,7 +191,7 @@
     for (var i = from; i < parts.length; i++) {
       var p = c.ps[i];
       if (!p) { p = document.createElement("p"); c.el.appendChild(p); c.ps.push(p); }
-      p.textContent = parts[i].trim();
+      emphasize(p, parts[i].trim());
     }
     markWriting(c.ps[c.ps.length - 1] || c.el);
   }

@@ -151,23 +151,43 @@ pub const MAX_TARGET_WORDS: u32 = 20_000;
 pub const MAX_TITLE_CHARS: usize = 300;
 pub const MAX_TEXT_CHARS: usize = 20_000;
 
+/// Why an architecture was refused, in plain words (`Display`, English); pages say it in the
+/// author's language from the variant.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("invalid architecture: {0}")]
-pub struct ArchitectureError(pub String);
+pub enum ArchitectureError {
+    #[error("the book has no title")]
+    NoTitle,
+    #[error("the title is longer than {MAX_TITLE_CHARS} characters")]
+    TitleTooLong,
+    /// `subtitle`, `synopsis`, `audience` or `tone`.
+    #[error("the {0} is longer than {MAX_TEXT_CHARS} characters")]
+    FieldTooLong(&'static str),
+    #[error("the book has no chapters")]
+    NoChapters,
+    #[error("a book has at most {MAX_CHAPTERS} chapters")]
+    TooManyChapters,
+    /// 1-based chapter numbers from here on.
+    #[error("chapter {0} has no title")]
+    ChapterWithoutTitle(usize),
+    #[error("the title of chapter {0} is longer than {MAX_TITLE_CHARS} characters")]
+    ChapterTitleTooLong(usize),
+    #[error("the summary of chapter {0} is longer than {MAX_TEXT_CHARS} characters")]
+    ChapterSummaryTooLong(usize),
+    #[error("chapter {chapter} asks for {words} words; a chapter can ask for {MIN_TARGET_WORDS} to {MAX_TARGET_WORDS} words")]
+    WordTarget { chapter: usize, words: u32 },
+}
 
 impl Architecture {
     /// Checks the rules of SPEC.md (a title, at least one chapter, sane sizes). Trims strings in place so
     /// what is stored is what was validated.
     pub fn validate(&mut self) -> Result<(), ArchitectureError> {
-        let err = |m: String| Err(ArchitectureError(m));
+        use ArchitectureError as E;
         self.title = self.title.trim().to_string();
         if self.title.is_empty() {
-            return err("the book has no title".into());
+            return Err(E::NoTitle);
         }
         if self.title.chars().count() > MAX_TITLE_CHARS {
-            return err(format!(
-                "the title is longer than {MAX_TITLE_CHARS} characters"
-            ));
+            return Err(E::TitleTooLong);
         }
         for (field, value) in [
             ("subtitle", &self.subtitle),
@@ -176,34 +196,31 @@ impl Architecture {
             ("tone", &self.tone),
         ] {
             if value.chars().count() > MAX_TEXT_CHARS {
-                return err(format!(
-                    "the {field} is longer than {MAX_TEXT_CHARS} characters"
-                ));
+                return Err(E::FieldTooLong(field));
             }
         }
         if self.chapters.is_empty() {
-            return err("the book has no chapters".into());
+            return Err(E::NoChapters);
         }
         if self.chapters.len() > MAX_CHAPTERS {
-            return err(format!("a book has at most {MAX_CHAPTERS} chapters"));
+            return Err(E::TooManyChapters);
         }
         for (i, ch) in self.chapters.iter_mut().enumerate() {
             ch.title = ch.title.trim().to_string();
             if ch.title.is_empty() {
-                return err(format!("chapter {} has no title", i + 1));
+                return Err(E::ChapterWithoutTitle(i + 1));
             }
             if ch.title.chars().count() > MAX_TITLE_CHARS {
-                return err(format!("the title of chapter {} is too long", i + 1));
+                return Err(E::ChapterTitleTooLong(i + 1));
             }
             if ch.summary.chars().count() > MAX_TEXT_CHARS {
-                return err(format!("the summary of chapter {} is too long", i + 1));
+                return Err(E::ChapterSummaryTooLong(i + 1));
             }
             if !(MIN_TARGET_WORDS..=MAX_TARGET_WORDS).contains(&ch.target_words) {
-                return err(format!(
-                    "chapter {} asks for {} words; allowed {MIN_TARGET_WORDS}..={MAX_TARGET_WORDS}",
-                    i + 1,
-                    ch.target_words
-                ));
+                return Err(E::WordTarget {
+                    chapter: i + 1,
+                    words: ch.target_words,
+                });
             }
             ch.key_points.retain(|k| !k.trim().is_empty());
         }
@@ -228,11 +245,10 @@ mod tests {
         let mut a = Architecture::default();
         assert!(a.validate().is_err());
         a.title = "T".into();
-        assert!(a
-            .validate()
-            .expect_err("no chapters")
-            .0
-            .contains("no chapters"));
+        assert_eq!(
+            a.validate().expect_err("no chapters"),
+            ArchitectureError::NoChapters
+        );
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! Inline emphasis of model prose: `*italic*`, `**bold**`, `***both***`.
+//! Inline emphasis of model prose: `*italic*`, `**bold**`, `***both***`, and the same with `_`
+//! (`_italic_`, `__bold__`), which never opens or closes inside a word (`snake_case` stays text).
 //! A simplified CommonMark delimiter match: a star run opens only before a
 //! non-space and closes only after one, closers pair with the nearest opener
 //! of the same length, and anything unmatched stays literal text, so a stray
@@ -10,6 +11,7 @@ use crate::text::smarten;
 enum Token {
     Text(String),
     Stars {
+        ch: char,
         len: usize,
         can_open: bool,
         can_close: bool,
@@ -35,7 +37,9 @@ pub fn parse_inline(raw: &str) -> Vec<Run> {
                     bold = !bold;
                 }
             }
-            Token::Stars { len, .. } => push_run(&mut runs, &"*".repeat(*len), italic, bold),
+            Token::Stars { ch, len, .. } => {
+                push_run(&mut runs, &ch.to_string().repeat(*len), italic, bold)
+            }
         }
     }
     trim_runs(&mut runs);
@@ -49,34 +53,46 @@ fn tokenize(text: &str) -> Vec<Token> {
     let mut i = 0;
     while i < chars.len() {
         let c = chars[i];
-        if c == '\\' && chars.get(i + 1) == Some(&'*') {
-            buf.push('*');
+        if c == '\\' && matches!(chars.get(i + 1), Some('*' | '_')) {
+            buf.push(chars[i + 1]);
             i += 2;
             continue;
         }
-        if c != '*' {
+        if c != '*' && c != '_' {
             buf.push(c);
             i += 1;
             continue;
         }
         let start = i;
-        while chars.get(i) == Some(&'*') {
+        while chars.get(i) == Some(&c) {
             i += 1;
         }
         let len = i - start;
         let before = start.checked_sub(1).map(|j| chars[j]);
         let after = chars.get(i).copied();
         if len > 3 {
-            buf.extend(std::iter::repeat_n('*', len));
+            buf.extend(std::iter::repeat_n(c, len));
+            continue;
+        }
+        let mut can_open = after.is_some_and(|c| !c.is_whitespace());
+        let mut can_close = before.is_some_and(|c| !c.is_whitespace());
+        if c == '_' {
+            // Intraword underscores are text: `snake_case`, `file_name_here`.
+            can_open &= !before.is_some_and(char::is_alphanumeric);
+            can_close &= !after.is_some_and(char::is_alphanumeric);
+        }
+        if !can_open && !can_close {
+            buf.extend(std::iter::repeat_n(c, len));
             continue;
         }
         if !buf.is_empty() {
             tokens.push(Token::Text(std::mem::take(&mut buf)));
         }
         tokens.push(Token::Stars {
+            ch: c,
             len,
-            can_open: after.is_some_and(|c| !c.is_whitespace()),
-            can_close: before.is_some_and(|c| !c.is_whitespace()),
+            can_open,
+            can_close,
         });
     }
     if !buf.is_empty() {
@@ -89,9 +105,10 @@ fn tokenize(text: &str) -> Vec<Token> {
 /// dropped from the stack, which keeps pairs properly nested.
 fn match_delimiters(tokens: &[Token]) -> Vec<bool> {
     let mut matched = vec![false; tokens.len()];
-    let mut openers: Vec<(usize, usize)> = Vec::new();
+    let mut openers: Vec<(usize, usize, char)> = Vec::new();
     for (i, token) in tokens.iter().enumerate() {
         let Token::Stars {
+            ch,
             len,
             can_open,
             can_close,
@@ -100,7 +117,7 @@ fn match_delimiters(tokens: &[Token]) -> Vec<bool> {
             continue;
         };
         if can_close {
-            if let Some(pos) = openers.iter().rposition(|&(_, l)| l == len) {
+            if let Some(pos) = openers.iter().rposition(|&(_, l, c)| l == len && c == ch) {
                 matched[openers[pos].0] = true;
                 matched[i] = true;
                 openers.truncate(pos);
@@ -108,7 +125,7 @@ fn match_delimiters(tokens: &[Token]) -> Vec<bool> {
             }
         }
         if can_open {
-            openers.push((i, len));
+            openers.push((i, len, ch));
         }
     }
     matched
@@ -192,5 +209,25 @@ mod tests {
             parse_inline(r"\*not\* italic"),
             vec![r("*not* italic", false, false)]
         );
+    }
+
+    #[test]
+    fn underscores_emphasize_but_not_inside_words() {
+        assert_eq!(
+            parse_inline("a _b_ __c__ d"),
+            vec![
+                r("a ", false, false),
+                r("b", true, false),
+                r(" ", false, false),
+                r("c", false, true),
+                r(" d", false, false)
+            ]
+        );
+        assert_eq!(
+            parse_inline("snake_case and file_name_here"),
+            vec![r("snake_case and file_name_here", false, false)]
+        );
+        // A star never closes an underscore.
+        assert_eq!(parse_inline("_a*"), vec![r("_a*", false, false)]);
     }
 }

@@ -40,6 +40,7 @@ mod text;
 
 pub use error::ExportError;
 pub use format::{file_name, Format};
+pub use inline::parse_inline;
 pub use model::{Book, BookDoc, ChapterDoc, Language};
 
 /// Pays the PDF engine's one-time start-up (font parsing, hyphenation and

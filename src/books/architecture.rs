@@ -16,7 +16,7 @@ impl BookService {
         &self,
         user: &User,
         id: &str,
-        parsed: Result<Architecture, String>,
+        parsed: Result<Architecture, BookError>,
     ) -> Result<(Book, Architecture), BookError> {
         let book = self.get(user, id).await?;
         if book.status() != BookStatus::ArchitectureReady {
@@ -25,7 +25,7 @@ impl BookService {
                 status: book.status(),
             });
         }
-        let arch = parsed.map_err(|reason| BookError::invalid("architecture", reason))?;
+        let arch = parsed?;
         let book_id = book.id.clone();
         let saved = db::run(&self.db, move |c| {
             Ok(repo::books::update_architecture(c, &book_id, arch))

@@ -3,7 +3,7 @@
 
 use buko_actors::model::Language;
 
-use super::{BookError, BookService};
+use super::{BookError, BookService, Problem};
 use crate::db::models::User;
 use crate::db::repo::books::{Book, NewBook};
 use crate::db::{self, repo};
@@ -31,11 +31,18 @@ pub struct NewBookInput {
 pub fn validate_new_book(input: &NewBookInput) -> Result<NewBook, BookError> {
     let idea = input.idea.trim();
     if idea.is_empty() {
-        return Err(BookError::invalid("idea", "the idea is empty"));
+        return Err(BookError::problem(
+            "idea",
+            Problem::Empty,
+            "the idea is empty",
+        ));
     }
     if idea.chars().count() > MAX_IDEA_CHARS {
-        return Err(BookError::invalid(
+        return Err(BookError::problem(
             "idea",
+            Problem::TooLong {
+                max: MAX_IDEA_CHARS,
+            },
             format!("the idea is longer than {MAX_IDEA_CHARS} characters"),
         ));
     }
@@ -45,8 +52,11 @@ pub fn validate_new_book(input: &NewBookInput) -> Result<NewBook, BookError> {
         ("tone", &input.tone),
     ] {
         if v.trim().chars().count() > MAX_FIELD_CHARS {
-            return Err(BookError::invalid(
+            return Err(BookError::problem(
                 name,
+                Problem::TooLong {
+                    max: MAX_FIELD_CHARS,
+                },
                 format!("the {name} is longer than {MAX_FIELD_CHARS} characters"),
             ));
         }
@@ -55,8 +65,9 @@ pub fn validate_new_book(input: &NewBookInput) -> Result<NewBook, BookError> {
         Language::En
     } else {
         Language::parse(&input.language).ok_or_else(|| {
-            BookError::invalid(
+            BookError::problem(
                 "language",
+                Problem::UnknownLanguage,
                 format!("unknown language {:?}; use en or es", input.language),
             )
         })?
@@ -65,7 +76,18 @@ pub fn validate_new_book(input: &NewBookInput) -> Result<NewBook, BookError> {
         .ok()
         .filter(|p| PAGES_RANGE.contains(p))
         .ok_or_else(|| {
-            BookError::invalid("target_pages", "target_pages must be between 10 and 1000")
+            BookError::problem(
+                "target_pages",
+                Problem::Range {
+                    min: i64::from(*PAGES_RANGE.start()),
+                    max: i64::from(*PAGES_RANGE.end()),
+                },
+                format!(
+                    "a book can have {} to {} pages",
+                    PAGES_RANGE.start(),
+                    PAGES_RANGE.end()
+                ),
+            )
         })?;
     Ok(NewBook {
         idea: idea.to_string(),

@@ -1,7 +1,7 @@
 //! The author's credit on the exports: the account's display name (settings) and, per book, a pen
 //! name, a dedication and a copyright line. Both doors (settings page, reader's credits form) call here.
 
-use super::{BookError, BookService};
+use super::{BookError, BookService, Problem};
 use crate::db::models::User;
 use crate::db::repo::books::Credits;
 use crate::db::{self, repo};
@@ -12,8 +12,9 @@ pub const MAX_CREDIT_CHARS: usize = 300;
 fn line(field: &'static str, v: &str, max: usize) -> Result<String, BookError> {
     let v = v.split_whitespace().collect::<Vec<_>>().join(" ");
     if v.chars().count() > max {
-        return Err(BookError::invalid(
+        return Err(BookError::problem(
             field,
+            Problem::TooLong { max },
             format!("keep it under {max} characters"),
         ));
     }

@@ -4,7 +4,7 @@
 
 use buko_actors::model::BookStatus;
 
-use super::{BookError, BookService, Stop};
+use super::{BookError, BookService, Problem, Stop};
 use crate::db::models::User;
 use crate::db::{self, repo};
 use crate::limits::quota::Quota;
@@ -99,8 +99,11 @@ pub fn validate_regenerate(mut req: RegenerateRequest) -> Result<RegenerateReque
     if let Some(i) = &req.instruction {
         let n = i.chars().count();
         if n > MAX_INSTRUCTION_CHARS {
-            return Err(BookError::invalid(
+            return Err(BookError::problem(
                 "instruction",
+                Problem::TooLong {
+                    max: MAX_INSTRUCTION_CHARS,
+                },
                 format!(
                     "the instruction is too long ({n} characters; at most {MAX_INSTRUCTION_CHARS})"
                 ),

@@ -37,7 +37,7 @@ pub use create::{
     validate_new_book, NewBookInput, DEFAULT_PAGES, MAX_FIELD_CHARS, MAX_IDEA_CHARS, PAGES_RANGE,
 };
 pub use credits::{validate_credits, validate_display_name};
-pub use error::BookError;
+pub use error::{BookError, Problem};
 pub use estimate::{estimate, CostEstimate};
 pub use export::Export;
 pub use library::{Download, MAX_QUERY_CHARS};
@@ -131,6 +131,16 @@ impl BookService {
         Ok(db::run(&self.db, move |c| repo::books::list_for_user(c, &uid)).await?)
     }
 
+    /// Uses left of a quota now and, when none is, how long until one is (a page disables the button
+    /// that would spend it and says when it comes back).
+    pub async fn quota_availability(
+        &self,
+        user: &User,
+        q: Quota,
+    ) -> Result<quota::Availability, BookError> {
+        Ok(quota::availability(&self.db, user, q).await?)
+    }
+
     /// Uses left of a quota now, by the user's plan (shown before the author spends one).
     pub async fn quota_left(&self, user: &User, q: Quota) -> Result<u64, BookError> {
         Ok(quota::remaining(&self.db, user, q).await?)
@@ -149,9 +159,11 @@ impl BookService {
                 quota::Refused::Exceeded { retry_after } => {
                     BookError::QuotaExceeded { retry_after }
                 }
-                e @ quota::Refused::TooLong { .. } => {
-                    BookError::invalid("target_pages", e.to_string())
-                }
+                e @ quota::Refused::TooLong { max_pages } => BookError::problem(
+                    "target_pages",
+                    Problem::PlanPages { max_pages },
+                    e.to_string(),
+                ),
                 quota::Refused::Storage(e) => BookError::Storage(e),
             })
     }

@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use super::{BookError, BookService};
+use super::{BookError, BookService, Problem};
 use crate::db::models::User;
 use crate::db::repo::books::versions::{self as chapter_versions, ChapterVersion, CurrentRevision};
 use crate::db::repo::chapters::count_words;
@@ -35,15 +35,19 @@ pub struct ChapterHistory {
 pub fn validate_chapter_text(content: &str) -> Result<&str, BookError> {
     let text = content.trim();
     if text.is_empty() {
-        return Err(BookError::invalid(
+        return Err(BookError::problem(
             "content",
+            Problem::Empty,
             "the chapter cannot be empty; restore a version instead if you want to start over",
         ));
     }
     let n = text.chars().count();
     if n > MAX_CHAPTER_CHARS {
-        return Err(BookError::invalid(
+        return Err(BookError::problem(
             "content",
+            Problem::TooLong {
+                max: MAX_CHAPTER_CHARS,
+            },
             format!("the chapter is too long ({n} characters; at most {MAX_CHAPTER_CHARS})"),
         ));
     }

@@ -143,24 +143,9 @@ pub async fn take(
                         return Ok(Admission::TooLong(usage.plan.max_pages));
                     }
                 }
-                if usage.books_left_month() == 0 {
-                    let wait = (next_month_start(now) - now).num_seconds();
-                    return Ok(Admission::Refused {
-                        retry_after: u64::try_from(wait).unwrap_or(1).max(1),
-                    });
-                }
             }
-            let hour_left = match quota {
-                Quota::Architecture => usage.architectures_left_hour(),
-                Quota::Book => usage.books_left_hour(),
-            };
-            if hour_left == 0 {
-                let oldest =
-                    repo::quota::oldest_since(c, &uid, quota.kind(), hour_ago(now))?.unwrap_or(now);
-                let wait = (oldest + chrono::Duration::seconds(HOUR_SECS) - now).num_seconds();
-                return Ok(Admission::Refused {
-                    retry_after: u64::try_from(wait).unwrap_or(1).max(1),
-                });
+            if let Some(retry_after) = wait_of(c, &uid, quota, &usage, now)? {
+                return Ok(Admission::Refused { retry_after });
             }
             Ok(Admission::Admitted(repo::quota::record(
                 c,
@@ -192,6 +177,56 @@ pub fn give_back(conn: &mut DbConn, book_id: &str, quota: Quota) -> Result<usize
 /// Uses left in the current hour (and month, for books).
 pub async fn remaining(db_pool: &DbPool, user: &User, quota: Quota) -> Result<u64, DbError> {
     Ok(usage(db_pool, user).await?.remaining(quota))
+}
+
+/// Uses left of `quota` now and, when none is left, the seconds until one is (what a page shows
+/// next to a disabled button).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Availability {
+    pub left: u64,
+    pub wait_secs: Option<u64>,
+}
+
+pub async fn availability(
+    db_pool: &DbPool,
+    user: &User,
+    quota: Quota,
+) -> Result<Availability, DbError> {
+    let uid = user.id.clone();
+    db::run(db_pool, move |c| {
+        let usage = usage_of(c, &uid)?;
+        Ok(Availability {
+            left: usage.remaining(quota),
+            wait_secs: wait_of(c, &uid, quota, &usage, db::now())?,
+        })
+    })
+    .await
+}
+
+/// Seconds until one more use of `quota` is allowed, or `None` when one is allowed now: the month's
+/// end when the month's books are used up, else when the oldest use of the sliding hour expires.
+fn wait_of(
+    c: &mut DbConn,
+    uid: &str,
+    quota: Quota,
+    usage: &Usage,
+    now: NaiveDateTime,
+) -> Result<Option<u64>, DbError> {
+    let secs = |wait: i64| Some(u64::try_from(wait).unwrap_or(1).max(1));
+    if quota == Quota::Book && usage.books_left_month() == 0 {
+        return Ok(secs((next_month_start(now) - now).num_seconds()));
+    }
+    let hour_left = match quota {
+        Quota::Architecture => usage.architectures_left_hour(),
+        Quota::Book => usage.books_left_hour(),
+    };
+    if hour_left > 0 {
+        return Ok(None);
+    }
+    let oldest = repo::quota::oldest_since(c, uid, quota.kind(), hour_ago(now))?.unwrap_or(now);
+    Ok(secs(
+        (oldest + chrono::Duration::seconds(HOUR_SECS) - now).num_seconds(),
+    ))
 }
 
 pub async fn usage(db_pool: &DbPool, user: &User) -> Result<Usage, DbError> {

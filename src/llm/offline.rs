@@ -198,7 +198,10 @@ pub fn architecture(ctx: &RequestContext) -> Architecture {
         Language::En => (
             format!(
                 "A {} in {} chapters",
-                ctx.genre.clone().unwrap_or_else(|| "story".into()),
+                ctx.genre
+                    .clone()
+                    .filter(|s| !s.trim().is_empty())
+                    .unwrap_or_else(|| "story".into()),
                 count
             ),
             format!(
@@ -209,8 +212,12 @@ pub fn architecture(ctx: &RequestContext) -> Architecture {
             ),
             ctx.audience
                 .clone()
+                .filter(|s| !s.trim().is_empty())
                 .unwrap_or_else(|| "General readers".into()),
-            ctx.tone.clone().unwrap_or_else(|| "Warm and clear".into()),
+            ctx.tone
+                .clone()
+                .filter(|s| !s.trim().is_empty())
+                .unwrap_or_else(|| "Warm and clear".into()),
             ["protagonist", "companion", "rival"],
             vec![format!("The story begins with {}.", keyword(&mut rng))],
             vec!["Short paragraphs, concrete images.".to_string()],
@@ -218,7 +225,10 @@ pub fn architecture(ctx: &RequestContext) -> Architecture {
         Language::Es => (
             format!(
                 "Una {} en {} capítulos",
-                ctx.genre.clone().unwrap_or_else(|| "historia".into()),
+                ctx.genre
+                    .clone()
+                    .filter(|s| !s.trim().is_empty())
+                    .unwrap_or_else(|| "historia".into()),
                 count
             ),
             format!(
@@ -229,8 +239,12 @@ pub fn architecture(ctx: &RequestContext) -> Architecture {
             ),
             ctx.audience
                 .clone()
+                .filter(|s| !s.trim().is_empty())
                 .unwrap_or_else(|| "Público general".into()),
-            ctx.tone.clone().unwrap_or_else(|| "Cálido y claro".into()),
+            ctx.tone
+                .clone()
+                .filter(|s| !s.trim().is_empty())
+                .unwrap_or_else(|| "Cálido y claro".into()),
             ["protagonista", "compañía", "rival"],
             vec![format!("La historia comienza con {}.", keyword(&mut rng))],
             vec!["Párrafos breves, imágenes concretas.".to_string()],

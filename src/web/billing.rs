@@ -16,7 +16,7 @@ use crate::error::AppError;
 use crate::payments::Provider;
 use crate::state::AppState;
 use crate::web::books::review::PlainForm;
-use crate::web::render::{html, see_other};
+use crate::web::render::{content_security_policy, html, see_other};
 use crate::web::session::{CsrfForm, CsrfProtected, CurrentUser, PageCtx};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -62,6 +62,9 @@ impl BillingPage {
     }
     fn ends(&self) -> String {
         Self::date(self.o.ends_at())
+    }
+    fn provider_label(&self, id: &str) -> &'static str {
+        Provider::parse(id).map_or("", Provider::label)
     }
     fn status_key(&self) -> &'static str {
         match self.o.status() {
@@ -144,7 +147,7 @@ async fn show(
     } else {
         None
     };
-    html(
+    let mut res = html(
         StatusCode::OK,
         &BillingPage {
             page,
@@ -153,7 +156,44 @@ async fn show(
             history,
             notice,
         },
-    )
+    )?;
+    // A checkout form is answered by a redirect to the provider's approval page, and browsers hold
+    // that redirect to the form page's own `form-action`: this page allows the providers' pages.
+    let policy = content_security_policy(&checkout_form_action(&state.settings.payments));
+    if let Ok(v) = header::HeaderValue::from_str(&policy) {
+        res.headers_mut().insert(header::CONTENT_SECURITY_POLICY, v);
+    }
+    Ok(res)
+}
+
+/// `'self'` and the origins a checkout may redirect to: each configured provider's approval pages
+/// (PayPal's live and sandbox sites; Mercado Pago's country sites) and its API base (a sandbox or
+/// a local fake answers with approval URLs on its own origin).
+fn checkout_form_action(p: &crate::payments::PaymentSettings) -> String {
+    let mut origins = vec!["'self'".to_string()];
+    if let Some(pp) = &p.paypal {
+        origins
+            .extend(["https://www.paypal.com", "https://www.sandbox.paypal.com"].map(String::from));
+        origins.extend(origin(&pp.api_base));
+    }
+    if let Some(mp) = &p.mercadopago {
+        origins.extend(
+            [
+                "https://*.mercadopago.com",
+                "https://*.mercadopago.com.ar",
+                "https://*.mercadopago.com.br",
+                "https://*.mercadopago.com.mx",
+                "https://*.mercadopago.com.co",
+                "https://*.mercadopago.com.pe",
+                "https://*.mercadopago.com.uy",
+                "https://*.mercadopago.cl",
+            ]
+            .map(String::from),
+        );
+        origins.extend(origin(&mp.api_base));
+    }
+    origins.dedup();
+    origins.join(" ")
 }
 
 #[derive(Deserialize)]

@@ -14,6 +14,7 @@ pub mod input;
 pub mod metrics;
 pub mod render;
 pub mod safe_next;
+pub mod say;
 pub mod session;
 pub mod settings;
 pub mod static_files;

@@ -14,6 +14,14 @@ pub fn html<T: Template>(status: StatusCode, template: &T) -> Result<HttpRespons
         .body(body))
 }
 
+/// The site's `Content-Security-Policy`, with the origins forms may post to (and be redirected to).
+pub fn content_security_policy(form_action: &str) -> String {
+    format!(
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; \
+         frame-ancestors 'none'; base-uri 'self'; form-action {form_action}"
+    )
+}
+
 /// `303 See Other` after a form post.
 pub fn see_other(location: &str) -> HttpResponse {
     HttpResponse::SeeOther()

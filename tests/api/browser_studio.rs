@@ -1,6 +1,6 @@
 //! The chapter editor in headless Chromium (issue 13): autosave shows "saved", the version list, the
 //! comparison, restore (after a confirmation) and the export showing the restored text; screenshots of
-//! the reader, editor, settings and an error page, desktop 1280×800 and phone 390×844, light and dark,
+//! the review, live (finished), reader, editor, library, settings, billing and an error page, desktop 1280×800 and phone 390×844, light and dark,
 //! saved under `test-artifacts/`.
 
 use std::time::{Duration, Instant};
@@ -18,7 +18,7 @@ async fn wait_status(app: &crate::helpers::TestApp, id: &str, wanted: &str) {
     }
 }
 
-async fn shots(d: &Driver, url: &str, name: &str) {
+pub(crate) async fn shots(d: &Driver, url: &str, name: &str) {
     d.go(url).await;
     for (size, w, h) in [("desktop", 1280, 800), ("phone", 390, 844)] {
         d.s(
@@ -99,6 +99,9 @@ async fn edit_autosaves_versions_compare_restore_and_the_export_follows_in_chrom
     );
 
     shots(&d, &format!("{}/books/{id}/read", app.base), "reader").await;
+    shots(&d, &format!("{}/books/{id}/live", app.base), "live-done").await;
+    shots(&d, &format!("{}/books", app.base), "library").await;
+    shots(&d, &format!("{}/billing", app.base), "billing").await;
     shots(&d, &format!("{}/settings", app.base), "settings").await;
     shots(&d, &format!("{}/books/no-such-book", app.base), "error").await;
 }

@@ -22,6 +22,8 @@ mod exports;
 mod hardening;
 mod health;
 mod helpers;
+mod limits_browser;
+mod limits_pages;
 mod llm;
 mod metrics;
 mod outbox;

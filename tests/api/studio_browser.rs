@@ -14,7 +14,7 @@ use crate::helpers::{
 };
 use crate::studio::{slow, writing_book};
 
-async fn login(d: &Driver, base: &str, a: &Author) {
+pub(crate) async fn login(d: &Driver, base: &str, a: &Author) {
     d.go(&format!("{base}/login")).await;
     d.type_into("input[name=email]", &a.email).await;
     d.type_into("input[name=password]", PASSWORD).await;
@@ -23,7 +23,7 @@ async fn login(d: &Driver, base: &str, a: &Author) {
     assert!(!u.contains("/login"), "logged in: {u}");
 }
 
-async fn size(d: &Driver, w: u32, h: u32) {
+pub(crate) async fn size(d: &Driver, w: u32, h: u32) {
     d.s(
         "POST",
         "/window/rect",
@@ -32,7 +32,7 @@ async fn size(d: &Driver, w: u32, h: u32) {
     .await;
 }
 
-async fn js(d: &Driver, script: &str) -> Value {
+pub(crate) async fn js(d: &Driver, script: &str) -> Value {
     d.s(
         "POST",
         "/execute/sync",

@@ -7,7 +7,7 @@ use serde_json::json;
 use crate::helpers::{author, create_book_via_api, jobs_of, spawn_app, wait_book_status, Author};
 use crate::llm::helpers::spawn_fake;
 
-async fn completed_book(a: &Author) -> String {
+pub(crate) async fn completed_book(a: &Author) -> String {
     let id = create_book_via_api(a, "A keeper of a lighthouse finds a message in a bottle").await;
     wait_book_status(a, &id, "architecture_ready").await;
     let res = a

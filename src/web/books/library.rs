@@ -1,7 +1,7 @@
 //! The library (`/books`: search, downloads of finished books, duplicate, delete after a confirmation
 //! page) and the idea wizard (`/books/new` → `POST /books`).
 
-use actix_web::http::StatusCode;
+use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
@@ -10,20 +10,32 @@ use buko_actors::BookStatus;
 
 use super::review::PlainForm;
 use crate::books::{BookError, Download, NewBookInput, MAX_QUERY_CHARS};
+use crate::db::models::User;
 use crate::db::repo::books::Book;
 use crate::error::AppError;
 use crate::limits::quota::Quota;
 use crate::state::AppState;
 use crate::web::render::{html, see_other};
+use crate::web::say;
 use crate::web::session::{CsrfForm, CsrfProtected, CurrentUser, PageCtx};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/books", web::get().to(library))
-        .route("/books/{id}/delete", web::get().to(confirm_delete))
-        .route("/books/{id}/delete", web::post().to(delete))
-        .route("/books/{id}/duplicate", web::post().to(duplicate))
-        .route("/books", web::post().to(create))
-        .route("/books/new", web::get().to(wizard));
+    cfg.service(
+        // An idea far past its limit still reaches the use case, so the form comes back with the
+        // text and a sentence, not a bare "too large" page.
+        web::resource("/books")
+            .app_data(
+                web::FormConfig::default()
+                    .limit(1024 * 1024)
+                    .error_handler(|e, _| crate::web::session::form_error(&e.into()).into()),
+            )
+            .route(web::get().to(library))
+            .route(web::post().to(create)),
+    )
+    .route("/books/{id}/delete", web::get().to(confirm_delete))
+    .route("/books/{id}/delete", web::post().to(delete))
+    .route("/books/{id}/duplicate", web::post().to(duplicate))
+    .route("/books/new", web::get().to(wizard));
 }
 
 /// One row of the library: the book, and its downloads once it is finished.
@@ -118,6 +130,33 @@ struct WizardPage {
     error: Option<String>,
     form: WizardForm,
     remaining: u64,
+    /// Why the submit button is disabled (no outline left on the plan now), wait in words.
+    blocked: Option<String>,
+}
+
+impl WizardPage {
+    async fn new(
+        state: &AppState,
+        user: &User,
+        page: PageCtx,
+        form: WizardForm,
+        error: Option<String>,
+    ) -> Result<WizardPage, AppError> {
+        let quota = state
+            .books
+            .quota_availability(user, Quota::Architecture)
+            .await?;
+        let blocked = quota
+            .wait_secs
+            .map(|secs| say::with_wait(page.t, "limits.no_architectures", secs));
+        Ok(WizardPage {
+            page,
+            error,
+            form,
+            remaining: quota.left,
+            blocked,
+        })
+    }
 }
 
 #[derive(Clone, Default, Deserialize)]
@@ -149,7 +188,6 @@ async fn wizard(
     CurrentUser(user): CurrentUser,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    let remaining = state.books.quota_left(&user, Quota::Architecture).await?;
     let form = WizardForm {
         language: page.lang.to_string(),
         target_pages: "100".into(),
@@ -157,12 +195,7 @@ async fn wizard(
     };
     html(
         StatusCode::OK,
-        &WizardPage {
-            page,
-            error: None,
-            form,
-            remaining,
-        },
+        &WizardPage::new(&state, &user, page, form, None).await?,
     )
 }
 
@@ -192,18 +225,27 @@ async fn create(
     };
     match state.books.create(&user, &input).await {
         Ok(book) => Ok(see_other(&format!("/books/{}", book.id))),
-        // The form again with the reason, the author's answers kept.
-        Err(BookError::Invalid { reason, .. }) => {
-            let remaining = state.books.quota_left(&user, Quota::Architecture).await?;
+        // The form again with the reason in plain words, the author's answers kept.
+        Err(BookError::Invalid {
+            field,
+            reason,
+            problem,
+        }) => {
+            let said = say::problem(page.t, field, &problem, &reason);
             html(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                &WizardPage {
-                    page,
-                    error: Some(reason),
-                    form,
-                    remaining,
-                },
+                &WizardPage::new(&state, &user, page, form, Some(said)).await?,
             )
+        }
+        // The plan's limit: the form again, saying when the next outline is available.
+        Err(BookError::QuotaExceeded { retry_after }) => {
+            let said = say::with_wait(page.t, "limits.architecture_used", retry_after);
+            let mut tpl = WizardPage::new(&state, &user, page, form, None).await?;
+            tpl.blocked = Some(said);
+            let mut res = html(StatusCode::TOO_MANY_REQUESTS, &tpl)?;
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from(retry_after));
+            Ok(res)
         }
         Err(e) => Err(e.into()),
     }

@@ -38,6 +38,9 @@ struct LivePage {
 }
 
 impl LivePage {
+    fn paragraphs(&self, text: &str) -> Vec<Vec<buko_export::model::Run>> {
+        super::prose(text)
+    }
     fn can_pause(&self) -> bool {
         matches!(
             self.book.status(),

@@ -26,6 +26,17 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(cover::routes);
 }
 
+/// A chapter's text as paragraphs (blank-line separated) of runs with their emphasis (`*x*`, `_x_`,
+/// `**x**`): the exports' own parser, so a page shows what a download prints. Templates escape every
+/// run's text and add only `<em>` / `<strong>` (`books/prose.html`).
+pub fn prose(text: &str) -> Vec<Vec<buko_export::model::Run>> {
+    text.split("\n\n")
+        .map(|p| p.split_whitespace().collect::<Vec<_>>().join(" "))
+        .filter(|p| !p.is_empty())
+        .map(|p| buko_export::parse_inline(&p))
+        .collect()
+}
+
 impl Book {
     /// The i18n key of the book's status label.
     pub fn status_key(&self) -> &'static str {

@@ -7,6 +7,8 @@ use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
+use buko_export::model::Run;
+
 use crate::books::Download;
 use crate::db::repo::books::Credits;
 use crate::db::{repo::books::Book, repo::chapters::ChapterText};
@@ -37,12 +39,11 @@ impl ReadPage {
         matches!(self.book.status(), Completed | Paused | Failed)
     }
 
-    /// Paragraphs of a chapter (blank-line separated), escaped by the template.
-    fn paragraphs<'a>(&self, text: &'a str) -> Vec<&'a str> {
-        text.split("\n\n")
-            .map(str::trim)
-            .filter(|p| !p.is_empty())
-            .collect()
+    /// Paragraphs of a chapter (blank-line separated), each as runs of text with their emphasis
+    /// (`*x*`, `_x_`, `**x**`: the exports' own parser, so the reader shows what a download prints).
+    /// The template escapes every run's text and adds only `<em>` / `<strong>`.
+    fn paragraphs(&self, text: &str) -> Vec<Vec<Run>> {
+        super::prose(text)
     }
 }
 

@@ -11,12 +11,13 @@ use askama::Template;
 use buko_actors::model::{Architecture, BookStatus, ChapterPlan, Character, Language};
 use serde::Deserialize;
 
-use crate::books::BookError;
+use crate::books::{BookError, Problem};
 use crate::db::{models::User, repo::books::Book};
 use crate::error::AppError;
 use crate::limits::quota::Quota;
 use crate::state::AppState;
 use crate::web::render::{html, see_other};
+use crate::web::say;
 use crate::web::session::{CsrfForm, CsrfProtected, CurrentUser, PageCtx};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -40,6 +41,8 @@ struct ReviewPage {
     books_left: u64,
     /// The cost limit offered (the book's, else the plan's default).
     budget: String,
+    /// Why Approve is disabled (no book left on the plan now), with the wait in words.
+    approve_blocked: Option<String>,
 }
 
 impl ReviewPage {
@@ -84,7 +87,12 @@ async fn render(
         StatusCode::OK
     };
     let book_ref = book.clone();
+    let books = state.books.quota_availability(user, Quota::Book).await?;
+    let approve_blocked = books
+        .wait_secs
+        .map(|secs| say::with_wait(page.t, "limits.no_books", secs));
     let tpl = ReviewPage {
+        approve_blocked,
         page,
         book,
         arch,
@@ -94,7 +102,7 @@ async fn render(
         est_pages: estimate.pages,
         est_cost: format!("{:.2}", estimate.usd),
         architectures_left: state.books.quota_left(user, Quota::Architecture).await?,
-        books_left: state.books.quota_left(user, Quota::Book).await?,
+        books_left: books.left,
         budget: format!("{:.2}", state.books.budget_of(user, &book_ref).await?),
     };
     html(status, &tpl)
@@ -136,7 +144,7 @@ fn lines(s: Option<&String>) -> Vec<String> {
 }
 
 /// Builds the architecture from the form rows (order field, remove box, empty rows ignored).
-pub fn from_form(fields: &HashMap<String, String>) -> Result<Architecture, String> {
+pub fn from_form(fields: &HashMap<String, String>) -> Result<Architecture, BookError> {
     let get = |k: &str| {
         fields
             .get(k)
@@ -154,9 +162,13 @@ pub fn from_form(fields: &HashMap<String, String>) -> Result<Architecture, Strin
             continue;
         }
         let words = get(&format!("ch{i}_words"));
-        let target_words = words
-            .parse::<u32>()
-            .map_err(|_| format!("chapter {}: the word target must be a number", i + 1))?;
+        let target_words = words.parse::<u32>().map_err(|_| {
+            BookError::problem(
+                "architecture",
+                Problem::WordTargetNotANumber { chapter: i + 1 },
+                format!("chapter {}: the word target must be a number", i + 1),
+            )
+        })?;
         let order: f64 = get(&format!("ch{i}_order"))
             .parse()
             .unwrap_or(i as f64 + 1.0);
@@ -189,7 +201,13 @@ pub fn from_form(fields: &HashMap<String, String>) -> Result<Architecture, Strin
         synopsis: get("synopsis"),
         audience: get("audience"),
         tone: get("tone"),
-        language: Language::parse(&get("language")).ok_or("unknown language; use en or es")?,
+        language: Language::parse(&get("language")).ok_or_else(|| {
+            BookError::problem(
+                "language",
+                Problem::UnknownLanguage,
+                "unknown language; use en or es",
+            )
+        })?,
         chapters: rows.into_iter().map(|(_, _, c)| c).collect(),
         ..Architecture::default()
     };
@@ -211,9 +229,14 @@ async fn save(
     let edited = parsed.as_ref().ok().cloned();
     match state.books.save_architecture(&user, &id, parsed).await {
         Ok((book, _)) => Ok(see_other(&format!("/books/{}", book.id))),
-        Err(BookError::Invalid { reason, .. }) => {
+        Err(BookError::Invalid {
+            field,
+            reason,
+            problem,
+        }) => {
             let book = state.books.get(&user, &id).await?;
-            render(&state, page, &user, book, edited, Some(reason)).await
+            let said = say::problem(page.t, field, &problem, &reason);
+            render(&state, page, &user, book, edited, Some(said)).await
         }
         Err(e) => Err(e.into()),
     }
@@ -244,12 +267,38 @@ impl CsrfProtected for ApproveForm {
 }
 
 async fn approve(
+    page: PageCtx,
     CurrentUser(user): CurrentUser,
     state: web::Data<AppState>,
     id: web::Path<String>,
     CsrfForm(form): CsrfForm<ApproveForm>,
 ) -> Result<HttpResponse, AppError> {
     let budget = super::budget::parse_amount(&form.budget_usd)?;
-    state.books.approve(&user, &id, budget).await?;
-    Ok(see_other(&format!("/books/{id}/live")))
+    match state.books.approve(&user, &id, budget).await {
+        Ok(_) => Ok(see_other(&format!("/books/{id}/live"))),
+        // The review again, saying when a book is available (the plan's limit, not an error page).
+        Err(BookError::QuotaExceeded { retry_after }) => {
+            let said = say::with_wait(page.t, "limits.book_used", retry_after);
+            let book = state.books.get(&user, &id).await?;
+            let arch = book.architecture();
+            let mut res = render(&state, page, &user, book, arch, Some(said)).await?;
+            *res.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+            res.headers_mut().insert(
+                actix_web::http::header::RETRY_AFTER,
+                actix_web::http::header::HeaderValue::from(retry_after),
+            );
+            Ok(res)
+        }
+        Err(BookError::Invalid {
+            field,
+            reason,
+            problem,
+        }) => {
+            let said = say::problem(page.t, field, &problem, &reason);
+            let book = state.books.get(&user, &id).await?;
+            let arch = book.architecture();
+            render(&state, page, &user, book, arch, Some(said)).await
+        }
+        Err(e) => Err(e.into()),
+    }
 }

@@ -35,6 +35,8 @@ pub struct FakeState {
     pub read_fault: Option<u16>,
     /// Answer creations with this status.
     pub create_fault: Option<u16>,
+    /// Where the approval page sends the payer back (the request's `application_context.return_url`).
+    pub return_urls: HashMap<String, String>,
     next: usize,
 }
 
@@ -98,6 +100,9 @@ async fn pp_create(req: HttpRequest, f: web::Data<Fake>, body: web::Json<Value>)
     let sub = json!({"id": id, "status": "APPROVAL_PENDING", "plan_id": body["plan_id"],
         "custom_id": body["custom_id"], "billing_info": {"next_billing_time": in_30_days()}});
     s.paypal.insert(id.clone(), sub.clone());
+    if let Some(url) = body["application_context"]["return_url"].as_str() {
+        s.return_urls.insert(id.clone(), url.to_string());
+    }
     let approve = format!("{}/paypal/approve?ba_token={id}", s.base);
     HttpResponse::Created().json(json!({"id": id, "status": "APPROVAL_PENDING", "links": [
         {"href": approve, "rel": "approve", "method": "GET"},
@@ -134,12 +139,15 @@ async fn pp_cancel(req: HttpRequest, f: web::Data<Fake>, id: web::Path<String>) 
 
 async fn pp_approve(f: web::Data<Fake>, q: web::Query<HashMap<String, String>>) -> HttpResponse {
     let id = q.get("ba_token").cloned().unwrap_or_default();
-    match lock(&f).paypal.get_mut(&id) {
+    let mut s = lock(&f);
+    let back = s.return_urls.get(&id).cloned().unwrap_or_default();
+    match s.paypal.get_mut(&id) {
         Some(v) => {
             v["status"] = json!("ACTIVE");
-            HttpResponse::Ok()
-                .content_type("text/html")
-                .body(format!("<h1>PayPal (fake): {id} approved</h1>"))
+            // Like PayPal: the payer approved; a link returns them to the merchant.
+            HttpResponse::Ok().content_type("text/html").body(format!(
+                "<h1>PayPal (fake): {id} approved</h1><a id=\"return\" href=\"{back}\">Return to merchant</a>"
+            ))
         }
         None => HttpResponse::NotFound().finish(),
     }

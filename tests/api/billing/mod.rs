@@ -3,6 +3,7 @@
 //! quota given back when the provider fails a book, and the admin's view.
 
 mod admin;
+mod browser;
 mod concurrency;
 pub mod fake;
 mod flow;

@@ -126,14 +126,15 @@ pub enum BookChangeError {
     #[error("{reason}")]
     Invalid { field: &'static str, reason: String },
     #[error(transparent)]
+    Architecture(#[from] buko_actors::model::ArchitectureError),
+    #[error(transparent)]
     Db(#[from] DbError),
 }
 
-fn invalid_architecture(e: impl std::fmt::Display) -> BookChangeError {
-    BookChangeError::Invalid {
-        field: "architecture",
-        reason: e.to_string(),
-    }
+fn unserializable(e: serde_json::Error) -> BookChangeError {
+    BookChangeError::Db(DbError::from(diesel::result::Error::SerializationError(
+        Box::new(e),
+    )))
 }
 
 impl From<diesel::result::Error> for BookChangeError {
@@ -244,8 +245,8 @@ pub fn update_architecture(
     id: &str,
     mut architecture: Architecture,
 ) -> Result<Architecture, BookChangeError> {
-    architecture.validate().map_err(invalid_architecture)?;
-    let json = serde_json::to_string(&architecture).map_err(invalid_architecture)?;
+    architecture.validate()?;
+    let json = serde_json::to_string(&architecture).map_err(unserializable)?;
     let n = diesel::update(
         books::table
             .filter(books::id.eq(id))
@@ -287,7 +288,7 @@ pub fn approve(
             return Err(wrong);
         }
         let mut arch = book.architecture().ok_or(wrong)?;
-        arch.validate().map_err(invalid_architecture)?;
+        arch.validate()?;
         if !transition(
             conn,
             id,
@@ -305,7 +306,7 @@ pub fn approve(
         diesel::delete(chapters::table.filter(chapters::book_id.eq(id))).execute(conn)?;
         let t = now();
         for (i, ch) in arch.chapters.iter().enumerate() {
-            let key_points = serde_json::to_string(&ch.key_points).map_err(invalid_architecture)?;
+            let key_points = serde_json::to_string(&ch.key_points).map_err(unserializable)?;
             diesel::insert_into(chapters::table)
                 .values((
                     chapters::id.eq(new_id()),
