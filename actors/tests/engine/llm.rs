@@ -197,9 +197,7 @@ impl LlmPort for ScriptLlm {
                     });
                     self.paced(vec![answer], Some(StopReason::EndTurn))
                 }
-                CallPurpose::CoverImage => {
-                    panic!("the engine never asks its LLM for a cover image")
-                }
+                CallPurpose::CoverImage => panic!("the engine never asks the LLM for an image"),
             },
         }
     }
