@@ -16,7 +16,7 @@ use actix::Addr;
 use anyhow::Context;
 use awc::ws::{Frame, Message};
 use buko::db::{self, repo};
-use buko_actors::{ProgressBroadcaster, ProgressMessage, Publish};
+use buko_actors::{ProgressBroadcaster, ProgressMessage, Relay};
 use clap::{Parser, Subcommand};
 use futures_util::{SinkExt, StreamExt};
 
@@ -131,7 +131,11 @@ async fn server(bind: String, data_dir: String, books: usize, rate: u64) -> anyh
     app.run_until_stopped().await.context("server")
 }
 
-/// Publishes `rate` deltas per second round-robin over the books, in 10 ms ticks.
+/// Publishes `rate` deltas per second round-robin over the books, in 10 ms ticks. As relayed deltas
+/// (what another node's writer sends through Redis): the broadcaster keeps their text, so a subscriber
+/// joining mid-chunk gets a snapshot and then the deltas that continue it (a local `Publish` of a bare
+/// delta has no chunk behind it: the session would ask for a snapshot that never comes and hold the
+/// deltas back). Same path to the socket, no coalescing window.
 async fn publish(broadcaster: Addr<ProgressBroadcaster>, books: Vec<String>, rate: u64) {
     let mut offsets = vec![0usize; books.len()];
     let per_tick = (rate / 100).max(1);
@@ -143,7 +147,7 @@ async fn publish(broadcaster: Addr<ProgressBroadcaster>, books: Vec<String>, rat
             let text = format!("{:020}", now_micros());
             let i = next % books.len();
             next += 1;
-            broadcaster.do_send(Publish(ProgressMessage::Delta {
+            broadcaster.do_send(Relay(ProgressMessage::Delta {
                 book_id: books[i].clone(),
                 chunk_seq: 1,
                 offset: offsets[i],
