@@ -172,6 +172,8 @@ fn rss_kb(pid: u32) -> Option<u64> {
 struct Shared {
     measuring: std::sync::atomic::AtomicBool,
     connected: std::sync::atomic::AtomicUsize,
+    /// Subscribers that received their first message (their subscription is in place).
+    ready: std::sync::atomic::AtomicUsize,
     closed: std::sync::atomic::AtomicUsize,
     latencies: Mutex<Vec<u32>>,
 }
@@ -197,6 +199,7 @@ fn client(
     let shared = Arc::new(Shared {
         measuring: false.into(),
         connected: 0.into(),
+        ready: 0.into(),
         closed: 0.into(),
         latencies: Mutex::new(Vec::new()),
     });
@@ -227,7 +230,7 @@ fn client(
             })
         }));
     }
-    let deadline = Instant::now() + Duration::from_secs(120);
+    let deadline = Instant::now() + Duration::from_secs(180);
     while shared.connected.load(std::sync::atomic::Ordering::Relaxed) < subscribers
         && Instant::now() < deadline
     {
@@ -236,6 +239,17 @@ fn client(
     let connected = shared.connected.load(std::sync::atomic::Ordering::Relaxed);
     eprintln!(
         "{connected} subscribers connected in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    // Measure once the subscriptions are in place (each subscribe is an owner check and a replay).
+    while shared.ready.load(std::sync::atomic::Ordering::Relaxed) < connected
+        && Instant::now() < deadline
+    {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    eprintln!(
+        "{} subscribed in {:.1} s",
+        shared.ready.load(std::sync::atomic::Ordering::Relaxed),
         started.elapsed().as_secs_f64()
     );
     std::thread::sleep(Duration::from_secs(3));
@@ -300,9 +314,15 @@ async fn subscriber(url: String, book: String, shared: Arc<Shared>) {
         .connected
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let mut batch: Vec<u32> = Vec::new();
+    let mut first = true;
     while let Some(frame) = conn.next().await {
         match frame {
             Ok(Frame::Text(t)) => {
+                if std::mem::take(&mut first) {
+                    shared
+                        .ready
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
                 if std::env::var_os("WS_BENCH_DEBUG").is_some() {
                     eprintln!("{}", String::from_utf8_lossy(&t));
                 }
