@@ -30,7 +30,10 @@ trap '[ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null || true' EXIT INT TERM
 
 for run in $(seq 1 "$RUNS"); do
   DATA=$(mktemp -d /tmp/buko-ws-bench.XXXXXX)
-  RUST_LOG=warn "$B" server --books "$BOOKS" --rate "$RATE" --data-dir "$DATA" >"$OUT/server-$run.log" 2>&1 &
+  # Every socket comes from 127.0.0.1: the per-IP limits (3,000 requests a minute for upgrades and
+  # pages) are raised, not removed, as in loadtest.sh.
+  RUST_LOG=warn BUKO_RATE_IP_PER_MIN=100000000 BUKO_RATE_IP_OTHER_PER_MIN=100000000 \
+    BUKO_RATE_ENDPOINT_PER_MIN=100000000 BUKO_API_KEY_RATE_LIMIT=100000000 "$B" server --books "$BOOKS" --rate "$RATE" --data-dir "$DATA" >"$OUT/server-$run.log" 2>&1 &
   SERVER=$!
   for _ in $(seq 1 120); do [ -s "$DATA/bench.json" ] && break; sleep 0.5; done
   "$B" client --subscribers "$SUBSCRIBERS" --seconds "$SECONDS_" --threads "$THREADS" \

@@ -16,7 +16,7 @@ use actix::Addr;
 use anyhow::Context;
 use awc::ws::{Frame, Message};
 use buko::db::{self, repo};
-use buko_actors::{ProgressBroadcaster, ProgressMessage, Publish};
+use buko_actors::{ProgressBroadcaster, ProgressMessage, Relay};
 use clap::{Parser, Subcommand};
 use futures_util::{SinkExt, StreamExt};
 
@@ -131,7 +131,11 @@ async fn server(bind: String, data_dir: String, books: usize, rate: u64) -> anyh
     app.run_until_stopped().await.context("server")
 }
 
-/// Publishes `rate` deltas per second round-robin over the books, in 10 ms ticks.
+/// Publishes `rate` deltas per second round-robin over the books, in 10 ms ticks. As relayed deltas
+/// (what another node's writer sends through Redis): the broadcaster keeps their text, so a subscriber
+/// joining mid-chunk gets a snapshot and then the deltas that continue it (a local `Publish` of a bare
+/// delta has no chunk behind it: the session would ask for a snapshot that never comes and hold the
+/// deltas back). Same path to the socket, no coalescing window.
 async fn publish(broadcaster: Addr<ProgressBroadcaster>, books: Vec<String>, rate: u64) {
     let mut offsets = vec![0usize; books.len()];
     let per_tick = (rate / 100).max(1);
@@ -143,7 +147,7 @@ async fn publish(broadcaster: Addr<ProgressBroadcaster>, books: Vec<String>, rat
             let text = format!("{:020}", now_micros());
             let i = next % books.len();
             next += 1;
-            broadcaster.do_send(Publish(ProgressMessage::Delta {
+            broadcaster.do_send(Relay(ProgressMessage::Delta {
                 book_id: books[i].clone(),
                 chunk_seq: 1,
                 offset: offsets[i],
@@ -168,6 +172,8 @@ fn rss_kb(pid: u32) -> Option<u64> {
 struct Shared {
     measuring: std::sync::atomic::AtomicBool,
     connected: std::sync::atomic::AtomicUsize,
+    /// Subscribers that received their first message (their subscription is in place).
+    ready: std::sync::atomic::AtomicUsize,
     closed: std::sync::atomic::AtomicUsize,
     latencies: Mutex<Vec<u32>>,
 }
@@ -193,6 +199,7 @@ fn client(
     let shared = Arc::new(Shared {
         measuring: false.into(),
         connected: 0.into(),
+        ready: 0.into(),
         closed: 0.into(),
         latencies: Mutex::new(Vec::new()),
     });
@@ -223,7 +230,7 @@ fn client(
             })
         }));
     }
-    let deadline = Instant::now() + Duration::from_secs(120);
+    let deadline = Instant::now() + Duration::from_secs(180);
     while shared.connected.load(std::sync::atomic::Ordering::Relaxed) < subscribers
         && Instant::now() < deadline
     {
@@ -232,6 +239,17 @@ fn client(
     let connected = shared.connected.load(std::sync::atomic::Ordering::Relaxed);
     eprintln!(
         "{connected} subscribers connected in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    // Measure once the subscriptions are in place (each subscribe is an owner check and a replay).
+    while shared.ready.load(std::sync::atomic::Ordering::Relaxed) < connected
+        && Instant::now() < deadline
+    {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    eprintln!(
+        "{} subscribed in {:.1} s",
+        shared.ready.load(std::sync::atomic::Ordering::Relaxed),
         started.elapsed().as_secs_f64()
     );
     std::thread::sleep(Duration::from_secs(3));
@@ -296,9 +314,15 @@ async fn subscriber(url: String, book: String, shared: Arc<Shared>) {
         .connected
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let mut batch: Vec<u32> = Vec::new();
+    let mut first = true;
     while let Some(frame) = conn.next().await {
         match frame {
             Ok(Frame::Text(t)) => {
+                if std::mem::take(&mut first) {
+                    shared
+                        .ready
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
                 if std::env::var_os("WS_BENCH_DEBUG").is_some() {
                     eprintln!("{}", String::from_utf8_lossy(&t));
                 }
