@@ -54,6 +54,7 @@ pub mod prompt;
 pub mod retry;
 pub mod sink;
 pub mod supervisor;
+pub mod usage;
 
 use std::sync::Arc;
 
