@@ -46,22 +46,42 @@ pub fn pages_for_words(words: u64, chapters: usize, language: Language) -> f64 {
 }
 
 /// Scales the chapters' word targets (keeping their proportions, within the allowed range) so the
-/// book fills `pages` pages.
+/// book fills `pages` pages. A chapter held at a bound leaves the rest to the others.
 pub fn fit_to_pages(architecture: &mut Architecture, pages: u32) {
     let chapters = architecture.chapters.len();
-    let total: u64 = architecture
-        .chapters
-        .iter()
-        .map(|c| u64::from(c.target_words))
-        .sum();
-    if chapters == 0 || total == 0 {
+    if chapters == 0 || architecture.chapters.iter().all(|c| c.target_words == 0) {
         return;
     }
     let want = f64::from(words_for_pages(pages, chapters, architecture.language));
-    let scale = want / total as f64;
-    for c in &mut architecture.chapters {
-        let w = (f64::from(c.target_words) * scale).round() as u32;
-        c.target_words = w.clamp(MIN_TARGET_WORDS, MAX_TARGET_WORDS);
+    let mut held = vec![false; chapters];
+    for _ in 0..4 {
+        let (mut held_words, mut free_words) = (0.0, 0.0);
+        for (c, h) in architecture.chapters.iter().zip(&held) {
+            if *h {
+                held_words += f64::from(c.target_words);
+            } else {
+                free_words += f64::from(c.target_words);
+            }
+        }
+        if free_words <= 0.0 {
+            break;
+        }
+        let scale = (want - held_words).max(0.0) / free_words;
+        let mut clamped = false;
+        for (c, h) in architecture.chapters.iter_mut().zip(held.iter_mut()) {
+            if *h {
+                continue;
+            }
+            let w = (f64::from(c.target_words) * scale).round() as u32;
+            c.target_words = w.clamp(MIN_TARGET_WORDS, MAX_TARGET_WORDS);
+            if c.target_words != w {
+                *h = true;
+                clamped = true;
+            }
+        }
+        if !clamped {
+            break;
+        }
     }
 }
 
@@ -98,5 +118,15 @@ mod tests {
         let want = words_for_pages(100, 3, Language::En);
         assert!(total.abs_diff(want) <= 2, "{total} vs {want}");
         assert!(words[1].abs_diff(2 * words[0]) <= 1 && words[2].abs_diff(3 * words[0]) <= 1);
+
+        // A chapter held at the maximum leaves its share to the others.
+        for (c, w) in a.chapters.iter_mut().zip([1_000, 1_000, 19_000]) {
+            c.target_words = w;
+        }
+        fit_to_pages(&mut a, 100);
+        let total: u32 = a.chapters.iter().map(|c| c.target_words).sum();
+        let want = words_for_pages(100, 3, Language::En);
+        assert_eq!(a.chapters[2].target_words, MAX_TARGET_WORDS);
+        assert!(total.abs_diff(want) <= 2, "{total} vs {want}");
     }
 }

@@ -56,6 +56,7 @@ pub mod prompt;
 pub mod retry;
 pub mod sink;
 pub mod supervisor;
+pub mod usage;
 
 use std::sync::Arc;
 
