@@ -53,6 +53,13 @@ struct LibraryPage {
     q: String,
 }
 
+impl LibraryPage {
+    /// A word count as the author's language writes it (25,089 / 25.089).
+    fn count(&self, n: &i64) -> String {
+        say::number(self.page.t, u64::try_from(*n).unwrap_or(0))
+    }
+}
+
 #[derive(Deserialize)]
 struct SearchQuery {
     #[serde(default)]
