@@ -37,13 +37,16 @@
 //!   session's job (read the stored events); events carry the store's seq, so duplicates are dropped by seq.
 
 pub mod architecture;
+pub mod audit;
 pub mod book;
 pub mod breaker;
 pub mod broadcast;
 mod caller;
 pub mod config;
 pub mod deps;
+pub mod ledger;
 mod llm_call;
+pub mod memory;
 pub mod model;
 pub mod outcome;
 pub mod plan;
@@ -66,7 +69,9 @@ pub use broadcast::{
 };
 pub use config::{BreakerConfig, EngineConfig, RetryConfig};
 pub use deps::EngineDeps;
-pub use model::{Architecture, BookStatus, Language, Regenerate};
+pub use model::{
+    Architecture, BookStatus, Finding, FindingKind, Language, Ledger, Place, Regenerate,
+};
 pub use outcome::{BookFinished, BookOutcome};
 pub use ports::*;
 pub use progress::{ProgressMessage, Topic};

@@ -12,7 +12,7 @@ use futures_util::future::LocalBoxFuture;
 use futures_util::stream::LocalBoxStream;
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Architecture, BookStatus, Language};
+use crate::model::{Architecture, BookStatus, Finding, Language, Ledger};
 
 // ---------------------------------------------------------------------------------------------------
 // LLM
@@ -38,6 +38,12 @@ pub enum CallPurpose {
     Architecture,
     Chunk,
     Summary,
+    /// A note on one part of a long chapter (merged into the rolling summary).
+    Note,
+    /// The story ledger of a finished chapter (JSON).
+    Ledger,
+    /// The continuity audit of a finished chapter (JSON findings).
+    Audit,
 }
 
 impl CallPurpose {
@@ -46,6 +52,9 @@ impl CallPurpose {
             CallPurpose::Architecture => "architecture",
             CallPurpose::Chunk => "chunk",
             CallPurpose::Summary => "summary",
+            CallPurpose::Note => "note",
+            CallPurpose::Ledger => "ledger",
+            CallPurpose::Audit => "audit",
         }
     }
 }
@@ -310,6 +319,8 @@ pub struct BookSnapshot {
     /// `book_completed` reports the book's totals, not the last run's.
     pub spent: Usage,
     pub spent_usd: f64,
+    /// The continuity audit runs after each chapter (on unless the author turned it off).
+    pub audit: bool,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -391,6 +402,24 @@ pub trait BookStore: Send + Sync {
         book_id: &str,
         chapter_index: usize,
         summary: String,
+        fence: Fence,
+    ) -> LocalBoxFuture<'static, Result<(), StoreError>>;
+    /// Adds what a chapter taught (the story ledger) to the book's `bible.learned` and returns the
+    /// ledger as stored: entries already there (the author may have edited them) are kept as they are
+    /// (`Ledger::merged` against the stored architecture).
+    fn merge_ledger(
+        &self,
+        book_id: &str,
+        learned: Ledger,
+        fence: Fence,
+    ) -> LocalBoxFuture<'static, Result<Ledger, StoreError>>;
+    /// Replaces the open audit findings of a chapter (idempotent: a run restarted after the audit
+    /// writes the same chapter's findings again, not twice).
+    fn save_audit(
+        &self,
+        book_id: &str,
+        chapter_index: usize,
+        findings: Vec<Finding>,
         fence: Fence,
     ) -> LocalBoxFuture<'static, Result<(), StoreError>>;
     /// Records the planned number of chunks (progress = committed / planned).

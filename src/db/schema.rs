@@ -48,6 +48,7 @@ diesel::table! {
         pen_name -> Text,
         dedication -> Text,
         copyright_line -> Text,
+        continuity_audit -> Bool,
     }
 }
 
@@ -274,6 +275,22 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    continuity_findings (id) {
+        id -> Text,
+        book_id -> Text,
+        chapter_index -> Integer,
+        kind -> Text,
+        severity -> Integer,
+        quote -> Text,
+        explanation -> Text,
+        suggestion -> Text,
+        status -> Text,
+        created_at -> Timestamp,
+        resolved_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(books -> users (user_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(chapters -> books (book_id));
@@ -282,6 +299,7 @@ diesel::joinable!(events -> books (book_id));
 diesel::joinable!(api_keys -> users (user_id));
 diesel::joinable!(subscriptions -> users (user_id));
 diesel::joinable!(chapter_versions -> books (book_id));
+diesel::joinable!(continuity_findings -> books (book_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
@@ -301,4 +319,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     billing_events,
     quota_uses,
     chapter_versions,
+    continuity_findings,
 );

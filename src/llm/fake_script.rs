@@ -40,7 +40,7 @@ pub struct Ask {
     pub model: String,
     /// For a request asking for a book's architecture: the JSON answer (built from the idea, language
     /// and length in the prompt, as the offline writer would), so a whole book can be written against
-    /// the fake server.
+    /// the fake server. Likewise the JSON answer to a story-ledger or continuity-audit request.
     pub architecture: Option<String>,
 }
 
@@ -107,11 +107,14 @@ impl Ask {
             .filter(|m| m.0 == "user")
             .map(|m| m.1.as_str())
             .collect();
-        let architecture = architecture_answer(&system, &last_user);
+        let language = if spanish { Language::Es } else { Language::En };
+        let architecture = architecture_answer(&system, &last_user).or_else(|| {
+            super::offline_memory::memory_answer(&system, &last_user, language, true)
+        });
         Ask {
             architecture,
             seed: seed_of(&[&system, &user_text], &[]),
-            language: if spanish { Language::Es } else { Language::En },
+            language,
             topic: Topic {
                 title,
                 chapter: String::new(),

@@ -1,6 +1,7 @@
 //! Writing one book: the orchestrator actor, its run, the chunk writer and the book's context.
 
 pub(crate) mod ctx;
+mod memory;
 pub mod orchestrator;
 mod run;
 mod writer;

@@ -6,6 +6,7 @@ mod broadcaster;
 mod failures;
 mod helpers;
 mod lifecycle;
+mod memory;
 mod llm;
 mod outages;
 mod store;

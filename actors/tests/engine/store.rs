@@ -26,6 +26,10 @@ pub struct BookState {
     /// Usage of the book's recorded calls (as a database store sums them).
     pub spent: Usage,
     pub spent_usd: f64,
+    /// The author turned the continuity audit off.
+    pub audit_off: bool,
+    /// Audit findings per chapter, as last saved.
+    pub findings: BTreeMap<usize, Vec<Finding>>,
 }
 
 #[derive(Default)]
@@ -115,6 +119,7 @@ impl BookStore for SharedStore {
             last_event_seq: b.events.last().map_or(0, |e| e.seq),
             spent: b.spent,
             spent_usd: b.spent_usd,
+            audit: !b.audit_off,
         })
     }
 
@@ -162,6 +167,7 @@ impl BookStore for SharedStore {
         self.0.with(book_id, Some(fence), move |b| {
             b.chunks.retain(|_, (c, _)| c.chapter_index != chapter);
             b.summaries.retain(|k, _| *k < chapter);
+            b.findings.remove(&chapter);
         })
     }
 
@@ -174,6 +180,31 @@ impl BookStore for SharedStore {
     ) -> LocalBoxFuture<'static, Result<(), StoreError>> {
         self.0.with(book_id, Some(fence), move |b| {
             b.summaries.insert(chapter, summary);
+        })
+    }
+
+    fn merge_ledger(
+        &self,
+        book_id: &str,
+        learned: Ledger,
+        fence: Fence,
+    ) -> LocalBoxFuture<'static, Result<Ledger, StoreError>> {
+        self.0.with(book_id, Some(fence), move |b| {
+            let merged = b.architecture.bible.learned.merged(learned, &b.architecture);
+            b.architecture.bible.learned = merged.clone();
+            merged
+        })
+    }
+
+    fn save_audit(
+        &self,
+        book_id: &str,
+        chapter: usize,
+        findings: Vec<Finding>,
+        fence: Fence,
+    ) -> LocalBoxFuture<'static, Result<(), StoreError>> {
+        self.0.with(book_id, Some(fence), move |b| {
+            b.findings.insert(chapter, findings);
         })
     }
 

@@ -127,6 +127,7 @@ pub fn load_book(conn: &mut DbConn, book_id: &str) -> Result<BookSnapshot, Query
             output_tokens: u64::try_from(output_tokens).unwrap_or(0),
         },
         spent_usd,
+        audit: repo::memory::audit_enabled(conn, book_id)?,
     })
 }
 
@@ -231,6 +232,7 @@ pub fn discard_chapter(
         )
         .set((chapters::words.eq(0), chapters::status.eq("pending")))
         .execute(conn)?;
+        repo::memory::discard_open(conn, book_id, chapter)?;
         recount(conn, book_id)
     })
 }
