@@ -177,3 +177,15 @@ pub fn resolve(conn: &mut DbConn, book_id: &str, id: &str, status: &str) -> Resu
     .execute(conn)?;
     Ok(n == 1)
 }
+
+/// Undoes `resolve` (an apply whose regeneration was refused).
+pub fn reopen(conn: &mut DbConn, book_id: &str, id: &str) -> Result<(), DbError> {
+    diesel::update(
+        findings::table
+            .filter(findings::book_id.eq(book_id))
+            .filter(findings::id.eq(id)),
+    )
+    .set((findings::status.eq(OPEN), findings::resolved_at.eq(None::<chrono::NaiveDateTime>)))
+    .execute(conn)?;
+    Ok(())
+}
