@@ -164,3 +164,56 @@ async fn an_audit_turned_off_makes_no_audit_call() {
     assert_eq!(report["findings"].as_array().map(Vec::len), Some(0));
     assert_eq!(audit_calls(&app, &id), 0);
 }
+
+#[actix_web::test]
+async fn the_reader_highlights_the_quote_and_its_forms_dismiss_and_correct_the_ledger() {
+    let app = spawn_app().await;
+    let a = author(&app).await;
+    let id = ready_book(&a).await;
+    approve(&a, &id).await;
+    let report = a.api("GET", &format!("/api/v1/books/{id}/audit"), None).await.json();
+    let finding = report["findings"][0].clone();
+    let quote = finding["quote"].as_str().expect("the offline writer's finding");
+    let page = a.client.get(&format!("/books/{id}/read")).await;
+    assert_eq!(page.status, 200);
+    let first_words: String = quote.split_whitespace().take(2).collect::<Vec<_>>().join(" ");
+    let marked = page.body.find("<mark class=\"finding\">").expect("a highlighted quote");
+    assert!(
+        page.body[marked..].contains(&first_words),
+        "the highlight holds the quote ({first_words})"
+    );
+    assert!(page.body.contains("Continuity audit"));
+
+    let token = a.client.csrf(&format!("/books/{id}/read")).await;
+    let fid = finding["id"].as_str().expect("id");
+    let res = a
+        .client
+        .post_form(&format!("/books/{id}/audit/{fid}/dismiss"), &[("csrf_token", &token)])
+        .await;
+    assert_eq!(res.status, 303, "{}", res.body);
+    let res = a
+        .client
+        .post_form(
+            &format!("/books/{id}/ledger"),
+            &[
+                ("csrf_token", &token),
+                ("characters", "Ilsa Marr — the keeper's sister\n\n"),
+                ("places", "Port Elim"),
+                ("facts", "The lamp was lit in 1871"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, 303, "{}", res.body);
+    let ledger = a.api("GET", &format!("/api/v1/books/{id}/ledger"), None).await.json();
+    assert_eq!(ledger["characters"][0]["name"], "Ilsa Marr");
+    assert_eq!(ledger["characters"][0]["role"], "the keeper's sister");
+    assert_eq!(ledger["places"][0]["name"], "Port Elim");
+    let res = a
+        .client
+        .post_form(&format!("/books/{id}/audit"), &[("csrf_token", &token)])
+        .await;
+    assert_eq!(res.status, 303, "unticked: off");
+    let report = a.api("GET", &format!("/api/v1/books/{id}/audit"), None).await.json();
+    assert_eq!(report["enabled"], false);
+    assert_eq!(report["findings"][0]["status"], "dismissed");
+}

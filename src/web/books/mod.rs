@@ -1,11 +1,13 @@
 //! The author's book pages: library and idea wizard ([`library`]), architecture review ([`review`]),
-//! live view and controls ([`live`]), reader and downloads ([`reader`]), the chapter editor with its
+//! live view and controls ([`live`]), reader and downloads ([`reader`]), the continuity audit and
+//! story ledger forms ([`memory`]), the chapter editor with its
 //! versions and regenerate ([`chapters`]). Thin HTML doors over
 //! `crate::books` (the same use cases as the API): another user's book is a 404 everywhere.
 
 pub mod chapters;
 pub mod library;
 pub mod live;
+pub mod memory;
 pub mod reader;
 pub mod review;
 
@@ -18,6 +20,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(review::routes)
         .configure(live::routes)
         .configure(reader::routes)
+        .configure(memory::routes)
         .configure(chapters::routes);
 }
 

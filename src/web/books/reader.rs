@@ -1,4 +1,5 @@
-//! The reader (`/books/{id}/read`, with a regenerate button per chapter once the book is written), the
+//! The reader (`/books/{id}/read`, with a regenerate button per chapter once the book is written, the
+//! continuity audit's findings highlighted in the text and the story ledger's form), the
 //! book's credits form (pen name, dedication, copyright line — printed by every export) and downloads
 //! (`/books/{id}/export/{fmt}`), owner or admin only.
 
@@ -7,7 +8,8 @@ use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
-use crate::books::Download;
+use crate::books::{AuditReport, Download};
+use crate::db::repo::memory::FindingRow;
 use crate::db::repo::books::Credits;
 use crate::db::{repo::books::Book, repo::chapters::ChapterText};
 use crate::error::AppError;
@@ -28,6 +30,15 @@ struct ReadPage {
     book: Book,
     chapters: Vec<ChapterText>,
     downloads: Vec<Download>,
+    audit: AuditReport,
+    /// The story ledger as the form's three text areas: characters, places, facts.
+    ledger: (String, String, String),
+}
+
+/// A piece of a paragraph; `mark` when it is a finding's quote.
+struct Segment<'a> {
+    text: &'a str,
+    mark: bool,
 }
 
 impl ReadPage {
@@ -35,6 +46,42 @@ impl ReadPage {
     fn can_regenerate(&self) -> bool {
         use buko_actors::BookStatus::{Completed, Failed, Paused};
         matches!(self.book.status(), Completed | Paused | Failed)
+    }
+
+    /// The open findings of a chapter.
+    fn findings_of(&self, position: &i32) -> Vec<&FindingRow> {
+        self.audit
+            .open()
+            .filter(|f| f.chapter_index == *position)
+            .collect()
+    }
+
+    /// A paragraph cut around the first open finding's quote it holds (highlighted by the template).
+    fn segments<'a>(&self, position: &i32, p: &'a str) -> Vec<Segment<'a>> {
+        let found = self
+            .findings_of(position)
+            .into_iter()
+            .find_map(|f| p.find(f.quote.as_str()).map(|i| (i, i + f.quote.len())));
+        match found {
+            Some((start, end)) => vec![
+                Segment {
+                    text: &p[..start],
+                    mark: false,
+                },
+                Segment {
+                    text: &p[start..end],
+                    mark: true,
+                },
+                Segment {
+                    text: &p[end..],
+                    mark: false,
+                },
+            ],
+            None => vec![Segment {
+                text: p,
+                mark: false,
+            }],
+        }
     }
 
     /// Paragraphs of a chapter (blank-line separated), escaped by the template.
@@ -55,6 +102,8 @@ async fn read(
     let book = state.books.get(&user, &id).await?;
     let chapters = state.books.chapters(&user, &id).await?;
     let downloads = state.books.downloads(&book).await?;
+    let audit = state.books.audit(&user, &id).await?;
+    let ledger = super::memory::ledger_lines(&state.books.ledger(&user, &id).await?);
     html(
         StatusCode::OK,
         &ReadPage {
@@ -62,6 +111,8 @@ async fn read(
             book,
             chapters,
             downloads,
+            audit,
+            ledger,
         },
     )
 }
