@@ -47,7 +47,12 @@ pub fn audit_request(
     if let Some(s) = story_so_far.filter(|s| !s.is_empty()) {
         let _ = writeln!(u, "## Story so far\n{}\n", head(s, config.summary_chars));
     }
-    let _ = writeln!(u, "## Plan of chapter {} \"{}\"", chapter_index + 1, head(title, 80));
+    let _ = writeln!(
+        u,
+        "## Plan of chapter {} \"{}\"",
+        chapter_index + 1,
+        head(title, 80)
+    );
     if let Some(c) = chapter {
         let _ = writeln!(u, "{}", head(&c.summary, 800));
         for k in c.key_points.iter().take(12) {

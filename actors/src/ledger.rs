@@ -130,7 +130,11 @@ pub fn ledger_request(
     let mut u = String::new();
     let planned: Vec<&str> = a.bible.characters.iter().map(|c| c.name.as_str()).collect();
     if !planned.is_empty() {
-        let _ = writeln!(u, "## Planned characters\n{}\n", head(&planned.join(", "), 1_000));
+        let _ = writeln!(
+            u,
+            "## Planned characters\n{}\n",
+            head(&planned.join(", "), 1_000)
+        );
     }
     let known = learned_text(&a.bible.learned, config.ledger_chars);
     if !known.is_empty() {
@@ -175,7 +179,12 @@ pub fn ledger_request(
 pub fn parse_ledger(answer: &str) -> Option<Ledger> {
     let json = crate::architecture::extract_json_object(answer)?;
     let v: serde_json::Value = serde_json::from_str(json).ok()?;
-    let list = |k: &str| v.get(k).and_then(|x| x.as_array()).cloned().unwrap_or_default();
+    let list = |k: &str| {
+        v.get(k)
+            .and_then(|x| x.as_array())
+            .cloned()
+            .unwrap_or_default()
+    };
     let text = |x: &serde_json::Value, k: &str| {
         x.get(k)
             .and_then(|s| s.as_str())

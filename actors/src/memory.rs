@@ -137,7 +137,9 @@ mod tests {
         for parts in [2, 5, 10, 40] {
             let notes = vec!["x".repeat(10_000); parts];
             let s = notes_source(&notes, &config);
-            let bound = config.summary_source_chars.max(parts * (MIN_NOTE_CHARS + 40));
+            let bound = config
+                .summary_source_chars
+                .max(parts * (MIN_NOTE_CHARS + 40));
             assert!(s.chars().count() <= bound, "{parts} parts: {}", s.len());
         }
     }

@@ -33,9 +33,10 @@ fn ledger_error(e: QueryError) -> BookError {
     match e {
         QueryError::NotFound(_) => BookError::NotFound,
         QueryError::Db(e) => BookError::Storage(e),
-        QueryError::Fenced(m) | QueryError::BadArchitecture(m) => {
-            BookError::invalid("ledger", format!("the book has no usable architecture: {m}"))
-        }
+        QueryError::Fenced(m) | QueryError::BadArchitecture(m) => BookError::invalid(
+            "ledger",
+            format!("the book has no usable architecture: {m}"),
+        ),
     }
 }
 
@@ -82,7 +83,10 @@ impl BookService {
         let (book, fid) = (row.book_id.clone(), row.id.clone());
         let changed = db::run(&self.db, move |c| store::resolve(c, &book, &fid, status)).await?;
         if !changed {
-            return Err(BookError::invalid("finding", "this finding is no longer open"));
+            return Err(BookError::invalid(
+                "finding",
+                "this finding is no longer open",
+            ));
         }
         Ok(())
     }

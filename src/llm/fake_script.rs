@@ -108,9 +108,8 @@ impl Ask {
             .map(|m| m.1.as_str())
             .collect();
         let language = if spanish { Language::Es } else { Language::En };
-        let architecture = architecture_answer(&system, &last_user).or_else(|| {
-            super::offline_memory::memory_answer(&system, &last_user, language, true)
-        });
+        let architecture = architecture_answer(&system, &last_user)
+            .or_else(|| super::offline_memory::memory_answer(&system, &last_user, language, true));
         Ask {
             architecture,
             seed: seed_of(&[&system, &user_text], &[]),

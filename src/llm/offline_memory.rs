@@ -37,9 +37,7 @@ fn chapter_number(user: &str) -> usize {
 
 fn ledger_answer(user: &str, language: Language) -> String {
     // Only the chapter's part of the prompt: the lists of what is already known come before it.
-    let chapter = user
-        .find("## Chapter ")
-        .map_or(user, |i| &user[i..]);
+    let chapter = user.find("## Chapter ").map_or(user, |i| &user[i..]);
     let n = chapter_number(user);
     let (names, places) = vocabulary(language);
     let role = match language {
@@ -136,9 +134,15 @@ mod tests {
         let offline = audit_answer(&user, Language::En, false);
         let kept = buko_actors::audit::parse_findings(&offline, chapter, 8);
         assert_eq!(kept.len(), 1);
-        assert_eq!(kept[0].quote, "The rain fell over the old library all night long.");
+        assert_eq!(
+            kept[0].quote,
+            "The rain fell over the old library all night long."
+        );
         let fake = audit_answer(&user, Language::En, true);
-        assert_eq!(buko_actors::audit::parse_findings(&fake, chapter, 8).len(), 1);
+        assert_eq!(
+            buko_actors::audit::parse_findings(&fake, chapter, 8).len(),
+            1
+        );
         assert!(fake.contains("never written"));
     }
 }

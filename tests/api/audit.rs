@@ -56,9 +56,14 @@ async fn findings_quote_the_chapter_and_can_be_dismissed_or_applied() {
     let a = author(&app).await;
     let id = ready_book(&a).await;
     approve(&a, &id).await;
-    assert!(audit_calls(&app, &id) > 0, "the audit's calls are in the usage ledger");
+    assert!(
+        audit_calls(&app, &id) > 0,
+        "the audit's calls are in the usage ledger"
+    );
 
-    let report = a.api("GET", &format!("/api/v1/books/{id}/audit"), None).await;
+    let report = a
+        .api("GET", &format!("/api/v1/books/{id}/audit"), None)
+        .await;
     assert_eq!(report.status, 200, "{}", report.body);
     let report = report.json();
     assert_eq!(report["enabled"], true);
@@ -84,7 +89,11 @@ async fn findings_quote_the_chapter_and_can_be_dismissed_or_applied() {
     let path = format!("/api/v1/books/{id}/audit/{first}/dismiss");
     let res = a.api("POST", &path, None).await;
     assert_eq!(res.status, 200, "{}", res.body);
-    assert_eq!(a.api("POST", &path, None).await.status, 422, "already dismissed");
+    assert_eq!(
+        a.api("POST", &path, None).await.status,
+        422,
+        "already dismissed"
+    );
     let missing = format!("/api/v1/books/{id}/audit/no-such-finding/dismiss");
     assert_eq!(a.api("POST", &missing, None).await.status, 404);
 
@@ -93,17 +102,32 @@ async fn findings_quote_the_chapter_and_can_be_dismissed_or_applied() {
     let n = other["chapter_index"].as_u64().expect("chapter");
     let fid = other["id"].as_str().expect("id");
     let res = a
-        .api("POST", &format!("/api/v1/books/{id}/audit/{fid}/apply"), None)
+        .api(
+            "POST",
+            &format!("/api/v1/books/{id}/audit/{fid}/apply"),
+            None,
+        )
         .await;
     assert_eq!(res.status, 202, "{}", res.body);
     wait_book_status(&a, &id, "completed").await;
     let history = a
-        .api("GET", &format!("/api/v1/books/{id}/chapters/{n}/versions"), None)
+        .api(
+            "GET",
+            &format!("/api/v1/books/{id}/chapters/{n}/versions"),
+            None,
+        )
         .await
         .json();
-    assert_eq!(history["versions"].as_array().map(Vec::len), Some(1), "{history}");
+    assert_eq!(
+        history["versions"].as_array().map(Vec::len),
+        Some(1),
+        "{history}"
+    );
     assert_eq!(history["current"]["revision"]["kind"], "regenerate");
-    let report = a.api("GET", &format!("/api/v1/books/{id}/audit"), None).await.json();
+    let report = a
+        .api("GET", &format!("/api/v1/books/{id}/audit"), None)
+        .await
+        .json();
     let statuses: Vec<(&str, &str)> = report["findings"]
         .as_array()
         .into_iter()
@@ -115,7 +139,12 @@ async fn findings_quote_the_chapter_and_can_be_dismissed_or_applied() {
 
     // Another user sees nothing.
     let b = author(&app).await;
-    assert_eq!(b.api("GET", &format!("/api/v1/books/{id}/audit"), None).await.status, 404);
+    assert_eq!(
+        b.api("GET", &format!("/api/v1/books/{id}/audit"), None)
+            .await
+            .status,
+        404
+    );
 }
 
 #[actix_web::test]
@@ -124,12 +153,17 @@ async fn the_ledger_learns_from_the_text_and_the_author_corrects_it() {
     let a = author(&app).await;
     let id = ready_book(&a).await;
     approve(&a, &id).await;
-    let ledger = a.api("GET", &format!("/api/v1/books/{id}/ledger"), None).await;
+    let ledger = a
+        .api("GET", &format!("/api/v1/books/{id}/ledger"), None)
+        .await;
     assert_eq!(ledger.status, 200, "{}", ledger.body);
     let ledger = ledger.json();
     let learned = ledger["characters"].as_array().map_or(0, Vec::len)
         + ledger["places"].as_array().map_or(0, Vec::len);
-    assert!(learned > 0, "the offline book's ledger learned names: {ledger}");
+    assert!(
+        learned > 0,
+        "the offline book's ledger learned names: {ledger}"
+    );
 
     let mine = json!({ "characters": [{ "name": " Ilsa Marr ", "role": "the keeper's sister" }],
                        "places": [], "facts": ["The lighthouse was built in 1871"] });
@@ -138,13 +172,20 @@ async fn the_ledger_learns_from_the_text_and_the_author_corrects_it() {
         .await;
     assert_eq!(res.status, 200, "{}", res.body);
     assert_eq!(res.json()["characters"][0]["name"], "Ilsa Marr");
-    let book = a.api("GET", &format!("/api/v1/books/{id}"), None).await.json();
+    let book = a
+        .api("GET", &format!("/api/v1/books/{id}"), None)
+        .await
+        .json();
     assert_eq!(
         book["architecture"]["bible"]["learned"]["facts"][0],
         "The lighthouse was built in 1871"
     );
     let bad = a
-        .api("PUT", &format!("/api/v1/books/{id}/ledger"), Some(json!({ "characters": [{ "role": "x" }] })))
+        .api(
+            "PUT",
+            &format!("/api/v1/books/{id}/ledger"),
+            Some(json!({ "characters": [{ "role": "x" }] })),
+        )
         .await;
     assert_eq!(bad.status, 400, "{}", bad.body);
 }
@@ -155,11 +196,18 @@ async fn an_audit_turned_off_makes_no_audit_call() {
     let a = author(&app).await;
     let id = ready_book(&a).await;
     let res = a
-        .api("PUT", &format!("/api/v1/books/{id}/audit"), Some(json!({ "enabled": false })))
+        .api(
+            "PUT",
+            &format!("/api/v1/books/{id}/audit"),
+            Some(json!({ "enabled": false })),
+        )
         .await;
     assert_eq!(res.status, 200, "{}", res.body);
     approve(&a, &id).await;
-    let report = a.api("GET", &format!("/api/v1/books/{id}/audit"), None).await.json();
+    let report = a
+        .api("GET", &format!("/api/v1/books/{id}/audit"), None)
+        .await
+        .json();
     assert_eq!(report["enabled"], false);
     assert_eq!(report["findings"].as_array().map(Vec::len), Some(0));
     assert_eq!(audit_calls(&app, &id), 0);
@@ -171,13 +219,28 @@ async fn the_reader_highlights_the_quote_and_its_forms_dismiss_and_correct_the_l
     let a = author(&app).await;
     let id = ready_book(&a).await;
     approve(&a, &id).await;
-    let report = a.api("GET", &format!("/api/v1/books/{id}/audit"), None).await.json();
+    let report = a
+        .api("GET", &format!("/api/v1/books/{id}/audit"), None)
+        .await
+        .json();
     let finding = report["findings"][0].clone();
-    let quote = finding["quote"].as_str().expect("the offline writer's finding");
+    let quote = finding["quote"]
+        .as_str()
+        .expect("the offline writer's finding");
     let page = a.client.get(&format!("/books/{id}/read")).await;
     assert_eq!(page.status, 200);
-    let first_words: String = quote.split_whitespace().take(2).collect::<Vec<_>>().join(" ");
-    let marked = page.body.find("<mark class=\"finding\">").expect("a highlighted quote");
+    let first_words = quote
+        .split_whitespace()
+        .take(2)
+        .collect::<Vec<_>>()
+        .join(" ")
+        .replace('&', "&amp;")
+        .replace('\'', "&#x27;")
+        .replace('"', "&quot;");
+    let marked = page
+        .body
+        .find("<mark class=\"finding\">")
+        .expect("a highlighted quote");
     assert!(
         page.body[marked..].contains(&first_words),
         "the highlight holds the quote ({first_words})"
@@ -188,7 +251,10 @@ async fn the_reader_highlights_the_quote_and_its_forms_dismiss_and_correct_the_l
     let fid = finding["id"].as_str().expect("id");
     let res = a
         .client
-        .post_form(&format!("/books/{id}/audit/{fid}/dismiss"), &[("csrf_token", &token)])
+        .post_form(
+            &format!("/books/{id}/audit/{fid}/dismiss"),
+            &[("csrf_token", &token)],
+        )
         .await;
     assert_eq!(res.status, 303, "{}", res.body);
     let res = a
@@ -204,7 +270,10 @@ async fn the_reader_highlights_the_quote_and_its_forms_dismiss_and_correct_the_l
         )
         .await;
     assert_eq!(res.status, 303, "{}", res.body);
-    let ledger = a.api("GET", &format!("/api/v1/books/{id}/ledger"), None).await.json();
+    let ledger = a
+        .api("GET", &format!("/api/v1/books/{id}/ledger"), None)
+        .await
+        .json();
     assert_eq!(ledger["characters"][0]["name"], "Ilsa Marr");
     assert_eq!(ledger["characters"][0]["role"], "the keeper's sister");
     assert_eq!(ledger["places"][0]["name"], "Port Elim");
@@ -213,7 +282,10 @@ async fn the_reader_highlights_the_quote_and_its_forms_dismiss_and_correct_the_l
         .post_form(&format!("/books/{id}/audit"), &[("csrf_token", &token)])
         .await;
     assert_eq!(res.status, 303, "unticked: off");
-    let report = a.api("GET", &format!("/api/v1/books/{id}/audit"), None).await.json();
+    let report = a
+        .api("GET", &format!("/api/v1/books/{id}/audit"), None)
+        .await
+        .json();
     assert_eq!(report["enabled"], false);
     assert_eq!(report["findings"][0]["status"], "dismissed");
 }

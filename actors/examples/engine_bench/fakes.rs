@@ -157,7 +157,11 @@ impl BookStore for Shared {
         _: Fence,
     ) -> LocalBoxFuture<'static, Result<Ledger, StoreError>> {
         self.0.with(id, move |b| {
-            let merged = b.architecture.bible.learned.merged(learned, &b.architecture);
+            let merged = b
+                .architecture
+                .bible
+                .learned
+                .merged(learned, &b.architecture);
             b.architecture.bible.learned = merged.clone();
             merged
         })

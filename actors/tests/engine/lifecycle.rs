@@ -69,7 +69,11 @@ async fn six_chapter_book_completes_in_order_exactly_once() {
         5
     );
     let count = |p: CallPurpose| calls.iter().filter(|c| c.purpose == p).count();
-    assert_eq!(count(CallPurpose::Ledger), 5, "a ledger per chapter but the last");
+    assert_eq!(
+        count(CallPurpose::Ledger),
+        5,
+        "a ledger per chapter but the last"
+    );
     assert_eq!(count(CallPurpose::Audit), 6, "an audit per chapter");
     assert!(calls
         .iter()

@@ -6,7 +6,7 @@ mod broadcaster;
 mod failures;
 mod helpers;
 mod lifecycle;
-mod memory;
 mod llm;
+mod memory;
 mod outages;
 mod store;

@@ -48,10 +48,20 @@ async fn a_fact_only_in_the_middle_of_a_chapter_reaches_the_next_chapters_prompt
     );
 
     let notes = h.llm.requests_for(CallPurpose::Note);
-    assert_eq!(notes.len(), 3, "one note per part of chapter 1 (none for the last chapter)");
+    assert_eq!(
+        notes.len(),
+        3,
+        "one note per part of chapter 1 (none for the last chapter)"
+    );
     let summary = &h.llm.requests_for(CallPurpose::Summary)[0].messages[0].content;
-    assert!(summary.contains("Notes on part 2: Note: FACT-lighthouse"), "{summary}");
-    assert!(summary.chars().count() < 200 + 600, "the summary prompt stays bounded");
+    assert!(
+        summary.contains("Notes on part 2: Note: FACT-lighthouse"),
+        "{summary}"
+    );
+    assert!(
+        summary.chars().count() < 200 + 600,
+        "the summary prompt stays bounded"
+    );
     assert!(
         first_chunk_of_chapter_two(&h).contains("FACT-lighthouse"),
         "chapter 2 remembers what the middle of chapter 1 said"
@@ -125,7 +135,11 @@ async fn audit_findings_need_their_quote_in_the_chapter() {
         BookOutcome::Completed
     );
     let book = h.store.book("a1");
-    assert_eq!(h.llm.requests_for(CallPurpose::Audit).len(), 2, "every chapter");
+    assert_eq!(
+        h.llm.requests_for(CallPurpose::Audit).len(),
+        2,
+        "every chapter"
+    );
     let first = &book.findings[&0];
     assert_eq!(first.len(), 1, "the finding without its quote is dropped");
     assert_eq!(first[0].kind, FindingKind::Fact);
@@ -147,7 +161,13 @@ async fn audit_findings_need_their_quote_in_the_chapter() {
 async fn an_audit_turned_off_makes_no_audit_call() {
     let mut h = harness(fast_config());
     h.store.add_book("a2", architecture(2, 150));
-    h.store.books.lock().unwrap().get_mut("a2").unwrap().audit_off = true;
+    h.store
+        .books
+        .lock()
+        .unwrap()
+        .get_mut("a2")
+        .unwrap()
+        .audit_off = true;
     h.start("a2", None).await;
     assert_eq!(
         h.outcome(Duration::from_secs(10)).await.outcome,

@@ -190,7 +190,11 @@ impl BookStore for SharedStore {
         fence: Fence,
     ) -> LocalBoxFuture<'static, Result<Ledger, StoreError>> {
         self.0.with(book_id, Some(fence), move |b| {
-            let merged = b.architecture.bible.learned.merged(learned, &b.architecture);
+            let merged = b
+                .architecture
+                .bible
+                .learned
+                .merged(learned, &b.architecture);
             b.architecture.bible.learned = merged.clone();
             merged
         })

@@ -28,7 +28,10 @@ fn architecture(conn: &mut DbConn, book_id: &str) -> Result<Architecture, QueryE
 fn save_architecture(conn: &mut DbConn, book_id: &str, a: &Architecture) -> Result<(), QueryError> {
     let json = serde_json::to_string(a).map_err(|e| QueryError::BadArchitecture(e.to_string()))?;
     diesel::update(books::table.find(book_id))
-        .set((books::architecture.eq(Some(json)), books::updated_at.eq(now())))
+        .set((
+            books::architecture.eq(Some(json)),
+            books::updated_at.eq(now()),
+        ))
         .execute(conn)?;
     Ok(())
 }
@@ -49,7 +52,11 @@ pub fn merge_ledger(
 }
 
 /// The author's version of the ledger replaces the stored one (normalized and bounded).
-pub fn replace_ledger(conn: &mut DbConn, book_id: &str, learned: Ledger) -> Result<Ledger, QueryError> {
+pub fn replace_ledger(
+    conn: &mut DbConn,
+    book_id: &str,
+    learned: Ledger,
+) -> Result<Ledger, QueryError> {
     crate::db::write_tx(conn, |conn| {
         let mut a = architecture(conn, book_id)?;
         a.bible.learned = learned.normalized();
@@ -173,7 +180,10 @@ pub fn resolve(conn: &mut DbConn, book_id: &str, id: &str, status: &str) -> Resu
             .filter(findings::id.eq(id))
             .filter(findings::status.eq(OPEN)),
     )
-    .set((findings::status.eq(status), findings::resolved_at.eq(Some(now()))))
+    .set((
+        findings::status.eq(status),
+        findings::resolved_at.eq(Some(now())),
+    ))
     .execute(conn)?;
     Ok(n == 1)
 }
@@ -185,7 +195,10 @@ pub fn reopen(conn: &mut DbConn, book_id: &str, id: &str) -> Result<(), DbError>
             .filter(findings::book_id.eq(book_id))
             .filter(findings::id.eq(id)),
     )
-    .set((findings::status.eq(OPEN), findings::resolved_at.eq(None::<chrono::NaiveDateTime>)))
+    .set((
+        findings::status.eq(OPEN),
+        findings::resolved_at.eq(None::<chrono::NaiveDateTime>),
+    ))
     .execute(conn)?;
     Ok(())
 }

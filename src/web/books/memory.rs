@@ -14,7 +14,10 @@ use crate::web::session::{CsrfForm, CsrfProtected, CurrentUser};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/books/{id}/audit", web::post().to(switch))
-        .route("/books/{id}/audit/{finding}/dismiss", web::post().to(dismiss))
+        .route(
+            "/books/{id}/audit/{finding}/dismiss",
+            web::post().to(dismiss),
+        )
         .route("/books/{id}/audit/{finding}/apply", web::post().to(apply))
         .route("/books/{id}/ledger", web::post().to(ledger));
 }

@@ -9,8 +9,8 @@ use askama::Template;
 use serde::Deserialize;
 
 use crate::books::{AuditReport, Download};
-use crate::db::repo::memory::FindingRow;
 use crate::db::repo::books::Credits;
+use crate::db::repo::memory::FindingRow;
 use crate::db::{repo::books::Book, repo::chapters::ChapterText};
 use crate::error::AppError;
 use crate::state::AppState;
