@@ -142,7 +142,7 @@ pub fn parse_findings(answer: &str, chapter: &str, max: usize) -> Vec<Finding> {
             })
         })
         .collect();
-    out.sort_by(|a, b| b.severity.cmp(&a.severity));
+    out.sort_by_key(|f| std::cmp::Reverse(f.severity));
     out.dedup_by(|a, b| a.quote == b.quote && a.kind == b.kind);
     out.truncate(max);
     out

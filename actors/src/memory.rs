@@ -52,8 +52,7 @@ pub fn note_chars(parts: usize, config: &EngineConfig) -> usize {
 pub fn note_request(
     a: &Architecture,
     chapter_index: usize,
-    part: usize,
-    parts: usize,
+    (part, parts): (usize, usize),
     text: &str,
     book_id: &str,
     max_output_tokens: u32,

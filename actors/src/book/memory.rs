@@ -93,8 +93,7 @@ pub(crate) async fn remember_chapter(
             let request = note_request(
                 architecture,
                 chapter_index,
-                i,
-                parts.len(),
+                (i, parts.len()),
                 part,
                 &book.book_id,
                 max_out,

@@ -256,7 +256,17 @@ impl LlmPort for ScriptLlm {
                     self.paced(vec![text], Some(stop))
                 }
                 CallPurpose::Architecture => {
-                    let scripted = self.architecture_answers.lock().unwrap().pop_front();
+                    let mut answers = self.architecture_answers.lock().unwrap();
+                    let scripted = answers.pop_front();
+                    // "<<CUT>>" marks where the model ran out of tokens: the rest is the answer to
+                    // the continuation request.
+                    if let Some((head, rest)) =
+                        scripted.as_deref().and_then(|a| a.split_once("<<CUT>>"))
+                    {
+                        answers.push_front(rest.to_string());
+                        return self.paced(vec![head.to_string()], Some(StopReason::MaxTokens));
+                    }
+                    drop(answers);
                     let answer = scripted.unwrap_or_else(|| {
                         r#"```json {"title":"T","chapters":[{"title":"A","target_words":500}]} ```"#.into()
                     });
