@@ -76,10 +76,17 @@ pub struct EngineConfig {
     pub tail_chars: usize,
     /// Upper bound of the rolling summary kept between chapters.
     pub summary_chars: usize,
-    /// Chars of a finished chapter given to the summary call (its start and end).
+    /// Chars of a finished chapter one summary call reads; a longer chapter is read in parts of this
+    /// size, each turned into a note, and the notes make the summary.
     pub summary_source_chars: usize,
     /// Chars of the bible quoted in a prompt.
     pub bible_chars: usize,
+    /// Chars of the story ledger (`bible.learned`) quoted in a prompt.
+    pub ledger_chars: usize,
+    /// Chars of a chapter one continuity-audit call reads (a longer chapter is audited in parts).
+    pub audit_source_chars: usize,
+    /// Most findings kept from one audit call (the most severe first).
+    pub audit_max_findings: usize,
     /// `max_tokens` continuations of one chunk before the attempt counts as failed.
     pub max_continuations: u32,
     /// Continuation requests that extend a chunk which ended under 85 % of its word budget.
@@ -120,6 +127,9 @@ impl Default for EngineConfig {
             summary_chars: 2_400,
             summary_source_chars: 12_000,
             bible_chars: 4_000,
+            ledger_chars: 2_000,
+            audit_source_chars: 40_000,
+            audit_max_findings: 8,
             max_continuations: 4,
             length_extensions: 3,
             max_restarts: 5,

@@ -39,6 +39,7 @@
 //!   session's job (read the stored events); events carry the store's seq, so duplicates are dropped by seq.
 
 pub mod architecture;
+pub mod audit;
 pub mod book;
 pub mod breaker;
 pub mod broadcast;
@@ -46,7 +47,9 @@ mod caller;
 pub mod config;
 pub mod deps;
 pub mod layout;
+pub mod ledger;
 mod llm_call;
+pub mod memory;
 pub mod model;
 pub mod outcome;
 pub mod plan;
@@ -70,7 +73,9 @@ pub use broadcast::{
 };
 pub use config::{BreakerConfig, EngineConfig, RetryConfig};
 pub use deps::EngineDeps;
-pub use model::{Architecture, BookStatus, Language, Regenerate};
+pub use model::{
+    Architecture, BookStatus, Finding, FindingKind, Language, Ledger, Place, Regenerate,
+};
 pub use outcome::{BookFinished, BookOutcome};
 pub use ports::*;
 pub use progress::{ProgressMessage, Topic};

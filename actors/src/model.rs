@@ -107,6 +107,81 @@ pub struct Bible {
     pub facts: Vec<String>,
     #[serde(default)]
     pub style: Vec<String>,
+    /// What the text itself introduced, learned after each chapter (the story ledger); the author
+    /// may edit it. Absent from the JSON while empty.
+    #[serde(default, skip_serializing_if = "Ledger::is_empty")]
+    pub learned: Ledger,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Place {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+/// The story ledger: what the text taught about its world, beyond the planned bible.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Default)]
+pub struct Ledger {
+    #[serde(default)]
+    pub characters: Vec<Character>,
+    #[serde(default)]
+    pub places: Vec<Place>,
+    #[serde(default)]
+    pub facts: Vec<String>,
+}
+
+/// A continuity-audit finding (see `audit`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FindingKind {
+    Character,
+    Timeline,
+    Fact,
+    Outline,
+    Style,
+}
+
+impl FindingKind {
+    pub const ALL: [FindingKind; 5] = [
+        FindingKind::Character,
+        FindingKind::Timeline,
+        FindingKind::Fact,
+        FindingKind::Outline,
+        FindingKind::Style,
+    ];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FindingKind::Character => "character",
+            FindingKind::Timeline => "timeline",
+            FindingKind::Fact => "fact",
+            FindingKind::Outline => "outline",
+            FindingKind::Style => "style",
+        }
+    }
+    pub fn parse(s: &str) -> Option<FindingKind> {
+        let s = s.trim().to_ascii_lowercase();
+        FindingKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+/// One continuity problem, with the chapter's own words as evidence.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Finding {
+    pub kind: FindingKind,
+    /// 1 (minor) to 3 (breaks the story).
+    pub severity: u8,
+    /// Verbatim from the chapter.
+    pub quote: String,
+    pub explanation: String,
+    /// What to change; given as the instruction when the author applies the finding.
+    pub suggestion: String,
+}
+
+impl Ledger {
+    pub fn is_empty(&self) -> bool {
+        self.characters.is_empty() && self.places.is_empty() && self.facts.is_empty()
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Default)]

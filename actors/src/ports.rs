@@ -40,6 +40,12 @@ pub enum CallPurpose {
     Summary,
     /// A cover image (priced per image, no tokens).
     CoverImage,
+    /// A note on one part of a long chapter (merged into the rolling summary).
+    Note,
+    /// The story ledger of a finished chapter (JSON).
+    Ledger,
+    /// The continuity audit of a finished chapter (JSON findings).
+    Audit,
 }
 
 impl CallPurpose {
@@ -49,6 +55,9 @@ impl CallPurpose {
             CallPurpose::Chunk => "chunk",
             CallPurpose::Summary => "summary",
             CallPurpose::CoverImage => "cover_image",
+            CallPurpose::Note => "note",
+            CallPurpose::Ledger => "ledger",
+            CallPurpose::Audit => "audit",
         }
     }
 }

@@ -1,13 +1,14 @@
 //! Prompts for chunks and rolling summaries. Every section is cut to a configured size, so a chunk's
 //! prompt is bounded whatever the book's length: book + bible + outline of titles (the stable prefix,
 //! byte-identical for every chunk of a book so providers can cache it; its length is
-//! `RequestContext::stable_prefix`) + rolling summary + tail of the previous chunk + this chunk's goal.
+//! `RequestContext::stable_prefix`) + story ledger + rolling summary + tail of the previous chunk + this chunk's goal.
 //! The `RequestContext` carries the same facts in structured form.
+//! (The bound is stated in docs/ENGINE.md.)
 
 use std::fmt::Write as _;
 
 use crate::config::EngineConfig;
-use crate::model::{Architecture, Language};
+use crate::model::{Architecture, Language, Ledger};
 use crate::plan::PlannedChunk;
 use crate::ports::{CallPurpose, CompletionRequest, Message, RequestContext, Role};
 
@@ -44,7 +45,8 @@ fn language_name(l: Language) -> &'static str {
     }
 }
 
-fn bible_text(a: &Architecture, max: usize) -> String {
+/// The planned bible as a prompt section, cut to `max` chars.
+pub fn bible_text(a: &Architecture, max: usize) -> String {
     let mut s = String::new();
     for c in &a.bible.characters {
         let _ = write!(
@@ -63,6 +65,29 @@ fn bible_text(a: &Architecture, max: usize) -> String {
     }
     for r in &a.bible.style {
         let _ = writeln!(s, "- Style: {}", head(r, 300));
+    }
+    head(&s, max)
+}
+
+/// The story ledger (`bible.learned`) as a prompt section, cut to `max` chars (entries in the order they were learned).
+pub fn learned_text(l: &Ledger, max: usize) -> String {
+    let mut s = String::new();
+    for c in &l.characters {
+        let _ = write!(s, "- {} ({})", c.name, c.role);
+        if let Some(d) = &c.description {
+            let _ = write!(s, ": {d}");
+        }
+        s.push('\n');
+    }
+    for p in &l.places {
+        let _ = write!(s, "- Place: {}", p.name);
+        if let Some(d) = &p.description {
+            let _ = write!(s, ": {d}");
+        }
+        s.push('\n');
+    }
+    for f in &l.facts {
+        let _ = writeln!(s, "- Fact: {f}");
     }
     head(&s, max)
 }
@@ -112,6 +137,11 @@ pub fn chunk_request(
     let _ = writeln!(u, "\n## Outline\n{}", titles_text(a, OUTLINE_CHARS));
     // Everything above is the same for every chunk of the book: the provider may cache it.
     let stable_prefix = u.len();
+    // The ledger grows after each chapter: after the cached prefix, so it never invalidates it.
+    let learned = learned_text(&a.bible.learned, config.ledger_chars);
+    if !learned.is_empty() {
+        let _ = writeln!(u, "\n## Learned from the text so far\n{learned}");
+    }
     if let Some(summary) = rolling_summary.filter(|s| !s.is_empty()) {
         let _ = writeln!(
             u,
@@ -202,8 +232,9 @@ pub fn with_instruction(mut request: CompletionRequest, instruction: &str) -> Co
     request
 }
 
-/// The request refreshing the rolling summary after `chapter_index` is finished. Only the start and
-/// end of a long chapter are quoted.
+/// The request refreshing the rolling summary after `chapter_index` is finished. `chapter_text` is
+/// the chapter, or the notes on its parts when it is longer than `summary_source_chars` (see
+/// `memory`); should it still be longer, only its start and end are quoted.
 pub fn summary_request(
     a: &Architecture,
     chapter_index: usize,

@@ -20,6 +20,7 @@ mod estimate;
 mod export;
 mod library;
 mod lifecycle;
+mod memory;
 mod read;
 mod signal;
 mod versions;
@@ -42,6 +43,7 @@ pub use estimate::{estimate, CostEstimate};
 pub use export::Export;
 pub use library::{Download, MAX_QUERY_CHARS};
 pub use lifecycle::{validate_regenerate, Control, RegenerateRequest, MAX_INSTRUCTION_CHARS};
+pub use memory::{AuditReport, MAX_LEDGER_JSON};
 pub use signal::{EngineSignal, Stop};
 pub use versions::{validate_chapter_text, ChapterHistory, ChapterRevision, MAX_CHAPTER_CHARS};
 

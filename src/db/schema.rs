@@ -51,6 +51,7 @@ diesel::table! {
         budget_usd -> Nullable<Double>,
         cache_creation_tokens -> BigInt,
         cache_read_tokens -> BigInt,
+        continuity_audit -> Bool,
     }
 }
 
@@ -306,6 +307,22 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    continuity_findings (id) {
+        id -> Text,
+        book_id -> Text,
+        chapter_index -> Integer,
+        kind -> Text,
+        severity -> Integer,
+        quote -> Text,
+        explanation -> Text,
+        suggestion -> Text,
+        status -> Text,
+        created_at -> Timestamp,
+        resolved_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(books -> users (user_id));
 diesel::joinable!(covers -> books (book_id));
 diesel::joinable!(cover_art -> books (book_id));
@@ -316,6 +333,7 @@ diesel::joinable!(events -> books (book_id));
 diesel::joinable!(api_keys -> users (user_id));
 diesel::joinable!(subscriptions -> users (user_id));
 diesel::joinable!(chapter_versions -> books (book_id));
+diesel::joinable!(continuity_findings -> books (book_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
@@ -337,4 +355,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     chapter_versions,
     covers,
     cover_art,
+    continuity_findings,
 );

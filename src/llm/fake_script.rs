@@ -44,7 +44,7 @@ pub struct Ask {
     pub model: String,
     /// For a request asking for a book's architecture: the JSON answer (built from the idea, language
     /// and length in the prompt, as the offline writer would), so a whole book can be written against
-    /// the fake server.
+    /// the fake server. Likewise the JSON answer to a story-ledger or continuity-audit request.
     pub architecture: Option<String>,
     /// The words the last user message asks for (its last "about N words" / "about N more words").
     pub asked_words: Option<usize>,
@@ -134,14 +134,16 @@ impl Ask {
             .filter(|m| m.0 == "user")
             .map(|m| m.1.as_str())
             .collect();
-        let architecture = architecture_answer(&system, &last_user);
+        let language = if spanish { Language::Es } else { Language::En };
+        let architecture = architecture_answer(&system, &last_user)
+            .or_else(|| super::offline_memory::memory_answer(&system, &last_user, language, true));
         let asked = asked_words(&last_user);
         Ask {
             asked_words: asked.map(|a| a.0),
             extension: asked.is_some_and(|a| a.1),
             architecture,
             seed: seed_of(&[&system, &user_text], &[]),
-            language: if spanish { Language::Es } else { Language::En },
+            language,
             topic: Topic {
                 title,
                 chapter: String::new(),

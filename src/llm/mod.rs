@@ -13,6 +13,7 @@ pub mod fake_server;
 pub mod http;
 pub mod model_id;
 pub mod offline;
+pub mod offline_memory;
 pub mod offline_text;
 pub mod openai;
 pub mod pricing;

@@ -269,6 +269,7 @@ pub fn architecture(ctx: &RequestContext) -> Architecture {
                 .collect(),
             facts,
             style,
+            learned: Default::default(),
         },
         chapters,
     }
@@ -286,10 +287,20 @@ impl OfflineWriter {
                 serde_json::to_string_pretty(&architecture(&request.context))
                     .unwrap_or_else(|_| "{}".into())
             }
-            CallPurpose::Summary => text::summary(&request.context),
+            CallPurpose::Summary | CallPurpose::Note => text::summary(&request.context),
             CallPurpose::Chunk => text::chunk_text(&request.context),
             // Images are not text: the image port makes them.
             CallPurpose::CoverImage => String::new(),
+            CallPurpose::Ledger | CallPurpose::Audit => {
+                let user = request.messages.last().map_or("", |m| m.content.as_str());
+                super::offline_memory::memory_answer(
+                    &request.system,
+                    user,
+                    request.context.language,
+                    false,
+                )
+                .unwrap_or_else(|| "{}".into())
+            }
         }
     }
 }

@@ -328,3 +328,9 @@ pub fn summary(ctx: &RequestContext) -> String {
         ),
     }
 }
+
+/// The names and places the generator can write in `lang` (the offline ledger looks for them).
+pub fn vocabulary(lang: Language) -> (&'static [&'static str], &'static [&'static str]) {
+    let lex = lexicon(lang);
+    (lex.names, lex.places)
+}

@@ -3,7 +3,7 @@
 
 use buko_actors::{
     BookEvent, BookSnapshot, BookStatus, BookStore, CallRecord, ChunkCommit, CommitOutcome,
-    Control, Fence, NewEvent, StoreError,
+    Control, Fence, Finding, Ledger, NewEvent, StoreError,
 };
 use futures_util::future::LocalBoxFuture;
 
@@ -120,6 +120,29 @@ impl BookStore for DbBookStore {
         self.call("save_chapter_summary", move |c| {
             queries::save_chapter_summary(c, &id, chapter_index, &summary, &events, fence)
                 .map(stored)
+        })
+    }
+
+    fn merge_ledger(
+        &self,
+        book_id: &str,
+        learned: Ledger,
+        fence: Fence,
+    ) -> LocalBoxFuture<'static, Result<Ledger, StoreError>> {
+        let id = book_id.to_string();
+        self.call("merge_ledger", move |c| crate::db::repo::memory::merge_ledger(c, &id, learned, fence))
+    }
+
+    fn save_audit(
+        &self,
+        book_id: &str,
+        chapter_index: usize,
+        findings: Vec<Finding>,
+        fence: Fence,
+    ) -> LocalBoxFuture<'static, Result<(), StoreError>> {
+        let id = book_id.to_string();
+        self.call("save_audit", move |c| {
+            crate::db::repo::memory::save_findings(c, &id, chapter_index, &findings, fence)
         })
     }
 

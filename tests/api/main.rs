@@ -5,6 +5,7 @@ mod admin;
 mod admin_ws;
 mod analytics;
 mod api_v1;
+mod audit;
 mod auth;
 mod authz;
 mod billing;

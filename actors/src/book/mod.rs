@@ -3,6 +3,7 @@
 mod budget;
 pub(crate) mod ctx;
 pub(crate) mod length;
+mod memory;
 pub mod orchestrator;
 mod run;
 mod writer;

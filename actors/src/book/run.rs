@@ -1,5 +1,6 @@
 //! One run of a book, start to end: load, (discard a chapter to regenerate), plan, write every planned
-//! chunk that is not committed yet in order, refresh the rolling summary after each chapter, complete.
+//! chunk that is not committed yet in order, remember each finished chapter (notes, story ledger,
+//! continuity audit, rolling summary: `memory`), complete.
 //! The committed chunks in the store are the truth, so a run after any crash simply continues.
 
 use std::collections::{BTreeMap, HashSet};
@@ -7,14 +8,13 @@ use std::collections::{BTreeMap, HashSet};
 use serde_json::json;
 
 use super::ctx::BookCtx;
+use super::memory::{remember_chapter, FinishedChapter};
 use super::writer::ChunkWriter;
 use crate::broadcast::SetBookOwner;
-use crate::caller::{call_with_retry, CallError};
 use crate::model::{Architecture, BookStatus, Regenerate};
 use crate::outcome::{BookOutcome, Halt};
-use crate::plan::{plan_chunks, PlannedChunk};
+use crate::plan::plan_chunks;
 use crate::ports::{BookSnapshot, NewEvent, StoreError};
-use crate::prompt::{head, summary_request};
 use crate::retry::store_call;
 
 /// The run's outcome; `None` when it must be restarted later (the store stayed unavailable).
@@ -85,7 +85,8 @@ async fn write_book(
         snapshot = load(book).await?;
     }
     let instruction = regenerate_chapter.and_then(|r| Some((r.chapter, r.instruction?)));
-    let architecture = snapshot.architecture;
+    let mut architecture = snapshot.architecture;
+    let audit = snapshot.audit;
     let plan = plan_chunks(&architecture, deps.llm.max_output_tokens(), &deps.config);
     let total = u32::try_from(plan.len()).unwrap_or(u32::MAX);
     store_call(retry, || {
@@ -128,12 +129,21 @@ async fn write_book(
             writer.write().await?;
         }
         // A chapter is done when its summary is saved (with its `chapter_completed`); the last
-        // chapter needs no summary (nothing is written after it) and completes with the book.
-        if summaries.contains_key(&chapter_index) || chapter_index == last_chapter {
+        // chapter needs no summary (nothing is written after it): it is audited, then completes with
+        // the book.
+        if summaries.contains_key(&chapter_index) {
             continue;
         }
-        let summary = summarize_chapter(book, &architecture, chapter, &summaries).await?;
-        summaries.insert(chapter_index, summary);
+        let finished = FinishedChapter {
+            parts: chapter,
+            is_last: chapter_index >= last_chapter,
+            audit,
+        };
+        if let Some(summary) =
+            remember_chapter(book, &mut architecture, finished, &summaries).await?
+        {
+            summaries.insert(chapter_index, summary);
+        }
     }
 
     // The last `chapter_completed`, the status and `book_completed` in one transaction: a crash
@@ -150,78 +160,10 @@ async fn write_book(
         .await
 }
 
-fn chapter_completed(architecture: &Architecture, chapter_index: usize) -> serde_json::Value {
+pub(super) fn chapter_completed(architecture: &Architecture, chapter_index: usize) -> serde_json::Value {
     let title = architecture
         .chapters
         .get(chapter_index)
         .map(|c| c.title.as_str());
     json!({ "chapter_index": chapter_index, "title": title })
-}
-
-/// Refreshes the rolling summary with the finished chapter and saves it with its `chapter_completed`.
-async fn summarize_chapter(
-    book: &mut BookCtx,
-    architecture: &Architecture,
-    parts: &[PlannedChunk],
-    summaries: &BTreeMap<usize, String>,
-) -> Result<String, Halt> {
-    let deps = book.deps.clone();
-    let chapter_index = parts[0].chapter_index;
-    let mut text = String::new();
-    for part in parts {
-        let t = store_call(&deps.config.store_retry, || {
-            deps.store.chunk_text(&book.book_id, part.seq)
-        })
-        .await
-        .map_err(|e| Halt::from_store("could not read the chapter", e))?;
-        text.push_str(t.as_deref().unwrap_or_default());
-        text.push('\n');
-    }
-    let previous = summaries
-        .range(..chapter_index)
-        .next_back()
-        .map(|(_, s)| s.as_str());
-    let request = summary_request(
-        architecture,
-        chapter_index,
-        previous,
-        &text,
-        &book.book_id,
-        deps.llm.max_output_tokens(),
-        &deps.config,
-    );
-    book.ensure_budget(&request)?;
-    let mut calls = Vec::new();
-    let result = call_with_retry(&deps, &request, &mut *book, &mut |_| {}, &mut calls).await;
-    book.account(&calls);
-    let completion = result.map_err(|e| match e {
-        CallError::Exhausted(e) => Halt::Paused(format!(
-            "could not summarise chapter {}: {e}",
-            chapter_index + 1
-        )),
-        CallError::Permanent(e) => Halt::Failed(format!(
-            "the AI provider rejected the summary of chapter {}: {e}",
-            chapter_index + 1
-        )),
-        CallError::Halt(h) => h,
-    })?;
-    book.resume_if_paused().await?;
-    let summary = head(completion.text.trim(), deps.config.summary_chars);
-    let completed = NewEvent::new(
-        "chapter_completed",
-        chapter_completed(architecture, chapter_index),
-    );
-    let events = store_call(&deps.config.store_retry, || {
-        deps.store.save_chapter_summary(
-            &book.book_id,
-            chapter_index,
-            summary.clone(),
-            vec![completed.clone()],
-            book.fence,
-        )
-    })
-    .await
-    .map_err(|e| Halt::from_store("could not save the chapter summary", e))?;
-    book.publish(events);
-    Ok(summary)
 }

@@ -7,7 +7,7 @@ use futures_util::future::LocalBoxFuture;
 use serde::{Deserialize, Serialize};
 
 use super::{CallPurpose, LlmErrorKind, Usage};
-use crate::model::{Architecture, BookStatus};
+use crate::model::{Architecture, BookStatus, Finding, Ledger};
 
 /// Proof of ownership of a book's generation (the job lease's fencing counter). A store refuses writes
 /// carrying a fence older than the book's current one, so a node that came back late cannot overwrite
@@ -57,6 +57,8 @@ pub struct BookSnapshot {
     pub spent_usd: f64,
     /// The book's cost limit (USD): no call starts that could take `spent_usd` past it. `None`: none.
     pub budget_usd: Option<f64>,
+    /// The continuity audit runs after each chapter (on unless the author turned it off).
+    pub audit: bool,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -164,6 +166,24 @@ pub trait BookStore: Send + Sync {
         events: Vec<NewEvent>,
         fence: Fence,
     ) -> LocalBoxFuture<'static, Result<Vec<BookEvent>, StoreError>>;
+    /// Adds what a chapter taught (the story ledger) to the book's `bible.learned` and returns the
+    /// ledger as stored: entries already there (the author may have edited them) are kept as they are
+    /// (`Ledger::merged` against the stored architecture).
+    fn merge_ledger(
+        &self,
+        book_id: &str,
+        learned: Ledger,
+        fence: Fence,
+    ) -> LocalBoxFuture<'static, Result<Ledger, StoreError>>;
+    /// Replaces the open audit findings of a chapter (idempotent: a run restarted after the audit
+    /// writes the same chapter's findings again, not twice).
+    fn save_audit(
+        &self,
+        book_id: &str,
+        chapter_index: usize,
+        findings: Vec<Finding>,
+        fence: Fence,
+    ) -> LocalBoxFuture<'static, Result<(), StoreError>>;
     /// Records the planned number of chunks (progress = committed / planned).
     fn save_plan(
         &self,

@@ -68,11 +68,18 @@ async fn six_chapter_book_completes_in_order_exactly_once() {
             .count(),
         5
     );
+    let count = |p: CallPurpose| calls.iter().filter(|c| c.purpose == p).count();
+    assert_eq!(
+        count(CallPurpose::Ledger),
+        5,
+        "a ledger per chapter but the last"
+    );
+    assert_eq!(count(CallPurpose::Audit), 6, "an audit per chapter");
     assert!(calls
         .iter()
         .all(|c| c.status == "ok" && c.cost_usd > 0.0 && c.book_id.as_deref() == Some("b1")));
     let total = book.events.last().unwrap().data["usage"]["output_tokens"].as_u64();
-    assert_eq!(total, Some(17 * 50));
+    assert_eq!(total, Some((12 + 5 + 5 + 6) * 50));
 
     // Watchers got every durable event, in order, with the store's seqs; and all the streamed text.
     tokio::time::sleep(Duration::from_millis(50)).await;

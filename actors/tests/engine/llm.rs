@@ -41,6 +41,8 @@ pub struct ScriptLlm {
     pub architecture_answers: Mutex<VecDeque<String>>,
     /// Summaries stop on max_tokens (a verbose model).
     pub verbose_summaries: bool,
+    /// Answers to audit calls, in order (then no findings).
+    pub audit_answers: Mutex<VecDeque<String>>,
 }
 
 impl Default for ScriptLlm {
@@ -55,6 +57,7 @@ impl Default for ScriptLlm {
             requests: Mutex::new(Vec::new()),
             architecture_answers: Mutex::new(VecDeque::new()),
             verbose_summaries: false,
+            audit_answers: Mutex::new(VecDeque::new()),
         }
     }
 }
@@ -78,6 +81,16 @@ impl ScriptLlm {
             .iter()
             .filter(|(_, r)| r.purpose == CallPurpose::Chunk && r.context.seq == Some(seq))
             .cloned()
+            .collect()
+    }
+
+    pub fn requests_for(&self, purpose: CallPurpose) -> Vec<CompletionRequest> {
+        self.requests
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(_, r)| r.purpose == purpose)
+            .map(|(_, r)| r.clone())
             .collect()
     }
 
@@ -116,6 +129,20 @@ impl ScriptLlm {
             s.boxed_local()
         }
     }
+}
+
+/// The distinct words of the request's prompt that start with `prefix` (punctuation trimmed).
+fn tokens(request: &CompletionRequest, prefix: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for m in &request.messages {
+        for w in m.content.split_whitespace() {
+            let w = w.trim_matches(|c: char| !c.is_alphanumeric() && c != '-');
+            if w.starts_with(prefix) && !out.iter().any(|o| o == w) {
+                out.push(w.to_string());
+            }
+        }
+    }
+    out
 }
 
 impl LlmPort for ScriptLlm {
@@ -179,10 +206,39 @@ impl LlmPort for ScriptLlm {
                         Some(StopReason::EndTurn),
                     )
                 }
+                CallPurpose::Note => {
+                    let text = format!("Note: {}.", tokens(&request, "FACT-").join(", "));
+                    self.paced(vec![text], Some(StopReason::EndTurn))
+                }
+                CallPurpose::Ledger => {
+                    let ch = request.context.chapter_index.unwrap_or_default();
+                    let characters: Vec<String> = tokens(&request, "CHAR-")
+                        .iter()
+                        .map(|t| {
+                            format!(
+                                r#"{{"name":"{}","role":"met in chapter {}"}}"#,
+                                t.trim_start_matches("CHAR-"),
+                                ch + 1
+                            )
+                        })
+                        .collect();
+                    let text = format!(
+                        r#"```json {{"characters":[{}],"places":[],"facts":[]}} ```"#,
+                        characters.join(",")
+                    );
+                    self.paced(vec![text], Some(StopReason::EndTurn))
+                }
+                CallPurpose::Audit => {
+                    let scripted = self.audit_answers.lock().unwrap().pop_front();
+                    let text = scripted.unwrap_or_else(|| r#"{"findings":[]}"#.into());
+                    self.paced(vec![text], Some(StopReason::EndTurn))
+                }
                 CallPurpose::Summary => {
                     let ch = request.context.chapter_index.unwrap_or_default();
-                    let text = format!("Summary up to chapter {}. ", ch + 1)
-                        .repeat(self.summary_chars / 24 + 1);
+                    // The facts the summary was given come first, so a cut keeps them.
+                    let text = tokens(&request, "FACT-").join(" ")
+                        + &format!(" Summary up to chapter {}. ", ch + 1)
+                            .repeat(self.summary_chars / 24 + 1);
                     let stop = if self.verbose_summaries {
                         StopReason::MaxTokens
                     } else {
@@ -191,7 +247,17 @@ impl LlmPort for ScriptLlm {
                     self.paced(vec![text], Some(stop))
                 }
                 CallPurpose::Architecture => {
-                    let scripted = self.architecture_answers.lock().unwrap().pop_front();
+                    let mut answers = self.architecture_answers.lock().unwrap();
+                    let scripted = answers.pop_front();
+                    // "<<CUT>>" marks where the model ran out of tokens: the rest is the answer to
+                    // the continuation request.
+                    if let Some((head, rest)) =
+                        scripted.as_deref().and_then(|a| a.split_once("<<CUT>>"))
+                    {
+                        answers.push_front(rest.to_string());
+                        return self.paced(vec![head.to_string()], Some(StopReason::MaxTokens));
+                    }
+                    drop(answers);
                     let answer = scripted.unwrap_or_else(|| {
                         r#"```json {"title":"T","chapters":[{"title":"A","target_words":500}]} ```"#.into()
                     });

@@ -8,5 +8,7 @@ mod failures;
 mod helpers;
 mod lifecycle;
 mod llm;
+mod long_outline;
+mod memory;
 mod outages;
 mod store;

@@ -27,6 +27,10 @@ pub struct BookState {
     pub spent: Usage,
     pub spent_usd: f64,
     pub budget_usd: Option<f64>,
+    /// The author turned the continuity audit off.
+    pub audit_off: bool,
+    /// Audit findings per chapter, as last saved.
+    pub findings: BTreeMap<usize, Vec<Finding>>,
 }
 
 impl BookState {
@@ -144,6 +148,7 @@ impl BookStore for SharedStore {
             spent: b.spent,
             spent_usd: b.spent_usd,
             budget_usd: b.budget_usd,
+            audit: !b.audit_off,
         })
     }
 
@@ -192,6 +197,7 @@ impl BookStore for SharedStore {
         self.0.with(book_id, Some(fence), move |b| {
             b.chunks.retain(|_, (c, _)| c.chapter_index != chapter);
             b.summaries.retain(|k, _| *k < chapter);
+            b.findings.remove(&chapter);
         })
     }
 
@@ -207,6 +213,35 @@ impl BookStore for SharedStore {
         self.0.with(book_id, Some(fence), move |b| {
             b.summaries.insert(chapter, summary);
             b.append(&id, events)
+        })
+    }
+
+    fn merge_ledger(
+        &self,
+        book_id: &str,
+        learned: Ledger,
+        fence: Fence,
+    ) -> LocalBoxFuture<'static, Result<Ledger, StoreError>> {
+        self.0.with(book_id, Some(fence), move |b| {
+            let merged = b
+                .architecture
+                .bible
+                .learned
+                .merged(learned, &b.architecture);
+            b.architecture.bible.learned = merged.clone();
+            merged
+        })
+    }
+
+    fn save_audit(
+        &self,
+        book_id: &str,
+        chapter: usize,
+        findings: Vec<Finding>,
+        fence: Fence,
+    ) -> LocalBoxFuture<'static, Result<(), StoreError>> {
+        self.0.with(book_id, Some(fence), move |b| {
+            b.findings.insert(chapter, findings);
         })
     }
 

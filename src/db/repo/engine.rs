@@ -135,6 +135,7 @@ pub fn load_book(conn: &mut DbConn, book_id: &str) -> Result<BookSnapshot, Query
         ),
         spent_usd,
         budget_usd,
+        audit: repo::memory::audit_enabled(conn, book_id)?,
     })
 }
 
@@ -245,6 +246,7 @@ pub fn discard_chapter(
         )
         .set((chapters::words.eq(0), chapters::status.eq("pending")))
         .execute(conn)?;
+        repo::memory::discard_open(conn, book_id, chapter)?;
         recount(conn, book_id)
     })
 }

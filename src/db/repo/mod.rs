@@ -13,6 +13,7 @@ pub mod events;
 pub mod exports;
 pub mod jobs;
 pub mod login_throttle;
+pub mod memory;
 pub mod plans;
 pub mod quota;
 pub mod seed;

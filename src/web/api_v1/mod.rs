@@ -1,6 +1,7 @@
 //! REST API v1 (SPEC "REST API v1"): JSON in and out, authenticated by the `X-API-Key` header. A missing,
 //! unknown or revoked key is `401`; another user's book is `404`; errors are `{error, message}`.
 
+pub mod audit;
 pub mod billing;
 pub mod books;
 pub mod chapters;
@@ -23,6 +24,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/api/v1")
             .configure(books::routes)
+            .configure(audit::routes)
             .configure(billing::routes)
             .configure(chapters::routes)
             .configure(covers::routes)

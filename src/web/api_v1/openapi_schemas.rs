@@ -127,6 +127,9 @@ pub fn components() -> Value {
     if let (Some(map), Value::Object(more)) = (all.as_object_mut(), cover_schemas()) {
         map.extend(more);
     }
+    if let (Some(map), Value::Object(more)) = (all.as_object_mut(), memory_schemas()) {
+        map.extend(more);
+    }
     all
 }
 
@@ -184,6 +187,36 @@ fn chapter_schemas() -> Value {
         "ChapterHistory": {"type": "object", "required": ["current", "versions"], "properties": {
             "current": {"$ref": "#/components/schemas/ChapterRevision"},
             "versions": {"type": "array", "items": {"$ref": "#/components/schemas/ChapterVersion"}}}},
+    })
+}
+
+/// The continuity audit and the story ledger.
+fn memory_schemas() -> Value {
+    let text = |max: u32| json!({"type": "string", "maxLength": max});
+    let finding = json!({"type": "object", "required": ["id", "chapter_index", "kind", "severity",
+        "quote", "explanation", "suggestion", "status", "created_at"], "properties": {
+        "id": {"type": "string"}, "chapter_index": {"type": "integer"},
+        "kind": {"type": "string", "enum": ["character", "timeline", "fact", "outline", "style"]},
+        "severity": {"type": "integer", "minimum": 1, "maximum": 3},
+        "quote": {"type": "string"}, "explanation": {"type": "string"}, "suggestion": {"type": "string"},
+        "status": {"type": "string", "enum": ["open", "dismissed", "applied"]},
+        "created_at": {"type": "string"}, "resolved_at": nullable("string")}});
+    json!({
+        "AuditReport": {"type": "object", "required": ["enabled", "findings"], "properties": {
+            "enabled": {"type": "boolean"}, "findings": {"type": "array", "items": finding}}},
+        "AuditSwitch": {"type": "object", "required": ["enabled"], "additionalProperties": false,
+            "properties": {"enabled": {"type": "boolean"}}},
+        "FindingResolved": {"type": "object", "required": ["id", "status"], "properties": {
+            "id": {"type": "string"}, "status": {"type": "string"},
+            "book_status": {"type": "string"}}},
+        "Ledger": {"type": "object", "properties": {
+            "characters": {"type": "array", "maxItems": 200, "items": {"type": "object",
+                "required": ["name"], "properties": {"name": text(200), "role": text(200),
+                "description": {"type": ["string", "null"], "maxLength": 1000}}}},
+            "places": {"type": "array", "maxItems": 200, "items": {"type": "object",
+                "required": ["name"], "properties": {"name": text(200),
+                "description": {"type": ["string", "null"], "maxLength": 1000}}}},
+            "facts": {"type": "array", "maxItems": 200, "items": text(1000)}}},
     })
 }
 

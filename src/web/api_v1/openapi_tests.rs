@@ -46,6 +46,7 @@ fn the_table_lists_exactly_the_registered_routes() {
     let sources = [
         include_str!("books.rs"),
         include_str!("billing.rs"),
+        include_str!("audit.rs"),
         include_str!("chapters.rs"),
         include_str!("covers.rs"),
         include_str!("keys.rs"),

@@ -38,8 +38,8 @@ struct LivePage {
 }
 
 impl LivePage {
-    fn paragraphs(&self, text: &str) -> Vec<Vec<buko_export::model::Run>> {
-        super::prose(text)
+    fn paragraphs(&self, text: &str) -> Vec<Vec<super::Piece>> {
+        super::prose(text, &[])
     }
     fn can_pause(&self) -> bool {
         matches!(

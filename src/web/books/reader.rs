@@ -1,4 +1,5 @@
-//! The reader (`/books/{id}/read`, with a regenerate button per chapter once the book is written), the
+//! The reader (`/books/{id}/read`, with a regenerate button per chapter once the book is written, the
+//! continuity audit's findings highlighted in the text and the story ledger's form), the
 //! book's credits form (pen name, dedication, copyright line — printed by every export) and downloads
 //! (`/books/{id}/export/{fmt}`), owner or admin only.
 
@@ -7,10 +8,9 @@ use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
-use buko_export::model::Run;
-
-use crate::books::Download;
+use crate::books::{AuditReport, Download};
 use crate::db::repo::books::Credits;
+use crate::db::repo::memory::FindingRow;
 use crate::db::{repo::books::Book, repo::chapters::ChapterText};
 use crate::error::AppError;
 use crate::state::AppState;
@@ -30,6 +30,9 @@ struct ReadPage {
     book: Book,
     chapters: Vec<ChapterText>,
     downloads: Vec<Download>,
+    audit: AuditReport,
+    /// The story ledger as the form's three text areas: characters, places, facts.
+    ledger: (String, String, String),
 }
 
 impl ReadPage {
@@ -39,11 +42,21 @@ impl ReadPage {
         matches!(self.book.status(), Completed | Paused | Failed)
     }
 
+    /// The open findings of a chapter.
+    fn findings_of(&self, position: &i32) -> Vec<&FindingRow> {
+        self.audit
+            .open()
+            .filter(|f| f.chapter_index == *position)
+            .collect()
+    }
+
     /// Paragraphs of a chapter (blank-line separated), each as runs of text with their emphasis
-    /// (`*x*`, `_x_`, `**x**`: the exports' own parser, so the reader shows what a download prints).
-    /// The template escapes every run's text and adds only `<em>` / `<strong>`.
-    fn paragraphs(&self, text: &str) -> Vec<Vec<Run>> {
-        super::prose(text)
+    /// (`*x*`, `_x_`, `**x**`: the exports' own parser, so the reader shows what a download prints)
+    /// and the open findings' quotes marked. The template escapes every run's text.
+    fn paragraphs(&self, position: &i32, text: &str) -> Vec<Vec<super::Piece>> {
+        let findings = self.findings_of(position);
+        let quotes: Vec<&str> = findings.iter().map(|f| f.quote.as_str()).collect();
+        super::prose(text, &quotes)
     }
 }
 
@@ -56,6 +69,8 @@ async fn read(
     let book = state.books.get(&user, &id).await?;
     let chapters = state.books.chapters(&user, &id).await?;
     let downloads = state.books.downloads(&book).await?;
+    let audit = state.books.audit(&user, &id).await?;
+    let ledger = super::memory::ledger_lines(&state.books.ledger(&user, &id).await?);
     html(
         StatusCode::OK,
         &ReadPage {
@@ -63,6 +78,8 @@ async fn read(
             book,
             chapters,
             downloads,
+            audit,
+            ledger,
         },
     )
 }
