@@ -84,7 +84,7 @@ fn main() -> anyhow::Result<()> {
 async fn server(bind: String, data_dir: String, books: usize, rate: u64) -> anyhow::Result<()> {
     let _ = std::fs::remove_dir_all(&data_dir);
     std::fs::create_dir_all(&data_dir)?;
-    let mut settings = buko::Settings::from_env().map_err(anyhow::Error::msg)?;
+    let mut settings = buko::Settings::from_env()?;
     settings.bind = bind;
     settings.data_dir = data_dir.clone().into();
     settings.database_url = buko::secret::Secret::new(format!("{data_dir}/bench.db"));
