@@ -41,7 +41,7 @@ pub struct Month {
 pub struct BookUsage {
     pub id: String,
     pub title: String,
-    pub status: String,
+    pub status: buko_actors::BookStatus,
     pub words: i64,
     pub input_tokens: i64,
     pub output_tokens: i64,

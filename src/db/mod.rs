@@ -7,6 +7,7 @@ pub mod inspect;
 pub mod models;
 pub mod repo;
 pub mod schema;
+pub mod types;
 
 use std::path::Path;
 use std::time::Duration;

@@ -50,7 +50,7 @@ async fn list(
     q: web::Query<StatusQuery>,
 ) -> Result<HttpResponse, AppError> {
     // An unknown status filters nothing out rather than failing: it comes from a select box.
-    let status = BookStatus::parse(&q.status).map(|s| s.as_str());
+    let status = BookStatus::parse(&q.status);
     let rows = db::run(&state.db, move |c| {
         repo::admin::list_books(c, status, SHOWN)
     })
@@ -59,7 +59,7 @@ async fn list(
         StatusCode::OK,
         &BooksPage {
             page,
-            status: status.unwrap_or_default().to_string(),
+            status: status.map(|s| s.to_string()).unwrap_or_default(),
             statuses: BookStatus::ALL.iter().map(|s| s.as_str()).collect(),
             rows,
         },

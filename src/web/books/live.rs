@@ -11,6 +11,7 @@ use serde_json::json;
 
 use super::review::PlainForm;
 use crate::books::{Control, Download};
+use crate::db::types::ChapterStatus;
 use crate::db::{self, repo, repo::books::Book, repo::chapters::ChapterText};
 use crate::error::AppError;
 use crate::state::AppState;
@@ -51,11 +52,11 @@ impl LivePage {
         !self.book.status().is_terminal()
     }
     /// The localized label of a chapter's state (`pending`, `writing`, `done`).
-    fn chapter_label(&self, status: &str) -> &'static str {
+    fn chapter_label(&self, status: &ChapterStatus) -> &'static str {
         match status {
-            "done" => self.page.t.get("live.chapter_done"),
-            "writing" => self.page.t.get("live.chapter_writing"),
-            _ => self.page.t.get("live.chapter_pending"),
+            ChapterStatus::Done => self.page.t.get("live.chapter_done"),
+            ChapterStatus::Writing => self.page.t.get("live.chapter_writing"),
+            ChapterStatus::Pending => self.page.t.get("live.chapter_pending"),
         }
     }
 }

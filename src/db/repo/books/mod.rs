@@ -11,6 +11,7 @@ use serde::Serialize;
 
 use crate::db::repo::jobs::{self, JobPayload, NewJob};
 use crate::db::schema::{books, chapters, users};
+use crate::db::types::ChapterStatus;
 use crate::db::{new_id, now, DbConn, DbError};
 
 mod controls;
@@ -37,7 +38,7 @@ pub struct Book {
     pub tone: String,
     pub language: String,
     pub target_pages: i32,
-    pub status: String,
+    pub status: BookStatus,
     pub status_reason: Option<String>,
     pub architecture: Option<String>,
     pub is_demo: bool,
@@ -60,7 +61,7 @@ pub struct Book {
 
 impl Book {
     pub fn status(&self) -> BookStatus {
-        BookStatus::parse(&self.status).unwrap_or(BookStatus::Draft)
+        self.status
     }
 
     /// The stored architecture, if any (a row that fails to parse reads as none: it was never valid).
@@ -298,7 +299,7 @@ pub fn approve(conn: &mut DbConn, id: &str) -> Result<(), BookChangeError> {
                     chapters::summary.eq(&ch.summary),
                     chapters::key_points.eq(key_points),
                     chapters::target_words.eq(ch.target_words as i32),
-                    chapters::status.eq("pending"),
+                    chapters::status.eq(ChapterStatus::Pending),
                     chapters::words.eq(0),
                     chapters::created_at.eq(t),
                     chapters::updated_at.eq(t),
