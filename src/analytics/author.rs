@@ -163,7 +163,7 @@ pub fn history(
             .map(|b| BookUsage {
                 time_to_finish_secs: b.completed_at.map(|c| ts(c) - ts(b.created_at)),
                 title: b.display_title().to_string(),
-                id: b.id,
+                id: b.id.into(),
                 status: b.status,
                 words: b.words,
                 input_tokens: b.input_tokens,

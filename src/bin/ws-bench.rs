@@ -115,7 +115,7 @@ async fn server(bind: String, data_dir: String, books: usize, rate: u64) -> anyh
                     e.to_string().into(),
                 ))
             })?;
-            ids.push(repo::books::create(c, &user.id, &new)?.id);
+            ids.push(repo::books::create(c, &user.id, &new)?.id.into_string());
         }
         Ok((key.expose().to_string(), ids))
     })

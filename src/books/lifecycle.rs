@@ -5,6 +5,7 @@
 use buko_actors::model::BookStatus;
 
 use super::{BookError, BookService, Stop};
+use crate::db::ids::BookId;
 use crate::db::models::User;
 use crate::db::{self, repo};
 use crate::limits::quota::Quota;
@@ -17,7 +18,7 @@ pub const MAX_INSTRUCTION_CHARS: usize = buko_actors::prompt::INSTRUCTION_CHARS;
 impl BookService {
     /// Approves the architecture: one use of the book quota, chapters created, a book job queued.
     /// Status before quota: a book that cannot be approved costs nothing.
-    pub async fn approve(&self, user: &User, id: &str) -> Result<BookStatus, BookError> {
+    pub async fn approve(&self, user: &User, id: &BookId) -> Result<BookStatus, BookError> {
         let book = self.get(user, id).await?;
         if book.status() != BookStatus::ArchitectureReady {
             return Err(BookError::WrongStatus {
@@ -35,7 +36,7 @@ impl BookService {
     pub async fn control(
         &self,
         user: &User,
-        id: &str,
+        id: &BookId,
         c: Control,
     ) -> Result<BookStatus, BookError> {
         let book = self.get(user, id).await?;
@@ -66,7 +67,7 @@ impl BookService {
     pub async fn regenerate(
         &self,
         user: &User,
-        id: &str,
+        id: &BookId,
         req: RegenerateRequest,
     ) -> Result<BookStatus, BookError> {
         let book = self.get(user, id).await?;

@@ -5,6 +5,7 @@
 use serde::Serialize;
 
 use super::{BookError, BookService};
+use crate::db::ids::BookId;
 use crate::db::models::User;
 use crate::db::repo::books::versions::{self as chapter_versions, ChapterVersion, CurrentRevision};
 use crate::db::repo::chapters::count_words;
@@ -59,7 +60,7 @@ impl BookService {
     pub async fn chapter_history(
         &self,
         user: &User,
-        id: &str,
+        id: &BookId,
         n: usize,
     ) -> Result<ChapterHistory, BookError> {
         let book = self.get(user, id).await?;
@@ -92,7 +93,7 @@ impl BookService {
     pub async fn edit_chapter(
         &self,
         user: &User,
-        id: &str,
+        id: &BookId,
         n: usize,
         content: &str,
     ) -> Result<ChapterRevision, BookError> {
@@ -105,7 +106,7 @@ impl BookService {
     pub async fn restore_version(
         &self,
         user: &User,
-        id: &str,
+        id: &BookId,
         n: usize,
         v: i32,
     ) -> Result<ChapterRevision, BookError> {
@@ -123,7 +124,7 @@ impl BookService {
     async fn replace(
         &self,
         user: &User,
-        id: &str,
+        id: &BookId,
         n: usize,
         text: String,
         kind: &'static str,

@@ -354,6 +354,7 @@ impl Author {
             .expect("query")
             .expect("user exists")
             .id
+            .into()
     }
 }
 

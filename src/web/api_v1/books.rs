@@ -8,6 +8,7 @@ use serde_json::{json, Value};
 
 use super::ApiUser;
 use crate::books::{Control, NewBookInput};
+use crate::db::ids::BookId;
 use crate::db::repo::books::Book;
 use crate::error::AppError;
 use crate::state::AppState;
@@ -116,7 +117,7 @@ async fn list(
 async fn get(
     ApiUser(user): ApiUser,
     state: web::Data<AppState>,
-    id: web::Path<String>,
+    id: web::Path<BookId>,
 ) -> Result<HttpResponse, AppError> {
     let book = state.books.get(&user, &id).await?;
     Ok(HttpResponse::Ok().json(detail(&book)))
@@ -125,7 +126,7 @@ async fn get(
 async fn delete(
     ApiUser(user): ApiUser,
     state: web::Data<AppState>,
-    id: web::Path<String>,
+    id: web::Path<BookId>,
 ) -> Result<HttpResponse, AppError> {
     state.books.delete(&user, &id).await?;
     Ok(HttpResponse::NoContent().finish())
@@ -140,7 +141,7 @@ struct DuplicateBody {
 async fn duplicate(
     ApiUser(user): ApiUser,
     state: web::Data<AppState>,
-    id: web::Path<String>,
+    id: web::Path<BookId>,
     body: Option<web::Json<DuplicateBody>>,
 ) -> Result<HttpResponse, AppError> {
     let title = body.map(|b| b.into_inner().title).unwrap_or_default();
@@ -162,7 +163,7 @@ struct ArchitectureBody {
 async fn put_architecture(
     ApiUser(user): ApiUser,
     state: web::Data<AppState>,
-    id: web::Path<String>,
+    id: web::Path<BookId>,
     body: web::Json<ArchitectureBody>,
 ) -> Result<HttpResponse, AppError> {
     let arch = Ok(body.into_inner().architecture);
@@ -174,7 +175,7 @@ async fn put_architecture(
 async fn approve(
     ApiUser(user): ApiUser,
     state: web::Data<AppState>,
-    id: web::Path<String>,
+    id: web::Path<BookId>,
 ) -> Result<HttpResponse, AppError> {
     let status = state.books.approve(&user, &id).await?;
     Ok(HttpResponse::Accepted().json(json!({"id": id.as_str(), "status": status.as_str()})))
@@ -183,7 +184,7 @@ async fn approve(
 async fn control(
     ApiUser(user): ApiUser,
     state: web::Data<AppState>,
-    path: web::Path<(String, String)>,
+    path: web::Path<(BookId, String)>,
 ) -> Result<HttpResponse, AppError> {
     let (id, action) = path.into_inner();
     let c = Control::parse(&action).ok_or(AppError::NotFound)?;
@@ -200,7 +201,7 @@ async fn control(
 async fn chapters(
     ApiUser(user): ApiUser,
     state: web::Data<AppState>,
-    id: web::Path<String>,
+    id: web::Path<BookId>,
 ) -> Result<HttpResponse, AppError> {
     Ok(HttpResponse::Ok().json(state.books.chapters(&user, &id).await?))
 }
@@ -214,7 +215,7 @@ struct EventsQuery {
 async fn events(
     ApiUser(user): ApiUser,
     state: web::Data<AppState>,
-    id: web::Path<String>,
+    id: web::Path<BookId>,
     q: web::Query<EventsQuery>,
 ) -> Result<HttpResponse, AppError> {
     let events = state.books.events(&user, &id, q.after).await?;
@@ -228,7 +229,7 @@ async fn events(
 async fn export(
     ApiUser(user): ApiUser,
     state: web::Data<AppState>,
-    path: web::Path<(String, String)>,
+    path: web::Path<(BookId, String)>,
 ) -> Result<HttpResponse, AppError> {
     let (id, fmt) = path.into_inner();
     let file = state.books.export(&user, &id, &fmt).await?;

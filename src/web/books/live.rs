@@ -11,6 +11,7 @@ use serde_json::json;
 
 use super::review::PlainForm;
 use crate::books::{Control, Download};
+use crate::db::ids::BookId;
 use crate::db::types::ChapterStatus;
 use crate::db::{self, repo, repo::books::Book, repo::chapters::ChapterText};
 use crate::error::AppError;
@@ -65,7 +66,7 @@ async fn live(
     page: PageCtx,
     CurrentUser(user): CurrentUser,
     state: web::Data<AppState>,
-    id: web::Path<String>,
+    id: web::Path<BookId>,
 ) -> Result<HttpResponse, AppError> {
     let book = state.books.get(&user, &id).await?;
     let book_id = book.id.clone();
@@ -97,7 +98,7 @@ async fn live(
 async fn progress(
     CurrentUser(user): CurrentUser,
     state: web::Data<AppState>,
-    id: web::Path<String>,
+    id: web::Path<BookId>,
 ) -> Result<HttpResponse, AppError> {
     let b = state.books.get(&user, &id).await?;
     Ok(HttpResponse::Ok().json(json!({
@@ -121,7 +122,7 @@ struct AfterQuery {
 async fn chunks(
     CurrentUser(user): CurrentUser,
     state: web::Data<AppState>,
-    id: web::Path<String>,
+    id: web::Path<BookId>,
     q: web::Query<AfterQuery>,
 ) -> Result<HttpResponse, AppError> {
     let rows = state.books.chunks_after(&user, &id, q.after, 200).await?;
@@ -131,7 +132,7 @@ async fn chunks(
 async fn control(
     CurrentUser(user): CurrentUser,
     state: web::Data<AppState>,
-    path: web::Path<(String, String)>,
+    path: web::Path<(BookId, String)>,
     _form: CsrfForm<PlainForm>,
 ) -> Result<HttpResponse, AppError> {
     let (id, action) = path.into_inner();

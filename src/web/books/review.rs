@@ -12,6 +12,7 @@ use buko_actors::model::{Architecture, BookStatus, ChapterPlan, Character, Langu
 use serde::Deserialize;
 
 use crate::books::BookError;
+use crate::db::ids::BookId;
 use crate::db::{models::User, repo::books::Book};
 use crate::error::AppError;
 use crate::limits::quota::Quota;
@@ -96,7 +97,7 @@ async fn review(
     page: PageCtx,
     CurrentUser(user): CurrentUser,
     state: web::Data<AppState>,
-    id: web::Path<String>,
+    id: web::Path<BookId>,
 ) -> Result<HttpResponse, AppError> {
     let book = state.books.get(&user, &id).await?;
     let arch = book.architecture();
@@ -195,7 +196,7 @@ async fn save(
     page: PageCtx,
     CurrentUser(user): CurrentUser,
     state: web::Data<AppState>,
-    id: web::Path<String>,
+    id: web::Path<BookId>,
     CsrfForm(form): CsrfForm<ArchitectureForm>,
 ) -> Result<HttpResponse, AppError> {
     let parsed = from_form(&form.fields);
@@ -225,7 +226,7 @@ impl CsrfProtected for PlainForm {
 async fn approve(
     CurrentUser(user): CurrentUser,
     state: web::Data<AppState>,
-    id: web::Path<String>,
+    id: web::Path<BookId>,
     _form: CsrfForm<PlainForm>,
 ) -> Result<HttpResponse, AppError> {
     state.books.approve(&user, &id).await?;

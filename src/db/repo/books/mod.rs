@@ -9,6 +9,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::Serialize;
 
+use crate::db::ids::{BookId, UserId};
 use crate::db::repo::jobs::{self, JobPayload, NewJob};
 use crate::db::schema::{books, chapters, users};
 use crate::db::types::ChapterStatus;
@@ -29,8 +30,8 @@ pub use credits::{set_credits, Credits};
 #[derive(Clone, Debug, Queryable, Selectable, Serialize)]
 #[diesel(table_name = books)]
 pub struct Book {
-    pub id: String,
-    pub user_id: String,
+    pub id: BookId,
+    pub user_id: UserId,
     pub title: String,
     pub idea: String,
     pub genre: String,
