@@ -83,7 +83,7 @@ impl Application {
         migrate_settings(&settings).await?;
         crate::billing::start(&pool, &settings).await?;
         let redis = match &settings.redis_url {
-            Some(url) => Some(Redis::connect_lazy(url.expose()).map_err(anyhow::Error::msg)?),
+            Some(url) => Some(Redis::connect_lazy(url.expose())?),
             None => None,
         };
         let key = session_key(&settings)?;

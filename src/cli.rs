@@ -88,7 +88,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         other => other,
     };
-    let settings = Settings::from_env().map_err(anyhow::Error::msg)?;
+    let settings = Settings::from_env()?;
     match command {
         Command::Serve(args) => {
             let role = if args.no_worker {

@@ -58,8 +58,27 @@ pub struct Settings {
     pub payments: crate::payments::PaymentSettings,
 }
 
+/// Why the settings could not be read; the message names the variable and what was wrong with it.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{name}={value:?} is not a valid value")]
+    Invalid { name: &'static str, value: String },
+    #[error(transparent)]
+    Llm(#[from] crate::llm::SettingsError),
+    #[error(transparent)]
+    Queue(#[from] crate::queue::QueueSettingsError),
+    #[error(transparent)]
+    Mail(#[from] crate::email::MailSettingsError),
+    #[error(transparent)]
+    Ops(#[from] crate::ops::OpsSettingsError),
+    #[error(transparent)]
+    Payments(#[from] crate::payments::PaymentSettingsError),
+    #[error(transparent)]
+    Images(#[from] crate::images::ImageSettingsError),
+}
+
 impl Settings {
-    pub fn from_env() -> Result<Settings, String> {
+    pub fn from_env() -> Result<Settings, ConfigError> {
         let data_dir = PathBuf::from(var("BUKO_DATA_DIR").unwrap_or_else(|| "./data".into()));
         let database_url = var("DATABASE_URL")
             .unwrap_or_else(|| data_dir.join("buko.db").to_string_lossy().into_owned());
@@ -79,7 +98,7 @@ impl Settings {
             login_max_failures: parse("BUKO_LOGIN_MAX_FAILURES", 5)?,
             login_lockout_secs: parse("BUKO_LOGIN_LOCKOUT_SECS", 900)?,
             api_key_rate_limit_per_minute: parse("BUKO_API_KEY_RATE_LIMIT", 120)?,
-            llm: LlmSettings::from_env().map_err(|e| e.to_string())?,
+            llm: LlmSettings::from_env()?,
             images: crate::images::ImageSettings::from_env()?,
             node_id: var("BUKO_NODE_ID").unwrap_or_else(default_node_id),
             queue: crate::queue::QueueSettings::from_env()?,
@@ -153,13 +172,13 @@ fn var(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
 
-fn parse<T: FromStr>(name: &str, default: T) -> Result<T, String> {
+fn parse<T: FromStr>(name: &'static str, default: T) -> Result<T, ConfigError> {
     match var(name) {
         None => Ok(default),
         Some(v) => v
             .trim()
             .parse()
-            .map_err(|_| format!("{name}={v:?} is not a valid value")),
+            .map_err(|_| ConfigError::Invalid { name, value: v }),
     }
 }
 
@@ -198,5 +217,17 @@ mod tests {
         let shown = format!("{s:?}");
         assert!(!shown.contains("hunter2") && !shown.contains("pw@") && !shown.contains("kkkk"));
         assert!(!shown.contains("sk-ant-hidden"));
+    }
+
+    #[test]
+    fn errors_name_the_variable_and_value() {
+        let e = ConfigError::Invalid {
+            name: "BUKO_DB_POOL_SIZE",
+            value: "many".into(),
+        };
+        assert_eq!(
+            e.to_string(),
+            "BUKO_DB_POOL_SIZE=\"many\" is not a valid value"
+        );
     }
 }

@@ -99,7 +99,7 @@ pub async fn generate(mut settings: Settings, args: GenerateArgs) -> anyhow::Res
         .await
         .context("approving the architecture")?;
 
-    let progress = actix_web::rt::spawn(show_progress(pool.clone(), book_id.clone()));
+    let progress = actix_web::rt::spawn(show_progress(pool.clone(), book_id.to_string()));
     let mut outcome = runner.book(&book_id, Fence(1), None).await;
     // The provider's breaker is open: wait as the job queue would, then continue.
     while let RunOutcome::Later(after) = outcome {

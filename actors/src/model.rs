@@ -58,6 +58,19 @@ impl BookStatus {
     }
 }
 
+/// Compares with the stored / wire text (`"completed"`), for tests and callers that hold text.
+impl PartialEq<str> for BookStatus {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<&str> for BookStatus {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
 impl std::fmt::Display for BookStatus {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())

@@ -19,7 +19,7 @@ use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 
 use crate::books::{EngineSignal, Stop};
-use crate::bus::redis::Redis;
+use crate::bus::redis::{BusError, Redis};
 use crate::db::repo::events::EventRow;
 use crate::state::AppState;
 
@@ -122,11 +122,11 @@ pub async fn listen(state: actix_web::web::Data<AppState>, redis_url: String) {
     }
 }
 
-async fn listen_once(state: &AppState, url: &str) -> Result<(), String> {
+async fn listen_once(state: &AppState, url: &str) -> Result<(), BusError> {
     // SUBSCRIBE needs its own connection (not the pool's).
-    let client = redis::Client::open(url).map_err(|e| e.to_string())?;
-    let mut pubsub = client.get_async_pubsub().await.map_err(|e| e.to_string())?;
-    pubsub.subscribe(CHANNEL).await.map_err(|e| e.to_string())?;
+    let client = redis::Client::open(url).map_err(|e| BusError::Url(e.to_string()))?;
+    let mut pubsub = client.get_async_pubsub().await?;
+    pubsub.subscribe(CHANNEL).await?;
     let mut messages = pubsub.on_message();
     while let Some(msg) = messages.next().await {
         let Ok(payload) = msg.get_payload::<String>() else {
@@ -153,7 +153,7 @@ async fn listen_once(state: &AppState, url: &str) -> Result<(), String> {
             Err(e) => log::warn!(target: "buko::admin", "unknown control command: {e}"),
         }
     }
-    Err("subscription ended".into())
+    Err(BusError::SubscriptionEnded)
 }
 
 #[cfg(test)]

@@ -45,7 +45,7 @@ pub struct Month {
 pub struct BookUsage {
     pub id: String,
     pub title: String,
-    pub status: String,
+    pub status: buko_actors::BookStatus,
     pub words: i64,
     /// Input not read from the prompt cache (cache writes included).
     pub input_tokens: i64,
@@ -174,7 +174,7 @@ pub fn history(
             .map(|b| BookUsage {
                 time_to_finish_secs: b.completed_at.map(|c| ts(c) - ts(b.created_at)),
                 title: b.display_title().to_string(),
-                id: b.id,
+                id: b.id.into(),
                 status: b.status,
                 words: b.words,
                 input_tokens: b.input_tokens + b.cache_creation_tokens,

@@ -84,7 +84,7 @@ fn main() -> anyhow::Result<()> {
 async fn server(bind: String, data_dir: String, books: usize, rate: u64) -> anyhow::Result<()> {
     let _ = std::fs::remove_dir_all(&data_dir);
     std::fs::create_dir_all(&data_dir)?;
-    let mut settings = buko::Settings::from_env().map_err(anyhow::Error::msg)?;
+    let mut settings = buko::Settings::from_env()?;
     settings.bind = bind;
     settings.data_dir = data_dir.clone().into();
     settings.database_url = buko::secret::Secret::new(format!("{data_dir}/bench.db"));
@@ -115,7 +115,7 @@ async fn server(bind: String, data_dir: String, books: usize, rate: u64) -> anyh
                     e.to_string().into(),
                 ))
             })?;
-            ids.push(repo::books::create(c, &user.id, &new)?.id);
+            ids.push(repo::books::create(c, &user.id, &new)?.id.into_string());
         }
         Ok((key.expose().to_string(), ids))
     })

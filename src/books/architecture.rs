@@ -4,6 +4,7 @@
 use buko_actors::model::{Architecture, BookStatus};
 
 use super::{BookError, BookService};
+use crate::db::ids::BookId;
 use crate::db::models::User;
 use crate::db::repo::books::Book;
 use crate::db::{self, repo};
@@ -15,7 +16,7 @@ impl BookService {
     pub async fn save_architecture(
         &self,
         user: &User,
-        id: &str,
+        id: &BookId,
         parsed: Result<Architecture, BookError>,
     ) -> Result<(Book, Architecture), BookError> {
         let book = self.get(user, id).await?;

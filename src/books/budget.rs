@@ -3,6 +3,7 @@
 //! could take its spending past the limit; raising it and resuming continues the book.
 
 use super::{BookError, BookService};
+use crate::db::ids::BookId;
 use crate::db::models::User;
 use crate::db::repo::books::Book;
 use crate::db::{self, repo};
@@ -41,7 +42,7 @@ impl BookService {
     pub async fn set_budget(
         &self,
         user: &User,
-        id: &str,
+        id: &BookId,
         budget_usd: f64,
     ) -> Result<Book, BookError> {
         let budget = validate_budget(budget_usd)?;

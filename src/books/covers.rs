@@ -4,6 +4,7 @@
 //! with the book's palette. Nothing here changes the stored cover unless a new one rendered: a refused
 //! upload or a failed generation leaves the previous cover in place.
 
+use crate::db::ids::BookId;
 use buko_export::cover::{self as render, CoverDesign, FontFamily, Rgb, Template};
 use serde::Serialize;
 
@@ -274,7 +275,7 @@ impl BookService {
     }
 
     /// The editor's state.
-    pub async fn cover(&self, user: &User, id: &str) -> Result<CoverView, BookError> {
+    pub async fn cover(&self, user: &User, id: &BookId) -> Result<CoverView, BookError> {
         let book = self.get(user, id).await?;
         let row = self.cover_row(&book).await?;
         let (bid, uid) = (book.id.clone(), book.user_id.clone());
@@ -307,7 +308,7 @@ impl BookService {
     pub async fn cover_image(
         &self,
         user: &User,
-        id: &str,
+        id: &BookId,
         thumb: bool,
     ) -> Result<(Vec<u8>, i32), BookError> {
         let book = self.get(user, id).await?;
@@ -322,7 +323,7 @@ impl BookService {
     pub async fn cover_art_image(
         &self,
         user: &User,
-        id: &str,
+        id: &BookId,
         art_id: &str,
         thumb: bool,
     ) -> Result<Vec<u8>, BookError> {
@@ -337,7 +338,7 @@ impl BookService {
     pub async fn save_cover(
         &self,
         user: &User,
-        id: &str,
+        id: &BookId,
         input: &CoverInput,
     ) -> Result<CoverView, BookError> {
         let book = self.get(user, id).await?;
@@ -357,7 +358,7 @@ impl BookService {
     pub async fn preview_cover(
         &self,
         user: &User,
-        id: &str,
+        id: &BookId,
         input: &CoverInput,
     ) -> Result<Vec<u8>, BookError> {
         let book = self.get(user, id).await?;
@@ -376,7 +377,7 @@ impl BookService {
     pub async fn upload_cover_art(
         &self,
         user: &User,
-        id: &str,
+        id: &BookId,
         bytes: Vec<u8>,
     ) -> Result<CoverView, BookError> {
         let book = self.get(user, id).await?;
@@ -403,7 +404,7 @@ impl BookService {
     pub async fn generate_cover_art(
         &self,
         user: &User,
-        id: &str,
+        id: &BookId,
         prompt: Option<&str>,
     ) -> Result<CoverView, BookError> {
         let book = self.get(user, id).await?;
@@ -418,7 +419,7 @@ impl BookService {
                     return Ok(false);
                 }
                 let mut job = NewJob::now(JobPayload::CoverArt {
-                    book_id: bid.clone(),
+                    book_id: bid.to_string(),
                     count,
                 });
                 job.max_attempts = 4;

@@ -108,7 +108,7 @@ impl BookService {
         let user_id = user.id.clone();
         let book = db::run(&self.db, move |c| repo::books::create(c, &user_id, &new)).await?;
         // Tied to the book so a provider failure can give it back.
-        crate::limits::quota::attach(&self.db, used, book.id.clone()).await?;
+        crate::limits::quota::attach(&self.db, used, book.id.to_string()).await?;
         Ok(book)
     }
 }

@@ -2,6 +2,7 @@
 //! name, a dedication and a copyright line. Both doors (settings page, reader's credits form) call here.
 
 use super::{BookError, BookService, Problem};
+use crate::db::ids::BookId;
 use crate::db::models::User;
 use crate::db::repo::books::Credits;
 use crate::db::{self, repo};
@@ -36,7 +37,12 @@ pub fn validate_credits(c: &Credits) -> Result<Credits, BookError> {
 
 impl BookService {
     /// Sets the book's credits (owner or admin); exports render them from the next download on.
-    pub async fn set_credits(&self, user: &User, id: &str, c: &Credits) -> Result<(), BookError> {
+    pub async fn set_credits(
+        &self,
+        user: &User,
+        id: &BookId,
+        c: &Credits,
+    ) -> Result<(), BookError> {
         let book = self.get(user, id).await?;
         let c = validate_credits(c)?;
         Ok(db::run(&self.db, move |conn| {

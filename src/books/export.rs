@@ -4,6 +4,7 @@
 use buko_export::Format;
 
 use super::{BookError, BookService};
+use crate::db::ids::BookId;
 use crate::db::models::User;
 use crate::db::{self, repo};
 
@@ -17,7 +18,7 @@ pub struct Export {
 impl BookService {
     /// The book rendered as `ext` (`pdf`, `epub`, `docx`, `md`); an unknown format is `NotFound`, a
     /// book with no written chapter yet cannot be exported.
-    pub async fn export(&self, user: &User, id: &str, ext: &str) -> Result<Export, BookError> {
+    pub async fn export(&self, user: &User, id: &BookId, ext: &str) -> Result<Export, BookError> {
         let book = self.get(user, id).await?;
         let format = Format::from_ext(ext).ok_or(BookError::NotFound)?;
         let book_id = book.id.clone();

@@ -7,6 +7,7 @@ use std::path::Path;
 use buko_export::Format;
 
 use super::{BookError, BookService, Stop};
+use crate::db::ids::BookId;
 use crate::db::models::User;
 use crate::db::repo::books::Book;
 use crate::db::{self, repo};
@@ -57,7 +58,7 @@ impl BookService {
 
     /// Deletes the book with its chapters, events, jobs and rendered exports. A book being written
     /// is stopped first (its run can no longer write anything once the row is gone).
-    pub async fn delete(&self, user: &User, id: &str) -> Result<(), BookError> {
+    pub async fn delete(&self, user: &User, id: &BookId) -> Result<(), BookError> {
         let book = self.get(user, id).await?;
         let book_id = book.id.clone();
         let existed = db::run(&self.db, move |c| repo::books::delete(c, &book_id)).await?;
@@ -69,7 +70,7 @@ impl BookService {
                 signal.stop(&book.id, Stop::Cancel).await;
             }
         }
-        let dir = self.data_dir.join("exports").join(&book.id);
+        let dir = self.data_dir.join("exports").join(book.id.as_str());
         if let Err(e) = actix_web::web::block(move || remove_dir(&dir)).await {
             log::warn!(target: "buko::books", "exports of a deleted book not removed: {e}");
         }
@@ -78,7 +79,12 @@ impl BookService {
 
     /// A new book with this one's architecture, ready to review and approve (status
     /// `architecture_ready`; costs no quota: nothing is asked of the model). `title` names the copy.
-    pub async fn duplicate(&self, user: &User, id: &str, title: &str) -> Result<Book, BookError> {
+    pub async fn duplicate(
+        &self,
+        user: &User,
+        id: &BookId,
+        title: &str,
+    ) -> Result<Book, BookError> {
         let book = self.get(user, id).await?;
         if book.architecture().is_none() {
             return Err(BookError::WrongStatus {
@@ -109,7 +115,7 @@ impl BookService {
     pub async fn downloads_or_formats(&self, book: &Book) -> Result<Vec<Download>, BookError> {
         let book_id = book.id.clone();
         let version = db::run(&self.db, move |c| repo::books::version(c, &book_id)).await?;
-        let dir = self.data_dir.join("exports").join(&book.id);
+        let dir = self.data_dir.join("exports").join(book.id.as_str());
         Ok(FORMATS
             .iter()
             .map(|(format, label)| Download {

@@ -5,6 +5,7 @@
 use buko_actors::model::BookStatus;
 
 use super::{BookError, BookService, Problem, Stop};
+use crate::db::ids::BookId;
 use crate::db::models::User;
 use crate::db::{self, repo};
 use crate::limits::quota::Quota;
@@ -21,7 +22,7 @@ impl BookService {
     pub async fn approve(
         &self,
         user: &User,
-        id: &str,
+        id: &BookId,
         budget_usd: Option<f64>,
     ) -> Result<BookStatus, BookError> {
         let budget = budget_usd.map(super::validate_budget).transpose()?;
@@ -45,7 +46,7 @@ impl BookService {
     pub async fn control(
         &self,
         user: &User,
-        id: &str,
+        id: &BookId,
         c: Control,
     ) -> Result<BookStatus, BookError> {
         let book = self.get(user, id).await?;
@@ -76,7 +77,7 @@ impl BookService {
     pub async fn regenerate(
         &self,
         user: &User,
-        id: &str,
+        id: &BookId,
         req: RegenerateRequest,
     ) -> Result<BookStatus, BookError> {
         let book = self.get(user, id).await?;

@@ -3,6 +3,7 @@
 //! audit off or on) and the story ledger the engine learned (`bible.learned`), which the author may
 //! correct. Owner checks here; storage in `db::repo::memory`.
 
+use crate::db::ids::BookId;
 use buko_actors::{Architecture, Ledger};
 use serde::Serialize;
 
@@ -41,7 +42,7 @@ fn ledger_error(e: QueryError) -> BookError {
 }
 
 impl BookService {
-    pub async fn audit(&self, user: &User, id: &str) -> Result<AuditReport, BookError> {
+    pub async fn audit(&self, user: &User, id: &BookId) -> Result<AuditReport, BookError> {
         let book = self.get(user, id).await?;
         Ok(db::run(&self.db, move |c| {
             Ok(AuditReport {
@@ -53,7 +54,7 @@ impl BookService {
     }
 
     /// Turns the audit on or off for the chapters written from now on.
-    pub async fn set_audit(&self, user: &User, id: &str, on: bool) -> Result<bool, BookError> {
+    pub async fn set_audit(&self, user: &User, id: &BookId, on: bool) -> Result<bool, BookError> {
         let book = self.get(user, id).await?;
         db::run(&self.db, move |c| store::set_audit_enabled(c, &book.id, on)).await?;
         Ok(on)
@@ -62,7 +63,7 @@ impl BookService {
     async fn open_finding(
         &self,
         user: &User,
-        id: &str,
+        id: &BookId,
         finding: &str,
     ) -> Result<FindingRow, BookError> {
         let book = self.get(user, id).await?;
@@ -94,7 +95,7 @@ impl BookService {
     pub async fn dismiss_finding(
         &self,
         user: &User,
-        id: &str,
+        id: &BookId,
         finding: &str,
     ) -> Result<(), BookError> {
         let row = self.open_finding(user, id, finding).await?;
@@ -106,7 +107,7 @@ impl BookService {
     pub async fn apply_finding(
         &self,
         user: &User,
-        id: &str,
+        id: &BookId,
         finding: &str,
     ) -> Result<buko_actors::BookStatus, BookError> {
         let row = self.open_finding(user, id, finding).await?;
@@ -137,7 +138,7 @@ impl BookService {
     }
 
     /// The story ledger as stored (empty before the first chapter is finished).
-    pub async fn ledger(&self, user: &User, id: &str) -> Result<Ledger, BookError> {
+    pub async fn ledger(&self, user: &User, id: &BookId) -> Result<Ledger, BookError> {
         let book = self.get(user, id).await?;
         let a: Option<Architecture> = book
             .architecture
@@ -150,7 +151,7 @@ impl BookService {
     pub async fn update_ledger(
         &self,
         user: &User,
-        id: &str,
+        id: &BookId,
         ledger: Ledger,
     ) -> Result<Ledger, BookError> {
         let book = self.get(user, id).await?;

@@ -47,6 +47,7 @@ pub use memory::{AuditReport, MAX_LEDGER_JSON};
 pub use signal::{EngineSignal, Stop};
 pub use versions::{validate_chapter_text, ChapterHistory, ChapterRevision, MAX_CHAPTER_CHARS};
 
+use crate::db::ids::BookId;
 use crate::db::models::User;
 use crate::db::repo::books::Book;
 use crate::db::{self, repo, DbPool};
@@ -118,7 +119,7 @@ impl BookService {
 
     /// The book if this user may see it (owner or admin), else `NotFound` — never "forbidden", which
     /// would confirm the id.
-    pub async fn get(&self, user: &User, id: &str) -> Result<Book, BookError> {
+    pub async fn get(&self, user: &User, id: &BookId) -> Result<Book, BookError> {
         let (id, uid, admin) = (id.to_string(), user.id.clone(), user.is_admin());
         db::run(&self.db, move |c| {
             repo::books::find_for(c, &id, &uid, admin)

@@ -5,6 +5,7 @@
 use buko_actors::BookEvent;
 
 use super::{BookError, BookService};
+use crate::db::ids::BookId;
 use crate::db::models::User;
 use crate::db::repo::chapters::{ChapterText, CommittedChunk};
 use crate::db::{self, repo};
@@ -13,7 +14,7 @@ use crate::db::{self, repo};
 pub const EVENTS_PAGE: i64 = 1000;
 
 impl BookService {
-    pub async fn chapters(&self, user: &User, id: &str) -> Result<Vec<ChapterText>, BookError> {
+    pub async fn chapters(&self, user: &User, id: &BookId) -> Result<Vec<ChapterText>, BookError> {
         let book = self.get(user, id).await?;
         Ok(db::run(&self.db, move |c| {
             repo::chapters::list_with_text(c, &book.id)
@@ -25,7 +26,7 @@ impl BookService {
     pub async fn chunks_after(
         &self,
         user: &User,
-        id: &str,
+        id: &BookId,
         after: i64,
         limit: i64,
     ) -> Result<Vec<CommittedChunk>, BookError> {
@@ -40,7 +41,7 @@ impl BookService {
     pub async fn events(
         &self,
         user: &User,
-        id: &str,
+        id: &BookId,
         after: i64,
     ) -> Result<Vec<BookEvent>, BookError> {
         let book = self.get(user, id).await?;

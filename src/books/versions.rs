@@ -5,6 +5,7 @@
 use serde::Serialize;
 
 use super::{BookError, BookService, Problem};
+use crate::db::ids::BookId;
 use crate::db::models::User;
 use crate::db::repo::books::versions::{self as chapter_versions, ChapterVersion, CurrentRevision};
 use crate::db::repo::chapters::count_words;
@@ -63,7 +64,7 @@ impl BookService {
     pub async fn chapter_history(
         &self,
         user: &User,
-        id: &str,
+        id: &BookId,
         n: usize,
     ) -> Result<ChapterHistory, BookError> {
         let book = self.get(user, id).await?;
@@ -96,7 +97,7 @@ impl BookService {
     pub async fn edit_chapter(
         &self,
         user: &User,
-        id: &str,
+        id: &BookId,
         n: usize,
         content: &str,
     ) -> Result<ChapterRevision, BookError> {
@@ -109,7 +110,7 @@ impl BookService {
     pub async fn restore_version(
         &self,
         user: &User,
-        id: &str,
+        id: &BookId,
         n: usize,
         v: i32,
     ) -> Result<ChapterRevision, BookError> {
@@ -127,7 +128,7 @@ impl BookService {
     async fn replace(
         &self,
         user: &User,
-        id: &str,
+        id: &BookId,
         n: usize,
         text: String,
         kind: &'static str,

@@ -8,3 +8,4 @@ pub mod redis;
 
 pub use presence::{MemoryPresence, Presence, RedisPresence};
 pub use progress::{start_relay, RedisProgressSink, RelayHandle};
+pub use redis::BusError;

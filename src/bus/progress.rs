@@ -19,7 +19,7 @@ use futures_util::{FutureExt, StreamExt};
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
-use super::redis::Redis;
+use super::redis::{BusError, Redis};
 
 pub const CHANNEL: &str = "buko:progress";
 /// Messages waiting to be published; past this a burst is dropped rather than grow memory.
@@ -141,7 +141,7 @@ where
                     redis.mark_down("pub/sub connection closed", "progress relay");
                 }
                 Err(e) => {
-                    redis.mark_down(&e, "progress relay");
+                    redis.mark_down(&e.to_string(), "progress relay");
                     tokio::time::sleep(backoff).await;
                     backoff = (backoff * 2).min(Duration::from_secs(5));
                 }
@@ -151,19 +151,15 @@ where
     RelayHandle { task }
 }
 
-async fn subscribe(redis: &Redis, channel: &str) -> Result<redis::aio::PubSub, String> {
+async fn subscribe(redis: &Redis, channel: &str) -> Result<redis::aio::PubSub, BusError> {
     let connect = async {
-        let mut pubsub = redis
-            .client
-            .get_async_pubsub()
-            .await
-            .map_err(|e| e.to_string())?;
-        pubsub.subscribe(channel).await.map_err(|e| e.to_string())?;
-        Ok::<_, String>(pubsub)
+        let mut pubsub = redis.client.get_async_pubsub().await?;
+        pubsub.subscribe(channel).await?;
+        Ok::<_, BusError>(pubsub)
     };
     let pubsub = tokio::time::timeout(super::redis::OP_TIMEOUT, connect)
         .await
-        .map_err(|_| "timed out subscribing".to_string())??;
+        .map_err(|_| BusError::TimedOut(super::redis::OP_TIMEOUT))??;
     log::info!(target: "buko::redis", channel = channel; "progress relay subscribed");
     Ok(pubsub)
 }

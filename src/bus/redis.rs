@@ -13,6 +13,33 @@ use std::time::{Duration, Instant};
 
 use bb8_redis::RedisConnectionManager;
 
+/// Why a Redis operation did not happen; every caller then uses its local fallback.
+#[derive(Clone, Debug, thiserror::Error)]
+pub enum BusError {
+    #[error("invalid REDIS_URL: {0}")]
+    Url(String),
+    /// Redis is known to be down: the last failure's message (the call was skipped).
+    #[error("{0}")]
+    Down(String),
+    #[error("timed out after {0:?}")]
+    TimedOut(Duration),
+    /// The pool could not hand out a connection.
+    #[error("{0}")]
+    Pool(String),
+    /// Redis answered with an error, or the connection broke.
+    #[error("{0}")]
+    Command(String),
+    /// A subscription's connection closed.
+    #[error("subscription ended")]
+    SubscriptionEnded,
+}
+
+impl From<redis::RedisError> for BusError {
+    fn from(e: redis::RedisError) -> Self {
+        BusError::Command(e.to_string())
+    }
+}
+
 #[derive(Clone)]
 pub struct Redis {
     pub pool: bb8::Pool<RedisConnectionManager>,
@@ -54,10 +81,10 @@ pub const SLOW_DOWN_AFTER: u32 = 3;
 const RETRY_DOWN: Duration = Duration::from_secs(2);
 
 impl Redis {
-    pub fn connect_lazy(url: &str) -> Result<Redis, String> {
-        let manager =
-            RedisConnectionManager::new(url).map_err(|e| format!("invalid REDIS_URL: {e}"))?;
-        let client = redis::Client::open(url).map_err(|e| format!("invalid REDIS_URL: {e}"))?;
+    pub fn connect_lazy(url: &str) -> Result<Redis, BusError> {
+        let invalid = |e: redis::RedisError| BusError::Url(e.to_string());
+        let manager = RedisConnectionManager::new(url).map_err(invalid)?;
+        let client = redis::Client::open(url).map_err(invalid)?;
         let pool = bb8::Pool::builder()
             .max_size(16)
             .connection_timeout(Duration::from_secs(1))
@@ -69,22 +96,23 @@ impl Redis {
         })
     }
 
-    pub async fn ping(&self, timeout: Duration) -> Result<(), String> {
+    pub async fn ping(&self, timeout: Duration) -> Result<(), BusError> {
         let check = async {
-            let mut conn = self.pool.get().await.map_err(|e| e.to_string())?;
-            redis::cmd("PING")
-                .query_async::<String>(&mut *conn)
+            let mut conn = self
+                .pool
+                .get()
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| BusError::Pool(e.to_string()))?;
+            redis::cmd("PING").query_async::<String>(&mut *conn).await?;
             Ok(())
         };
         let r = tokio::time::timeout(timeout, check)
             .await
-            .map_err(|_| "timed out".to_string())
+            .map_err(|_| BusError::TimedOut(timeout))
             .and_then(|r| r);
         match &r {
             Ok(()) => self.mark_up(),
-            Err(e) => self.mark_down(e, "ping"),
+            Err(e) => self.mark_down(&e.to_string(), "ping"),
         }
         r
     }
@@ -169,35 +197,36 @@ impl Redis {
 
     /// Runs `op` on a pooled connection with a timeout, recording health; `Err` means "use the local
     /// fallback". Skips Redis at once while it is known to be down.
-    pub async fn with_conn<T, F>(&self, what: &str, op: F) -> Result<T, String>
+    pub async fn with_conn<T, F>(&self, what: &str, op: F) -> Result<T, BusError>
     where
         F: for<'c> FnOnce(
             &'c mut redis::aio::MultiplexedConnection,
         ) -> futures_util::future::BoxFuture<'c, redis::RedisResult<T>>,
     {
         if self.is_down() && !self.may_probe() {
-            return Err(self
-                .last_error()
-                .unwrap_or_else(|| "Redis is down".to_string()));
+            return Err(BusError::Down(
+                self.last_error()
+                    .unwrap_or_else(|| "Redis is down".to_string()),
+            ));
         }
         let started = Instant::now();
-        // `Err((message, slow))`: slow = a timeout (the pool's wait or the whole round trip).
+        // `Err((error, slow))`: slow = a timeout (the pool's wait or the whole round trip).
         let run = async {
             let mut conn = self.pool.get().await.map_err(|e| {
                 // A pool wait is "slow" only while connections exist; with none, bb8 timed out
                 // trying to connect: Redis is unreachable.
                 let slow =
                     matches!(e, bb8::RunError::TimedOut) && self.pool.state().connections > 0;
-                (e.to_string(), slow)
+                (BusError::Pool(e.to_string()), slow)
             })?;
             op(&mut conn).await.map_err(|e| {
                 let slow = e.is_timeout();
-                (e.to_string(), slow)
+                (BusError::from(e), slow)
             })
         };
         let r = tokio::time::timeout(OP_TIMEOUT, run)
             .await
-            .map_err(|_| (format!("timed out after {:?}", started.elapsed()), true))
+            .map_err(|_| (BusError::TimedOut(started.elapsed()), true))
             .and_then(|r| r);
         match r {
             Ok(v) => {
@@ -205,11 +234,11 @@ impl Redis {
                 Ok(v)
             }
             Err((e, true)) => {
-                self.mark_slow(&e, what);
+                self.mark_slow(&e.to_string(), what);
                 Err(e)
             }
             Err((e, false)) => {
-                self.mark_down(&e, what);
+                self.mark_down(&e.to_string(), what);
                 Err(e)
             }
         }

@@ -8,7 +8,7 @@ use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
 
-use super::{DbConn, POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS};
+use super::{DbConn, MigrateError, POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS};
 
 /// One round trip.
 pub fn ping(conn: &mut DbConn) -> Result<(), diesel::result::Error> {
@@ -16,13 +16,13 @@ pub fn ping(conn: &mut DbConn) -> Result<(), diesel::result::Error> {
 }
 
 /// How many embedded migrations the database has not run yet.
-pub fn pending_migrations(conn: &mut DbConn) -> Result<usize, String> {
+pub fn pending_migrations(conn: &mut DbConn) -> Result<usize, MigrateError> {
     use diesel_migrations::MigrationHarness;
     match conn {
         DbConn::Pg(c) => c.pending_migrations(POSTGRES_MIGRATIONS).map(|v| v.len()),
         DbConn::Sqlite(c) => c.pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len()),
     }
-    .map_err(|e| e.to_string())
+    .map_err(|e| MigrateError::Run(e.to_string()))
 }
 
 #[derive(QueryableByName)]

@@ -3,11 +3,13 @@
 //! transaction; async code reaches them only through [`run`], which moves the work to the blocking pool —
 //! diesel never runs on the async reactor, and no connection is held across an LLM await.
 
+pub mod ids;
 pub mod inspect;
 pub mod models;
 pub mod repo;
 pub mod schema;
 pub mod scratch;
+pub mod types;
 
 use std::path::Path;
 use std::time::Duration;

@@ -4,12 +4,13 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::Serialize;
 
+use super::ids::UserId;
 use super::schema::*;
 
 #[derive(Clone, Debug, Queryable, Selectable, Insertable, Serialize)]
 #[diesel(table_name = users)]
 pub struct User {
-    pub id: String,
+    pub id: UserId,
     pub email: String,
     #[serde(skip)]
     pub password_hash: String,

@@ -47,15 +47,21 @@ impl Default for MailSettings {
     }
 }
 
+/// A malformed mail setting.
+#[derive(Debug, thiserror::Error)]
+pub enum MailSettingsError {
+    #[error("BUKO_SMTP_PORT={0:?} is not a port")]
+    Port(String),
+    #[error("BUKO_MAIL_FROM is not an address: {0}")]
+    From(#[source] lettre::address::AddressError),
+}
+
 impl MailSettings {
-    pub fn from_env() -> Result<MailSettings, String> {
+    pub fn from_env() -> Result<MailSettings, MailSettingsError> {
         let var = |n: &str| std::env::var(n).ok().filter(|v| !v.trim().is_empty());
         let d = MailSettings::default();
         let smtp_port = match var("BUKO_SMTP_PORT") {
-            Some(p) => p
-                .trim()
-                .parse()
-                .map_err(|_| format!("BUKO_SMTP_PORT={p:?} is not a port"))?,
+            Some(p) => p.trim().parse().map_err(|_| MailSettingsError::Port(p))?,
             None => d.smtp_port,
         };
         let s = MailSettings {
@@ -69,9 +75,7 @@ impl MailSettings {
                 .map(|u| u.trim_end_matches('/').to_string())
                 .unwrap_or(d.public_url),
         };
-        s.from
-            .parse::<Mailbox>()
-            .map_err(|e| format!("BUKO_MAIL_FROM is not an address: {e}"))?;
+        s.from.parse::<Mailbox>().map_err(MailSettingsError::From)?;
         Ok(s)
     }
 

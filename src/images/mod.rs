@@ -11,7 +11,7 @@ pub mod settings;
 use buko_actors::LlmError;
 use futures_util::future::LocalBoxFuture;
 
-pub use settings::{build_image_provider, ImageProviderKind, ImageSettings};
+pub use settings::{build_image_provider, ImageProviderKind, ImageSettings, ImageSettingsError};
 
 /// One picture to make.
 #[derive(Clone, Debug, PartialEq)]

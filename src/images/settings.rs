@@ -52,11 +52,11 @@ impl Default for ImageSettings {
 }
 
 impl ImageSettings {
-    pub fn from_env() -> Result<Self, String> {
+    pub fn from_env() -> Result<Self, ImageSettingsError> {
         Self::from_lookup(|k| std::env::var(k).ok())
     }
 
-    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ImageSettingsError> {
         let var = |k: &str| {
             get(k)
                 .map(|v| v.trim().to_string())
@@ -68,9 +68,11 @@ impl ImageSettings {
                 "offline" => ImageProviderKind::Offline,
                 "openai" => ImageProviderKind::OpenAi,
                 _ => {
-                    return Err(format!(
-                        "BUKO_IMAGE_PROVIDER={p:?} is not offline or openai"
-                    ))
+                    return Err(ImageSettingsError {
+                        name: "BUKO_IMAGE_PROVIDER",
+                        value: p,
+                        expected: "offline or openai",
+                    })
                 }
             };
         }
@@ -89,7 +91,11 @@ impl ImageSettings {
                 .parse()
                 .ok()
                 .filter(|x: &f64| x.is_finite() && *x > 0.0)
-                .ok_or_else(|| format!("BUKO_IMAGE_TIMEOUT_SECS={v:?} is not a positive number"))?;
+                .ok_or_else(|| ImageSettingsError {
+                    name: "BUKO_IMAGE_TIMEOUT_SECS",
+                    value: v.clone(),
+                    expected: "a positive number",
+                })?;
             s.timeout = Duration::from_secs_f64(secs);
         }
         if let Some(v) = var("BUKO_IMAGE_PRICE_USD") {
@@ -97,10 +103,23 @@ impl ImageSettings {
                 .parse()
                 .ok()
                 .filter(|x: &f64| x.is_finite() && *x >= 0.0)
-                .ok_or_else(|| format!("BUKO_IMAGE_PRICE_USD={v:?} is not a price"))?;
+                .ok_or_else(|| ImageSettingsError {
+                    name: "BUKO_IMAGE_PRICE_USD",
+                    value: v.clone(),
+                    expected: "a price",
+                })?;
         }
         Ok(s)
     }
+}
+
+/// A `BUKO_IMAGE_*` variable that does not say what it must.
+#[derive(Debug, thiserror::Error)]
+#[error("{name}={value:?} is not {expected}")]
+pub struct ImageSettingsError {
+    pub name: &'static str,
+    pub value: String,
+    pub expected: &'static str,
 }
 
 /// The provider the settings name.
@@ -140,7 +159,7 @@ mod tests {
         assert!(!format!("{s:?}").contains("sk-img-secret"));
         let bad =
             ImageSettings::from_lookup(|k| (k == "BUKO_IMAGE_PROVIDER").then(|| "dalle".into()));
-        assert!(bad.is_err_and(|e| e.contains("BUKO_IMAGE_PROVIDER")));
+        assert!(bad.is_err_and(|e| e.to_string().contains("BUKO_IMAGE_PROVIDER")));
         let bad =
             ImageSettings::from_lookup(|k| (k == "BUKO_IMAGE_TIMEOUT_SECS").then(|| "-1".into()));
         assert!(bad.is_err());

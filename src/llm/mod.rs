@@ -24,7 +24,7 @@ pub mod step_models;
 pub use fake_faults::Fault;
 pub use fake_server::{serve_fake_llm, FakeLlmOptions};
 pub use pricing::estimate_cost;
-pub use settings::{build_provider, LlmSettings, ProviderKind};
+pub use settings::{build_provider, LlmSettings, ProviderKind, SettingsError};
 
 /// Installs rustls' ring crypto provider for awc. Idempotent: call it at start (and it is called again
 /// before every client is built); a second installation attempt is a no-op.

@@ -12,7 +12,7 @@ pub mod system;
 use std::time::Duration;
 
 use crate::secret::Secret;
-use crate::web::client_addr::TrustedProxies;
+use crate::web::client_addr::{CidrError, TrustedProxies};
 
 #[derive(Clone, Debug)]
 pub struct OpsSettings {
@@ -54,13 +54,24 @@ impl Default for OpsSettings {
     }
 }
 
+/// A malformed fleet setting.
+#[derive(Debug, thiserror::Error)]
+pub enum OpsSettingsError {
+    #[error("{name}={value:?} is not a valid number")]
+    NotANumber { name: &'static str, value: String },
+    #[error("BUKO_TRUSTED_PROXIES: {0}")]
+    TrustedProxies(#[from] CidrError),
+}
+
 impl OpsSettings {
-    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<OpsSettings, String> {
-        let num = |name: &str, default: u64| -> Result<u64, String> {
+    pub fn from_lookup(
+        get: impl Fn(&str) -> Option<String>,
+    ) -> Result<OpsSettings, OpsSettingsError> {
+        let num = |name: &'static str, default: u64| -> Result<u64, OpsSettingsError> {
             get(name).map_or(Ok(default), |v| {
                 v.trim()
                     .parse()
-                    .map_err(|_| format!("{name}={v:?} is not a valid number"))
+                    .map_err(|_| OpsSettingsError::NotANumber { name, value: v })
             })
         };
         let d = OpsSettings::default();
@@ -80,7 +91,7 @@ impl OpsSettings {
         })
     }
 
-    pub fn from_env() -> Result<OpsSettings, String> {
+    pub fn from_env() -> Result<OpsSettings, OpsSettingsError> {
         Self::from_lookup(|k| std::env::var(k).ok().filter(|v| !v.trim().is_empty()))
     }
 

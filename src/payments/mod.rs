@@ -23,7 +23,7 @@ pub(crate) fn path_segment(id: &str) -> String {
         .collect()
 }
 
-pub use settings::{MercadoPagoSettings, PayPalSettings, PaymentSettings};
+pub use settings::{MercadoPagoSettings, PayPalSettings, PaymentSettings, PaymentSettingsError};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 pub enum Provider {

@@ -38,8 +38,25 @@ pub struct PaymentSettings {
 pub const PAYPAL_LIVE: &str = "https://api-m.paypal.com";
 pub const MERCADOPAGO_LIVE: &str = "https://api.mercadopago.com";
 
+/// A missing or malformed payment setting.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum PaymentSettingsError {
+    #[error(
+        "PAYPAL_WEBHOOK_ID is required with PAYPAL_CLIENT_ID (webhooks cannot be verified without it)"
+    )]
+    PayPalWebhookId,
+    #[error("set both PAYPAL_CLIENT_ID and PAYPAL_CLIENT_SECRET")]
+    PayPalHalfSet,
+    #[error(
+        "MP_WEBHOOK_SECRET is required with MP_ACCESS_TOKEN (webhooks cannot be verified without it)"
+    )]
+    MercadoPagoWebhookSecret,
+    #[error("BUKO_MP_WEBHOOK_TOLERANCE_SECS={0:?} is not a number")]
+    Tolerance(String),
+}
+
 impl PaymentSettings {
-    pub fn from_env() -> Result<PaymentSettings, String> {
+    pub fn from_env() -> Result<PaymentSettings, PaymentSettingsError> {
         Self::from_lookup(|k| {
             std::env::var(k)
                 .ok()
@@ -48,7 +65,9 @@ impl PaymentSettings {
         })
     }
 
-    pub fn from_lookup(var: impl Fn(&str) -> Option<String>) -> Result<PaymentSettings, String> {
+    pub fn from_lookup(
+        var: impl Fn(&str) -> Option<String>,
+    ) -> Result<PaymentSettings, PaymentSettingsError> {
         let base = |name: &str, default: &str| {
             var(name)
                 .unwrap_or_else(|| default.to_string())
@@ -59,20 +78,20 @@ impl PaymentSettings {
             (Some(id), Some(secret)) => Some(PayPalSettings {
                 client_id: id,
                 client_secret: Secret::new(secret),
-                webhook_id: var("PAYPAL_WEBHOOK_ID").ok_or(
-                    "PAYPAL_WEBHOOK_ID is required with PAYPAL_CLIENT_ID (webhooks cannot be verified without it)",
-                )?,
+                webhook_id: var("PAYPAL_WEBHOOK_ID")
+                    .ok_or(PaymentSettingsError::PayPalWebhookId)?,
                 api_base: base("BUKO_PAYPAL_API_BASE", PAYPAL_LIVE),
             }),
             (None, None) => None,
-            _ => return Err("set both PAYPAL_CLIENT_ID and PAYPAL_CLIENT_SECRET".into()),
+            _ => return Err(PaymentSettingsError::PayPalHalfSet),
         };
         let mercadopago = match var("MP_ACCESS_TOKEN") {
             Some(token) => Some(MercadoPagoSettings {
                 access_token: Secret::new(token),
-                webhook_secret: Secret::new(var("MP_WEBHOOK_SECRET").ok_or(
-                    "MP_WEBHOOK_SECRET is required with MP_ACCESS_TOKEN (webhooks cannot be verified without it)",
-                )?),
+                webhook_secret: Secret::new(
+                    var("MP_WEBHOOK_SECRET")
+                        .ok_or(PaymentSettingsError::MercadoPagoWebhookSecret)?,
+                ),
                 api_base: base("BUKO_MERCADOPAGO_API_BASE", MERCADOPAGO_LIVE),
             }),
             None => None,
@@ -88,9 +107,7 @@ impl PaymentSettings {
         }
         let webhook_tolerance_secs = match var("BUKO_MP_WEBHOOK_TOLERANCE_SECS") {
             None => 300,
-            Some(v) => v
-                .parse()
-                .map_err(|_| format!("BUKO_MP_WEBHOOK_TOLERANCE_SECS={v:?} is not a number"))?,
+            Some(v) => v.parse().map_err(|_| PaymentSettingsError::Tolerance(v))?,
         };
         Ok(PaymentSettings {
             paypal,
@@ -146,9 +163,9 @@ mod tests {
         }
         let none = PaymentSettings::from_lookup(|_| None).expect("empty");
         assert!(!none.any_configured());
-        assert!(
-            PaymentSettings::from_lookup(|k| (k == "PAYPAL_CLIENT_ID").then(|| "x".into()))
-                .is_err()
+        assert_eq!(
+            PaymentSettings::from_lookup(|k| (k == "PAYPAL_CLIENT_ID").then(|| "x".into())).err(),
+            Some(PaymentSettingsError::PayPalHalfSet)
         );
     }
 }

@@ -17,5 +17,5 @@ pub use handler::{handler_fn, JobHandler, JobHandlers, JobOutcome, LeaseHandle};
 pub use jobs::{enqueue, Enqueued, JobPayload, NewJob, QueueName};
 pub use listener::Wakeup;
 pub use pool::{SlotGroup, WorkerPool};
-pub use settings::{QueueLimits, QueueSettings};
+pub use settings::{QueueLimits, QueueSettings, QueueSettingsError};
 pub use sweep::{sweep, Swept};

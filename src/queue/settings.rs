@@ -54,9 +54,18 @@ impl Default for QueueSettings {
     }
 }
 
+/// A malformed worker setting.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum QueueSettingsError {
+    #[error("{name}={value:?} is not a whole number")]
+    NotANumber { name: String, value: String },
+    #[error("BUKO_JOB_HEARTBEAT_SECS must be shorter than BUKO_JOB_LEASE_SECS")]
+    HeartbeatNotShorterThanLease,
+}
+
 impl QueueSettings {
     /// The defaults overridden by the environment; `Err` names the malformed variable.
-    pub fn from_env() -> Result<QueueSettings, String> {
+    pub fn from_env() -> Result<QueueSettings, QueueSettingsError> {
         let mut s = QueueSettings::default();
         s.lease = secs("BUKO_JOB_LEASE_SECS", s.lease)?;
         s.heartbeat = secs("BUKO_JOB_HEARTBEAT_SECS", s.heartbeat)?;
@@ -73,7 +82,7 @@ impl QueueSettings {
             l.hard_limit = secs(&format!("BUKO_JOB_HARD_LIMIT_{name}_SECS"), l.hard_limit)?;
         }
         if s.heartbeat >= s.lease {
-            return Err("BUKO_JOB_HEARTBEAT_SECS must be shorter than BUKO_JOB_LEASE_SECS".into());
+            return Err(QueueSettingsError::HeartbeatNotShorterThanLease);
         }
         Ok(s)
     }
@@ -87,17 +96,20 @@ impl QueueSettings {
     }
 }
 
-fn num(name: &str) -> Result<Option<u64>, String> {
+fn num(name: &str) -> Result<Option<u64>, QueueSettingsError> {
     match std::env::var(name).ok().filter(|v| !v.trim().is_empty()) {
         None => Ok(None),
         Some(v) => v
             .trim()
             .parse()
             .map(Some)
-            .map_err(|_| format!("{name}={v:?} is not a whole number")),
+            .map_err(|_| QueueSettingsError::NotANumber {
+                name: name.to_string(),
+                value: v,
+            }),
     }
 }
 
-fn secs(name: &str, default: Duration) -> Result<Duration, String> {
+fn secs(name: &str, default: Duration) -> Result<Duration, QueueSettingsError> {
     Ok(num(name)?.map_or(default, Duration::from_secs))
 }

@@ -130,7 +130,9 @@ impl BookStore for DbBookStore {
         fence: Fence,
     ) -> LocalBoxFuture<'static, Result<Ledger, StoreError>> {
         let id = book_id.to_string();
-        self.call("merge_ledger", move |c| crate::db::repo::memory::merge_ledger(c, &id, learned, fence))
+        self.call("merge_ledger", move |c| {
+            crate::db::repo::memory::merge_ledger(c, &id, learned, fence)
+        })
     }
 
     fn save_audit(

@@ -134,7 +134,9 @@ async fn register(
                     crate::queue::jobs::enqueue(
                         c,
                         crate::queue::jobs::NewJob::now(
-                            crate::queue::JobPayload::AccountExistsEmail { user_id: owner.id },
+                            crate::queue::JobPayload::AccountExistsEmail {
+                                user_id: owner.id.into(),
+                            },
                         ),
                     )?;
                 }

@@ -42,15 +42,24 @@ impl Cidr {
     }
 }
 
-impl FromStr for Cidr {
-    type Err = String;
+/// An entry of a proxy list that is not an address or a CIDR block.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum CidrError {
+    #[error("{0:?} is not an IP address or CIDR block")]
+    Address(String),
+    #[error("{0:?} has an invalid prefix length")]
+    Prefix(String),
+}
 
-    fn from_str(s: &str) -> Result<Cidr, String> {
+impl FromStr for Cidr {
+    type Err = CidrError;
+
+    fn from_str(s: &str) -> Result<Cidr, CidrError> {
         let s = s.trim();
         let (addr, prefix) = s.split_once('/').unwrap_or((s, ""));
         let net = canonical(
             addr.parse::<IpAddr>()
-                .map_err(|_| format!("{s:?} is not an IP address or CIDR block"))?,
+                .map_err(|_| CidrError::Address(s.to_string()))?,
         );
         let max = if net.is_ipv4() { 32 } else { 128 };
         let prefix = if prefix.is_empty() {
@@ -60,7 +69,7 @@ impl FromStr for Cidr {
                 .parse::<u8>()
                 .ok()
                 .filter(|p| *p <= max)
-                .ok_or_else(|| format!("{s:?} has an invalid prefix length"))?
+                .ok_or_else(|| CidrError::Prefix(s.to_string()))?
         };
         Ok(Cidr { net, prefix })
     }
@@ -73,13 +82,12 @@ pub struct TrustedProxies(Vec<Cidr>);
 
 impl TrustedProxies {
     /// A comma- or space-separated list of CIDR blocks.
-    pub fn parse(list: &str) -> Result<TrustedProxies, String> {
+    pub fn parse(list: &str) -> Result<TrustedProxies, CidrError> {
         list.split([',', ' '])
             .filter(|s| !s.trim().is_empty())
             .map(Cidr::from_str)
             .collect::<Result<Vec<_>, _>>()
             .map(TrustedProxies)
-            .map_err(|e| format!("BUKO_TRUSTED_PROXIES: {e}"))
     }
 
     pub fn is_empty(&self) -> bool {

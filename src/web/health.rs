@@ -44,7 +44,7 @@ async fn ready(state: web::Data<AppState>, req: actix_web::HttpRequest) -> HttpR
             "redis".into(),
             match r {
                 Ok(()) => json!("ok"),
-                Err(e) => json!({ "error": e, "degraded": "local-only" }),
+                Err(e) => json!({ "error": e.to_string(), "degraded": "local-only" }),
             },
         );
     }

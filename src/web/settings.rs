@@ -83,7 +83,7 @@ async fn settings(
     session: Session,
 ) -> Result<HttpResponse, AppError> {
     let new_key = session.remove_as::<String>(NEW_KEY).and_then(Result::ok);
-    render(&state, page, &session, user.id, new_key).await
+    render(&state, page, &session, user.id.into(), new_key).await
 }
 
 #[derive(Deserialize)]

@@ -390,13 +390,13 @@ impl Actor for WsSession {
             .ws_auth
             .add(self.id, self.credential.clone(), ctx.address().recipient());
         // Online users (shared across nodes through Redis): seen now and at every heartbeat.
-        actix::spawn(self.state.presence.touch(self.user.id.clone()));
+        actix::spawn(self.state.presence.touch(self.user.id.to_string()));
         ctx.run_interval(HEARTBEAT, |act, ctx| {
             if act.heartbeat.elapsed() > CLIENT_TIMEOUT {
                 Self::close(ctx, ws::CloseCode::Away, "heartbeat timeout");
             } else {
                 ctx.ping(b"");
-                actix::spawn(act.state.presence.touch(act.user.id.clone()));
+                actix::spawn(act.state.presence.touch(act.user.id.to_string()));
             }
         });
         let recipient = ctx.address().recipient();

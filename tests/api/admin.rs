@@ -21,7 +21,8 @@ pub async fn member(app: &TestApp) -> Member {
     let id = repo::users::find_by_email(&mut app.db(), &email)
         .expect("query")
         .expect("user exists")
-        .id;
+        .id
+        .into();
     Member { id, email, client }
 }
 
@@ -53,7 +54,7 @@ pub fn book(app: &TestApp, owner: &str, title: &str, status: &str) -> String {
         .set((books::title.eq(title), books::status.eq(status)))
         .execute(&mut c)
         .expect("set status");
-    b.id
+    b.id.into()
 }
 
 /// Posts an admin form with the session's CSRF token (read from the users page).

@@ -303,7 +303,7 @@ async fn registering_an_existing_e_mail_answers_like_a_new_one_and_mails_the_own
             .expect("jobs")
     };
     assert!(
-        jobs.iter().any(|(_, p)| p.contains(&user.id)),
+        jobs.iter().any(|(_, p)| p.contains(user.id.as_str())),
         "the owner is told: {jobs:?}"
     );
     // The notice arrives (the outbox, as no SMTP server is configured).

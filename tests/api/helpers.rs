@@ -355,6 +355,7 @@ impl Author {
             .expect("query")
             .expect("user exists")
             .id
+            .into()
     }
 }
 
@@ -449,6 +450,7 @@ pub fn book_status(app: &TestApp, book_id: &str) -> String {
     buko::db::repo::books::get(&mut app.db(), book_id)
         .expect("book")
         .status
+        .to_string()
 }
 
 /// Jobs of the book as (kind, payload JSON).

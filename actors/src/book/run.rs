@@ -160,7 +160,10 @@ async fn write_book(
         .await
 }
 
-pub(super) fn chapter_completed(architecture: &Architecture, chapter_index: usize) -> serde_json::Value {
+pub(super) fn chapter_completed(
+    architecture: &Architecture,
+    chapter_index: usize,
+) -> serde_json::Value {
     let title = architecture
         .chapters
         .get(chapter_index)

@@ -86,7 +86,7 @@ fn seed_batch(
             None
         };
         out.push(Account {
-            user_id: user.id,
+            user_id: user.id.into(),
             email: user.email,
             api_key: key.expose().to_string(),
             idle_book,

@@ -98,7 +98,7 @@ pub struct BookRow {
 /// Books of every user, newest activity first, optionally of one status.
 pub fn list_books(
     conn: &mut DbConn,
-    status: Option<&str>,
+    status: Option<buko_actors::BookStatus>,
     limit: i64,
 ) -> Result<Vec<BookRow>, DbError> {
     let mut query = books::table
@@ -108,7 +108,7 @@ pub fn list_books(
         .limit(limit)
         .into_boxed();
     if let Some(s) = status {
-        query = query.filter(books::status.eq(s.to_string()));
+        query = query.filter(books::status.eq(s.as_str()));
     }
     let rows: Vec<(Book, String)> = query.load(conn)?;
     Ok(rows

@@ -6,13 +6,14 @@ use diesel::prelude::*;
 use serde::Serialize;
 
 use crate::db::schema::{chapters, chunks};
+use crate::db::types::ChapterStatus;
 use crate::db::{DbConn, DbError};
 
 #[derive(Clone, Debug, Serialize)]
 pub struct ChapterText {
     pub position: i32,
     pub title: String,
-    pub status: String,
+    pub status: ChapterStatus,
     pub target_words: i32,
     pub content: String,
     pub words: usize,
@@ -25,7 +26,7 @@ pub fn count_words(text: &str) -> usize {
 
 /// Every chapter of the book with its committed text, in order.
 pub fn list_with_text(conn: &mut DbConn, book_id: &str) -> Result<Vec<ChapterText>, DbError> {
-    let rows: Vec<(i32, String, String, i32)> = chapters::table
+    let rows: Vec<(i32, String, ChapterStatus, i32)> = chapters::table
         .filter(chapters::book_id.eq(book_id))
         .order(chapters::position.asc())
         .select((

@@ -17,6 +17,7 @@ use diesel::prelude::*;
 use crate::db::repo::events::EventRow;
 use crate::db::repo::jobs::{enqueue, JobPayload, NewJob};
 use crate::db::schema::{books, chapters, chunks, llm_calls};
+use crate::db::types::ChapterStatus;
 use crate::db::{new_id, now, repo, DbConn, DbError};
 
 #[derive(Debug, thiserror::Error)]
@@ -76,7 +77,15 @@ pub fn fenced<T>(
 }
 
 pub fn load_book(conn: &mut DbConn, book_id: &str) -> Result<BookSnapshot, QueryError> {
-    type Row = (String, String, Option<String>, i64, i64, f64, Option<f64>);
+    type Row = (
+        String,
+        BookStatus,
+        Option<String>,
+        i64,
+        i64,
+        f64,
+        Option<f64>,
+    );
     let (user_id, status, architecture, input_tokens, output_tokens, spent_usd, budget_usd): Row =
         books::table
             .find(book_id)
@@ -124,7 +133,7 @@ pub fn load_book(conn: &mut DbConn, book_id: &str) -> Result<BookSnapshot, Query
     Ok(BookSnapshot {
         book_id: book_id.to_string(),
         user_id,
-        status: BookStatus::parse(&status).unwrap_or(BookStatus::Queued),
+        status,
         architecture,
         committed,
         chapter_summaries,
@@ -208,9 +217,9 @@ pub fn commit_chunk(
             chapters::table
                 .filter(chapters::book_id.eq(&c.book_id))
                 .filter(chapters::position.eq(chapter))
-                .filter(chapters::status.eq("pending")),
+                .filter(chapters::status.eq(ChapterStatus::Pending)),
         )
-        .set(chapters::status.eq("writing"))
+        .set(chapters::status.eq(ChapterStatus::Writing))
         .execute(conn)?;
         let events = repo::events::append_all(conn, &c.book_id, events)?;
         Ok((CommitOutcome::Inserted, events))
@@ -244,7 +253,10 @@ pub fn discard_chapter(
                 .filter(chapters::book_id.eq(book_id))
                 .filter(chapters::position.eq(chapter)),
         )
-        .set((chapters::words.eq(0), chapters::status.eq("pending")))
+        .set((
+            chapters::words.eq(0),
+            chapters::status.eq(ChapterStatus::Pending),
+        ))
         .execute(conn)?;
         repo::memory::discard_open(conn, book_id, chapter)?;
         recount(conn, book_id)
@@ -285,7 +297,7 @@ pub fn save_chapter_summary(
         )
         .set((
             chapters::rolling_summary.eq(Some(summary)),
-            chapters::status.eq("done"),
+            chapters::status.eq(ChapterStatus::Done),
             chapters::updated_at.eq(now()),
         ))
         .execute(conn)?;
@@ -328,7 +340,7 @@ pub fn set_status(
             .execute(conn)?;
         if status == BookStatus::Completed {
             diesel::update(chapters::table.filter(chapters::book_id.eq(book_id)))
-                .set(chapters::status.eq("done"))
+                .set(chapters::status.eq(ChapterStatus::Done))
                 .execute(conn)?;
             // One "book ready" mail per book: a book completed before (then regenerated) was announced.
             if !crate::db::repo::events::has_kind(conn, book_id, "book_completed")? {

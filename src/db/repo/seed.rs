@@ -18,9 +18,9 @@ pub fn insert_book(
 ) -> Result<String, DbError> {
     let (id, t) = (new_id(), now());
     let status = if architecture.is_some() {
-        "architecture_ready"
+        buko_actors::BookStatus::ArchitectureReady
     } else {
-        "draft"
+        buko_actors::BookStatus::Draft
     };
     diesel::insert_into(books::table)
         .values((
@@ -31,7 +31,7 @@ pub fn insert_book(
             books::genre.eq("literary fiction"),
             books::language.eq("en"),
             books::target_pages.eq(target_pages),
-            books::status.eq(status),
+            books::status.eq(status.as_str()),
             books::architecture.eq(architecture),
             books::created_at.eq(t),
             books::updated_at.eq(t),

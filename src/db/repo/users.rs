@@ -18,7 +18,7 @@ pub struct NewUser<'a> {
 pub fn create(conn: &mut DbConn, new: NewUser<'_>) -> Result<User, DbError> {
     let t = now();
     let user = User {
-        id: new_id(),
+        id: new_id().into(),
         email: normalize_email(new.email),
         password_hash: new.password_hash,
         display_name: String::new(),

@@ -116,7 +116,7 @@ async fn disconnect(
         &admin,
         &req,
         "user.disconnect",
-        ("user", user.id),
+        ("user", user.id.into()),
         detail,
     )
     .await?;

@@ -12,6 +12,7 @@ use serde_json::json;
 
 use super::{audit, ActionForm, RequireAdmin};
 use crate::books::Control;
+use crate::db::ids::BookId;
 use crate::db::repo::admin::{BookRow, CallRow, EventRow};
 use crate::db::repo::books::Book;
 use crate::db::{self, repo};
@@ -50,7 +51,7 @@ async fn list(
     q: web::Query<StatusQuery>,
 ) -> Result<HttpResponse, AppError> {
     // An unknown status filters nothing out rather than failing: it comes from a select box.
-    let status = BookStatus::parse(&q.status).map(|s| s.as_str());
+    let status = BookStatus::parse(&q.status);
     let rows = db::run(&state.db, move |c| {
         repo::admin::list_books(c, status, SHOWN)
     })
@@ -59,7 +60,7 @@ async fn list(
         StatusCode::OK,
         &BooksPage {
             page,
-            status: status.unwrap_or_default().to_string(),
+            status: status.map(|s| s.to_string()).unwrap_or_default(),
             statuses: BookStatus::ALL.iter().map(|s| s.as_str()).collect(),
             rows,
         },
@@ -82,7 +83,7 @@ async fn detail(
     _admin: RequireAdmin,
     page: PageCtx,
     state: web::Data<AppState>,
-    id: web::Path<String>,
+    id: web::Path<BookId>,
 ) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
     let (book, owner, events, calls) = db::run(&state.db, move |c| {
@@ -115,7 +116,7 @@ async fn act(
     RequireAdmin(admin): RequireAdmin,
     state: web::Data<AppState>,
     req: HttpRequest,
-    path: web::Path<(String, String)>,
+    path: web::Path<(BookId, String)>,
     _form: CsrfForm<ActionForm>,
 ) -> Result<HttpResponse, AppError> {
     let (id, action) = path.into_inner();
@@ -128,6 +129,6 @@ async fn act(
     let from = state.books.get(&admin, &id).await?.status;
     let to = state.books.control(&admin, &id, control).await?;
     let detail = json!({"from": from, "to": to.as_str()});
-    audit(&state, &admin, &req, name, ("book", id.clone()), detail).await?;
+    audit(&state, &admin, &req, name, ("book", id.to_string()), detail).await?;
     Ok(see_other(&format!("/admin/books/{id}")))
 }

@@ -178,7 +178,7 @@ async fn set_role(
         &admin,
         &req,
         "user.role",
-        ("user", user.id.clone()),
+        ("user", user.id.to_string()),
         detail,
     )
     .await?;
@@ -222,6 +222,6 @@ async fn act(
         _ => return Err(AppError::NotFound),
     };
     let detail = json!({"email": user.email, "failed_logins": user.failed_logins});
-    audit(&state, &admin, &req, name, ("user", user.id), detail).await?;
+    audit(&state, &admin, &req, name, ("user", user.id.into()), detail).await?;
     Ok(back())
 }

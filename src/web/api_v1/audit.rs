@@ -8,6 +8,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::ApiUser;
+use crate::db::ids::BookId;
 use crate::error::AppError;
 use crate::state::AppState;
 
@@ -26,7 +27,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 async fn report(
     ApiUser(user): ApiUser,
     state: web::Data<AppState>,
-    id: web::Path<String>,
+    id: web::Path<BookId>,
 ) -> Result<HttpResponse, AppError> {
     Ok(HttpResponse::Ok().json(state.books.audit(&user, &id).await?))
 }
@@ -40,7 +41,7 @@ struct SwitchBody {
 async fn switch(
     ApiUser(user): ApiUser,
     state: web::Data<AppState>,
-    id: web::Path<String>,
+    id: web::Path<BookId>,
     body: web::Json<SwitchBody>,
 ) -> Result<HttpResponse, AppError> {
     let enabled = state.books.set_audit(&user, &id, body.enabled).await?;
@@ -50,7 +51,7 @@ async fn switch(
 async fn dismiss(
     ApiUser(user): ApiUser,
     state: web::Data<AppState>,
-    path: web::Path<(String, String)>,
+    path: web::Path<(BookId, String)>,
 ) -> Result<HttpResponse, AppError> {
     let (id, finding) = path.into_inner();
     state.books.dismiss_finding(&user, &id, &finding).await?;
@@ -60,7 +61,7 @@ async fn dismiss(
 async fn apply(
     ApiUser(user): ApiUser,
     state: web::Data<AppState>,
-    path: web::Path<(String, String)>,
+    path: web::Path<(BookId, String)>,
 ) -> Result<HttpResponse, AppError> {
     let (id, finding) = path.into_inner();
     let status = state.books.apply_finding(&user, &id, &finding).await?;
@@ -72,7 +73,7 @@ async fn apply(
 async fn ledger(
     ApiUser(user): ApiUser,
     state: web::Data<AppState>,
-    id: web::Path<String>,
+    id: web::Path<BookId>,
 ) -> Result<HttpResponse, AppError> {
     Ok(HttpResponse::Ok().json(state.books.ledger(&user, &id).await?))
 }
@@ -80,7 +81,7 @@ async fn ledger(
 async fn update_ledger(
     ApiUser(user): ApiUser,
     state: web::Data<AppState>,
-    id: web::Path<String>,
+    id: web::Path<BookId>,
     body: web::Json<Ledger>,
 ) -> Result<HttpResponse, AppError> {
     let stored = state

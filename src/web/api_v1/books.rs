@@ -9,6 +9,7 @@ use serde_json::{json, Value};
 
 use super::ApiUser;
 use crate::books::{Control, NewBookInput};
+use crate::db::ids::BookId;
 use crate::db::repo::books::Book;
 use crate::error::AppError;
 use crate::state::AppState;
@@ -121,7 +122,7 @@ async fn list(
 async fn get(
     ApiUser(user): ApiUser,
     state: web::Data<AppState>,
-    id: web::Path<String>,
+    id: web::Path<BookId>,
 ) -> Result<HttpResponse, AppError> {
     let book = state.books.get(&user, &id).await?;
     let mut v = detail(&book);
@@ -137,7 +138,7 @@ async fn get(
 async fn delete(
     ApiUser(user): ApiUser,
     state: web::Data<AppState>,
-    id: web::Path<String>,
+    id: web::Path<BookId>,
 ) -> Result<HttpResponse, AppError> {
     state.books.delete(&user, &id).await?;
     Ok(HttpResponse::NoContent().finish())
@@ -152,7 +153,7 @@ struct DuplicateBody {
 async fn duplicate(
     ApiUser(user): ApiUser,
     state: web::Data<AppState>,
-    id: web::Path<String>,
+    id: web::Path<BookId>,
     body: Option<web::Json<DuplicateBody>>,
 ) -> Result<HttpResponse, AppError> {
     let title = body.map(|b| b.into_inner().title).unwrap_or_default();
@@ -174,7 +175,7 @@ struct ArchitectureBody {
 async fn put_architecture(
     ApiUser(user): ApiUser,
     state: web::Data<AppState>,
-    id: web::Path<String>,
+    id: web::Path<BookId>,
     body: web::Json<ArchitectureBody>,
 ) -> Result<HttpResponse, AppError> {
     let arch = Ok(body.into_inner().architecture);
@@ -200,7 +201,7 @@ fn budget_body(body: &[u8]) -> Result<BudgetBody, AppError> {
 async fn approve(
     ApiUser(user): ApiUser,
     state: web::Data<AppState>,
-    id: web::Path<String>,
+    id: web::Path<BookId>,
     body: web::Bytes,
 ) -> Result<HttpResponse, AppError> {
     let budget = budget_body(&body)?.budget_usd;
@@ -212,7 +213,7 @@ async fn approve(
 async fn patch(
     ApiUser(user): ApiUser,
     state: web::Data<AppState>,
-    id: web::Path<String>,
+    id: web::Path<BookId>,
     body: web::Bytes,
 ) -> Result<HttpResponse, AppError> {
     let budget = budget_body(&body)?
@@ -225,7 +226,7 @@ async fn patch(
 async fn control(
     ApiUser(user): ApiUser,
     state: web::Data<AppState>,
-    path: web::Path<(String, String)>,
+    path: web::Path<(BookId, String)>,
 ) -> Result<HttpResponse, AppError> {
     let (id, action) = path.into_inner();
     let c = Control::parse(&action).ok_or(AppError::NotFound)?;
@@ -242,7 +243,7 @@ async fn control(
 async fn chapters(
     ApiUser(user): ApiUser,
     state: web::Data<AppState>,
-    id: web::Path<String>,
+    id: web::Path<BookId>,
 ) -> Result<HttpResponse, AppError> {
     Ok(HttpResponse::Ok().json(state.books.chapters(&user, &id).await?))
 }
@@ -256,7 +257,7 @@ struct EventsQuery {
 async fn events(
     ApiUser(user): ApiUser,
     state: web::Data<AppState>,
-    id: web::Path<String>,
+    id: web::Path<BookId>,
     q: web::Query<EventsQuery>,
 ) -> Result<HttpResponse, AppError> {
     let events = state.books.events(&user, &id, q.after).await?;
@@ -270,7 +271,7 @@ async fn events(
 async fn export(
     ApiUser(user): ApiUser,
     state: web::Data<AppState>,
-    path: web::Path<(String, String)>,
+    path: web::Path<(BookId, String)>,
 ) -> Result<HttpResponse, AppError> {
     let (id, fmt) = path.into_inner();
     let file = state.books.export(&user, &id, &fmt).await?;

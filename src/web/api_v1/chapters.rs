@@ -8,6 +8,7 @@ use serde_json::json;
 
 use super::ApiUser;
 use crate::books::RegenerateRequest;
+use crate::db::ids::BookId;
 use crate::error::AppError;
 use crate::state::AppState;
 
@@ -33,7 +34,7 @@ struct EditBody {
 async fn edit(
     ApiUser(user): ApiUser,
     state: web::Data<AppState>,
-    path: web::Path<(String, usize)>,
+    path: web::Path<(BookId, usize)>,
     body: web::Json<EditBody>,
 ) -> Result<HttpResponse, AppError> {
     let (id, n) = path.into_inner();
@@ -47,7 +48,7 @@ async fn edit(
 async fn versions(
     ApiUser(user): ApiUser,
     state: web::Data<AppState>,
-    path: web::Path<(String, usize)>,
+    path: web::Path<(BookId, usize)>,
 ) -> Result<HttpResponse, AppError> {
     let (id, n) = path.into_inner();
     Ok(HttpResponse::Ok().json(state.books.chapter_history(&user, &id, n).await?))
@@ -56,7 +57,7 @@ async fn versions(
 async fn restore(
     ApiUser(user): ApiUser,
     state: web::Data<AppState>,
-    path: web::Path<(String, usize, i32)>,
+    path: web::Path<(BookId, usize, i32)>,
 ) -> Result<HttpResponse, AppError> {
     let (id, n, v) = path.into_inner();
     Ok(HttpResponse::Ok().json(state.books.restore_version(&user, &id, n, v).await?))
@@ -75,7 +76,7 @@ struct RegenerateBody {
 async fn regenerate(
     ApiUser(user): ApiUser,
     state: web::Data<AppState>,
-    path: web::Path<(String, usize)>,
+    path: web::Path<(BookId, usize)>,
     body: web::Bytes,
 ) -> Result<HttpResponse, AppError> {
     let (id, n) = path.into_inner();

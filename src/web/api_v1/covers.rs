@@ -10,6 +10,7 @@ use serde::Deserialize;
 
 use super::ApiUser;
 use crate::books::CoverInput;
+use crate::db::ids::BookId;
 use crate::error::AppError;
 use crate::state::AppState;
 
@@ -50,7 +51,7 @@ pub fn jpeg(bytes: Vec<u8>, etag: Option<String>) -> HttpResponse {
 async fn image(
     ApiUser(user): ApiUser,
     state: web::Data<AppState>,
-    id: web::Path<String>,
+    id: web::Path<BookId>,
     q: web::Query<SizeQuery>,
 ) -> Result<HttpResponse, AppError> {
     let thumb = q.size.as_deref() == Some("thumb");
@@ -80,7 +81,7 @@ pub async fn read_upload(mut payload: web::Payload) -> Result<Vec<u8>, AppError>
 async fn upload(
     ApiUser(user): ApiUser,
     state: web::Data<AppState>,
-    id: web::Path<String>,
+    id: web::Path<BookId>,
     payload: web::Payload,
 ) -> Result<HttpResponse, AppError> {
     let body = read_upload(payload).await?;
@@ -99,7 +100,7 @@ struct GenerateBody {
 async fn generate(
     ApiUser(user): ApiUser,
     state: web::Data<AppState>,
-    id: web::Path<String>,
+    id: web::Path<BookId>,
     body: web::Bytes,
 ) -> Result<HttpResponse, AppError> {
     let body: GenerateBody = if body.iter().all(u8::is_ascii_whitespace) {
@@ -118,7 +119,7 @@ async fn generate(
 async fn design(
     ApiUser(user): ApiUser,
     state: web::Data<AppState>,
-    id: web::Path<String>,
+    id: web::Path<BookId>,
 ) -> Result<HttpResponse, AppError> {
     Ok(HttpResponse::Ok().json(state.books.cover(&user, &id).await?))
 }
@@ -126,7 +127,7 @@ async fn design(
 async fn save_design(
     ApiUser(user): ApiUser,
     state: web::Data<AppState>,
-    id: web::Path<String>,
+    id: web::Path<BookId>,
     body: web::Json<CoverInput>,
 ) -> Result<HttpResponse, AppError> {
     Ok(HttpResponse::Ok().json(state.books.save_cover(&user, &id, &body).await?))
@@ -135,7 +136,7 @@ async fn save_design(
 async fn art(
     ApiUser(user): ApiUser,
     state: web::Data<AppState>,
-    path: web::Path<(String, String)>,
+    path: web::Path<(BookId, String)>,
     q: web::Query<SizeQuery>,
 ) -> Result<HttpResponse, AppError> {
     let (id, art) = path.into_inner();

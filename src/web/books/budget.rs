@@ -5,6 +5,7 @@ use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 
 use crate::books::BookError;
+use crate::db::ids::BookId;
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::web::render::see_other;
@@ -41,7 +42,7 @@ pub fn parse_amount(s: &str) -> Result<Option<f64>, BookError> {
 async fn set_budget(
     CurrentUser(user): CurrentUser,
     state: web::Data<AppState>,
-    id: web::Path<String>,
+    id: web::Path<BookId>,
     CsrfForm(form): CsrfForm<BudgetForm>,
 ) -> Result<HttpResponse, AppError> {
     let amount = parse_amount(&form.budget_usd)?

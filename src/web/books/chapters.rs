@@ -11,6 +11,7 @@ use serde_json::json;
 
 use super::review::PlainForm;
 use crate::books::{BookError, ChapterHistory, RegenerateRequest, MAX_CHAPTER_CHARS};
+use crate::db::ids::BookId;
 use crate::db::models::User;
 use crate::db::repo::books::versions::ChapterVersion;
 use crate::db::repo::books::Book;
@@ -87,7 +88,7 @@ async fn render_editor(
     state: &AppState,
     page: PageCtx,
     user: &User,
-    id: &str,
+    id: &BookId,
     n: usize,
     typed: Option<String>,
     error: Option<&'static str>,
@@ -136,7 +137,7 @@ async fn editor(
     page: PageCtx,
     CurrentUser(user): CurrentUser,
     state: web::Data<AppState>,
-    path: web::Path<(String, usize)>,
+    path: web::Path<(BookId, usize)>,
     q: web::Query<EditorQuery>,
 ) -> Result<HttpResponse, AppError> {
     let (id, n) = path.into_inner();
@@ -179,7 +180,7 @@ async fn save(
     page: PageCtx,
     CurrentUser(user): CurrentUser,
     state: web::Data<AppState>,
-    path: web::Path<(String, usize)>,
+    path: web::Path<(BookId, usize)>,
     CsrfForm(form): CsrfForm<SaveForm>,
 ) -> Result<HttpResponse, AppError> {
     let (id, n) = path.into_inner();
@@ -233,7 +234,7 @@ async fn compare(
     page: PageCtx,
     CurrentUser(user): CurrentUser,
     state: web::Data<AppState>,
-    path: web::Path<(String, usize, i32)>,
+    path: web::Path<(BookId, usize, i32)>,
 ) -> Result<HttpResponse, AppError> {
     let (id, n, v) = path.into_inner();
     let book = state.books.get(&user, &id).await?;
@@ -263,7 +264,7 @@ async fn compare(
 async fn restore(
     CurrentUser(user): CurrentUser,
     state: web::Data<AppState>,
-    path: web::Path<(String, usize, i32)>,
+    path: web::Path<(BookId, usize, i32)>,
     _form: CsrfForm<PlainForm>,
 ) -> Result<HttpResponse, AppError> {
     let (id, n, v) = path.into_inner();
@@ -290,7 +291,7 @@ impl CsrfProtected for RegenerateForm {
 async fn regenerate(
     CurrentUser(user): CurrentUser,
     state: web::Data<AppState>,
-    path: web::Path<(String, usize)>,
+    path: web::Path<(BookId, usize)>,
     CsrfForm(form): CsrfForm<RegenerateForm>,
 ) -> Result<HttpResponse, AppError> {
     let (id, n) = path.into_inner();

@@ -11,6 +11,7 @@ use buko_export::cover::{FontFamily, Template as Layout};
 use serde::Deserialize;
 
 use crate::books::{CoverInput, CoverView};
+use crate::db::ids::BookId;
 use crate::db::repo::books::Book;
 use crate::error::AppError;
 use crate::state::AppState;
@@ -61,7 +62,7 @@ async fn editor(
     page: PageCtx,
     CurrentUser(user): CurrentUser,
     state: web::Data<AppState>,
-    id: web::Path<String>,
+    id: web::Path<BookId>,
 ) -> Result<HttpResponse, AppError> {
     let book = state.books.get(&user, &id).await?;
     let cover = state.books.cover(&user, &id).await?;
@@ -118,7 +119,7 @@ impl CsrfProtected for DesignForm {
 async fn save(
     CurrentUser(user): CurrentUser,
     state: web::Data<AppState>,
-    id: web::Path<String>,
+    id: web::Path<BookId>,
     CsrfForm(form): CsrfForm<DesignForm>,
 ) -> Result<HttpResponse, AppError> {
     state.books.save_cover(&user, &id, &form.input).await?;
@@ -141,7 +142,7 @@ impl CsrfProtected for GenerateForm {
 async fn generate(
     CurrentUser(user): CurrentUser,
     state: web::Data<AppState>,
-    id: web::Path<String>,
+    id: web::Path<BookId>,
     CsrfForm(form): CsrfForm<GenerateForm>,
 ) -> Result<HttpResponse, AppError> {
     state
@@ -161,7 +162,7 @@ async fn upload(
     req: HttpRequest,
     CurrentUser(user): CurrentUser,
     state: web::Data<AppState>,
-    id: web::Path<String>,
+    id: web::Path<BookId>,
     q: web::Query<UploadQuery>,
     payload: web::Payload,
 ) -> Result<HttpResponse, AppError> {
@@ -176,7 +177,7 @@ async fn upload(
 async fn image(
     CurrentUser(user): CurrentUser,
     state: web::Data<AppState>,
-    id: web::Path<String>,
+    id: web::Path<BookId>,
     q: web::Query<SizeQuery>,
 ) -> Result<HttpResponse, AppError> {
     let thumb = q.size.as_deref() == Some("thumb");
@@ -187,7 +188,7 @@ async fn image(
 async fn preview(
     CurrentUser(user): CurrentUser,
     state: web::Data<AppState>,
-    id: web::Path<String>,
+    id: web::Path<BookId>,
     q: web::Query<CoverInput>,
 ) -> Result<HttpResponse, AppError> {
     Ok(jpeg(state.books.preview_cover(&user, &id, &q).await?, None))
@@ -196,7 +197,7 @@ async fn preview(
 async fn art(
     CurrentUser(user): CurrentUser,
     state: web::Data<AppState>,
-    path: web::Path<(String, String)>,
+    path: web::Path<(BookId, String)>,
     q: web::Query<SizeQuery>,
 ) -> Result<HttpResponse, AppError> {
     let (id, art) = path.into_inner();

@@ -10,6 +10,7 @@ use buko_actors::BookStatus;
 
 use super::review::PlainForm;
 use crate::books::{BookError, Download, NewBookInput, MAX_QUERY_CHARS};
+use crate::db::ids::BookId;
 use crate::db::models::User;
 use crate::db::repo::books::Book;
 use crate::error::AppError;
@@ -97,7 +98,7 @@ async fn confirm_delete(
     page: PageCtx,
     CurrentUser(user): CurrentUser,
     state: web::Data<AppState>,
-    id: web::Path<String>,
+    id: web::Path<BookId>,
 ) -> Result<HttpResponse, AppError> {
     let book = state.books.get(&user, &id).await?;
     html(StatusCode::OK, &DeletePage { page, book })
@@ -106,7 +107,7 @@ async fn confirm_delete(
 async fn delete(
     CurrentUser(user): CurrentUser,
     state: web::Data<AppState>,
-    id: web::Path<String>,
+    id: web::Path<BookId>,
     _form: CsrfForm<PlainForm>,
 ) -> Result<HttpResponse, AppError> {
     state.books.delete(&user, &id).await?;
@@ -117,7 +118,7 @@ async fn duplicate(
     page: PageCtx,
     CurrentUser(user): CurrentUser,
     state: web::Data<AppState>,
-    id: web::Path<String>,
+    id: web::Path<BookId>,
     _form: CsrfForm<PlainForm>,
 ) -> Result<HttpResponse, AppError> {
     let source = state.books.get(&user, &id).await?;

@@ -11,6 +11,8 @@ use serde_json::json;
 
 use super::review::PlainForm;
 use crate::books::{Control, Download};
+use crate::db::ids::BookId;
+use crate::db::types::ChapterStatus;
 use crate::db::{self, repo, repo::books::Book, repo::chapters::ChapterText};
 use crate::error::AppError;
 use crate::state::AppState;
@@ -54,11 +56,11 @@ impl LivePage {
         !self.book.status().is_terminal()
     }
     /// The localized label of a chapter's state (`pending`, `writing`, `done`).
-    fn chapter_label(&self, status: &str) -> &'static str {
+    fn chapter_label(&self, status: &ChapterStatus) -> &'static str {
         match status {
-            "done" => self.page.t.get("live.chapter_done"),
-            "writing" => self.page.t.get("live.chapter_writing"),
-            _ => self.page.t.get("live.chapter_pending"),
+            ChapterStatus::Done => self.page.t.get("live.chapter_done"),
+            ChapterStatus::Writing => self.page.t.get("live.chapter_writing"),
+            ChapterStatus::Pending => self.page.t.get("live.chapter_pending"),
         }
     }
 }
@@ -67,7 +69,7 @@ async fn live(
     page: PageCtx,
     CurrentUser(user): CurrentUser,
     state: web::Data<AppState>,
-    id: web::Path<String>,
+    id: web::Path<BookId>,
 ) -> Result<HttpResponse, AppError> {
     let book = state.books.get(&user, &id).await?;
     let book_id = book.id.clone();
@@ -99,7 +101,7 @@ async fn live(
 async fn progress(
     CurrentUser(user): CurrentUser,
     state: web::Data<AppState>,
-    id: web::Path<String>,
+    id: web::Path<BookId>,
 ) -> Result<HttpResponse, AppError> {
     let b = state.books.get(&user, &id).await?;
     Ok(HttpResponse::Ok().json(json!({
@@ -123,7 +125,7 @@ struct AfterQuery {
 async fn chunks(
     CurrentUser(user): CurrentUser,
     state: web::Data<AppState>,
-    id: web::Path<String>,
+    id: web::Path<BookId>,
     q: web::Query<AfterQuery>,
 ) -> Result<HttpResponse, AppError> {
     let rows = state.books.chunks_after(&user, &id, q.after, 200).await?;
@@ -133,7 +135,7 @@ async fn chunks(
 async fn control(
     CurrentUser(user): CurrentUser,
     state: web::Data<AppState>,
-    path: web::Path<(String, String)>,
+    path: web::Path<(BookId, String)>,
     _form: CsrfForm<PlainForm>,
 ) -> Result<HttpResponse, AppError> {
     let (id, action) = path.into_inner();

@@ -7,6 +7,7 @@ use buko_actors::model::Character;
 use buko_actors::{Ledger, Place};
 use serde::Deserialize;
 
+use crate::db::ids::BookId;
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::web::render::see_other;
@@ -39,7 +40,7 @@ impl CsrfProtected for Plain {
 async fn switch(
     CurrentUser(user): CurrentUser,
     state: web::Data<AppState>,
-    id: web::Path<String>,
+    id: web::Path<BookId>,
     CsrfForm(form): CsrfForm<Plain>,
 ) -> Result<HttpResponse, AppError> {
     state
@@ -52,7 +53,7 @@ async fn switch(
 async fn dismiss(
     CurrentUser(user): CurrentUser,
     state: web::Data<AppState>,
-    path: web::Path<(String, String)>,
+    path: web::Path<(BookId, String)>,
     CsrfForm(_): CsrfForm<Plain>,
 ) -> Result<HttpResponse, AppError> {
     let (id, finding) = path.into_inner();
@@ -63,7 +64,7 @@ async fn dismiss(
 async fn apply(
     CurrentUser(user): CurrentUser,
     state: web::Data<AppState>,
-    path: web::Path<(String, String)>,
+    path: web::Path<(BookId, String)>,
     CsrfForm(_): CsrfForm<Plain>,
 ) -> Result<HttpResponse, AppError> {
     let (id, finding) = path.into_inner();
@@ -108,7 +109,7 @@ fn lines(s: &str) -> impl Iterator<Item = &str> {
 async fn ledger(
     CurrentUser(user): CurrentUser,
     state: web::Data<AppState>,
-    id: web::Path<String>,
+    id: web::Path<BookId>,
     CsrfForm(form): CsrfForm<LedgerForm>,
 ) -> Result<HttpResponse, AppError> {
     let learned = Ledger {

@@ -9,6 +9,7 @@ use askama::Template;
 use serde::Deserialize;
 
 use crate::books::{AuditReport, Download};
+use crate::db::ids::BookId;
 use crate::db::repo::books::Credits;
 use crate::db::repo::memory::FindingRow;
 use crate::db::{repo::books::Book, repo::chapters::ChapterText};
@@ -64,7 +65,7 @@ async fn read(
     page: PageCtx,
     CurrentUser(user): CurrentUser,
     state: web::Data<AppState>,
-    id: web::Path<String>,
+    id: web::Path<BookId>,
 ) -> Result<HttpResponse, AppError> {
     let book = state.books.get(&user, &id).await?;
     let chapters = state.books.chapters(&user, &id).await?;
@@ -104,7 +105,7 @@ impl CsrfProtected for CreditsForm {
 async fn credits(
     CurrentUser(user): CurrentUser,
     state: web::Data<AppState>,
-    id: web::Path<String>,
+    id: web::Path<BookId>,
     CsrfForm(form): CsrfForm<CreditsForm>,
 ) -> Result<HttpResponse, AppError> {
     let c = Credits {
@@ -119,7 +120,7 @@ async fn credits(
 async fn download(
     CurrentUser(user): CurrentUser,
     state: web::Data<AppState>,
-    path: web::Path<(String, String)>,
+    path: web::Path<(BookId, String)>,
 ) -> Result<HttpResponse, AppError> {
     let (id, fmt) = path.into_inner();
     Ok(send_file(state.books.export(&user, &id, &fmt).await?))

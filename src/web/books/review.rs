@@ -12,6 +12,7 @@ use buko_actors::model::{Architecture, BookStatus, ChapterPlan, Character, Langu
 use serde::Deserialize;
 
 use crate::books::{BookError, Problem};
+use crate::db::ids::BookId;
 use crate::db::{models::User, repo::books::Book};
 use crate::error::AppError;
 use crate::limits::quota::Quota;
@@ -112,7 +113,7 @@ async fn review(
     page: PageCtx,
     CurrentUser(user): CurrentUser,
     state: web::Data<AppState>,
-    id: web::Path<String>,
+    id: web::Path<BookId>,
 ) -> Result<HttpResponse, AppError> {
     let book = state.books.get(&user, &id).await?;
     let arch = book.architecture();
@@ -221,7 +222,7 @@ async fn save(
     page: PageCtx,
     CurrentUser(user): CurrentUser,
     state: web::Data<AppState>,
-    id: web::Path<String>,
+    id: web::Path<BookId>,
     CsrfForm(form): CsrfForm<ArchitectureForm>,
 ) -> Result<HttpResponse, AppError> {
     let parsed = from_form(&form.fields);
@@ -270,7 +271,7 @@ async fn approve(
     page: PageCtx,
     CurrentUser(user): CurrentUser,
     state: web::Data<AppState>,
-    id: web::Path<String>,
+    id: web::Path<BookId>,
     CsrfForm(form): CsrfForm<ApproveForm>,
 ) -> Result<HttpResponse, AppError> {
     let budget = super::budget::parse_amount(&form.budget_usd)?;

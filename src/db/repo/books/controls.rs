@@ -60,7 +60,7 @@ pub fn control(
                 "cancel",
             ),
         };
-        let before: Option<String> = books::table
+        let before: Option<BookStatus> = books::table
             .find(id)
             .select(books::status)
             .first(conn)
@@ -68,7 +68,7 @@ pub fn control(
         if !transition(conn, id, from, to, flag)? {
             return Err(refused(conn, id, name));
         }
-        let event = if before.as_deref() == Some(Generating.as_str()) && c != Control::Resume {
+        let event = if before == Some(Generating) && c != Control::Resume {
             None
         } else {
             let data = serde_json::json!({ "status": to.as_str(), "reason": null });

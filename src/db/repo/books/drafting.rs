@@ -68,12 +68,12 @@ pub fn fail_architecture(conn: &mut DbConn, id: &str, reason: &str) -> Result<Ev
 
 /// Whether the author cancelled the book (a job that waited for the provider must not start it).
 pub fn is_cancelled(conn: &mut DbConn, id: &str) -> Result<bool, DbError> {
-    let status: Option<String> = books::table
+    let status: Option<BookStatus> = books::table
         .find(id)
         .select(books::status)
         .first(conn)
         .optional()?;
-    Ok(status.as_deref() == Some(BookStatus::Cancelled.as_str()))
+    Ok(status == Some(BookStatus::Cancelled))
 }
 
 /// Takes the book for a run fenced by `fence`, labelled demo

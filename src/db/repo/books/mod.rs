@@ -9,8 +9,10 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::Serialize;
 
+use crate::db::ids::{BookId, UserId};
 use crate::db::repo::jobs::{self, JobPayload, NewJob};
 use crate::db::schema::{books, chapters, users};
+use crate::db::types::ChapterStatus;
 use crate::db::{new_id, now, DbConn, DbError};
 
 mod controls;
@@ -30,8 +32,8 @@ pub use budget::{default_budget, set_budget};
 #[derive(Clone, Debug, Queryable, Selectable, Serialize)]
 #[diesel(table_name = books)]
 pub struct Book {
-    pub id: String,
-    pub user_id: String,
+    pub id: BookId,
+    pub user_id: UserId,
     pub title: String,
     pub idea: String,
     pub genre: String,
@@ -39,7 +41,7 @@ pub struct Book {
     pub tone: String,
     pub language: String,
     pub target_pages: i32,
-    pub status: String,
+    pub status: BookStatus,
     pub status_reason: Option<String>,
     pub architecture: Option<String>,
     pub is_demo: bool,
@@ -67,7 +69,7 @@ pub struct Book {
 
 impl Book {
     pub fn status(&self) -> BookStatus {
-        BookStatus::parse(&self.status).unwrap_or(BookStatus::Draft)
+        self.status
     }
 
     /// The stored architecture, if any (a row that fails to parse reads as none: it was never valid).
@@ -316,7 +318,7 @@ pub fn approve(
                     chapters::summary.eq(&ch.summary),
                     chapters::key_points.eq(key_points),
                     chapters::target_words.eq(ch.target_words as i32),
-                    chapters::status.eq("pending"),
+                    chapters::status.eq(ChapterStatus::Pending),
                     chapters::words.eq(0),
                     chapters::created_at.eq(t),
                     chapters::updated_at.eq(t),

@@ -273,7 +273,7 @@ fn requeue_resumed_book(conn: &mut DbConn, job_id: &str) -> Result<(), DbError> 
     };
     let waiting = books::table
         .find(book_id)
-        .filter(books::status.eq("queued"))
+        .filter(books::status.eq(buko_actors::BookStatus::Queued.as_str()))
         .filter(books::control.eq("run"))
         .count()
         .get_result::<i64>(conn)?
