@@ -34,8 +34,10 @@
         // The server answers a localized error page: show its message and detail.
         return r.text().then(function (t) {
           var doc = new DOMParser().parseFromString(t, "text/html");
-          var parts = [].slice.call(doc.querySelectorAll("section.card p")).slice(0, 2)
-            .map(function (p) { return p.textContent.trim(); }).filter(Boolean);
+          var parts = ["error-message", "error-detail"].map(function (id) {
+            var p = doc.getElementById(id);
+            return p ? p.textContent.trim() : "";
+          }).filter(Boolean);
           err.textContent = parts.join(" ") || String(r.status);
           err.hidden = false;
         });

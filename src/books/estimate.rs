@@ -2,16 +2,23 @@
 //! engine's own plan: every chunk's prompt is built as the engine builds it (the stable prefix, a full
 //! rolling summary and previous-chunk tail once they exist) and measured at ≈ 4 chars a token; each
 //! chunk's output is its word budget ÷ words per token; every chapter but the last adds a summary
-//! call. With prompt caching (Anthropic) the first chunk writes the prefix to the cache and the rest
+//! call; the book's memory adds, per chapter, notes on the parts of a long chapter and the story
+//! ledger (all but the last) and the continuity audit (when on), each built as the engine builds it.
+//! With prompt caching (Anthropic) the first chunk writes the prefix to the cache and the rest
 //! read it, when it reaches the model's minimum. Priced with the provider's table (`llm::pricing`)
 //! and the step's model; the printed length comes from the PDF calibration (`buko_actors::layout`).
 //! Measured against the actual cost of books in `docs/PERFORMANCE.md`.
 
+use buko_actors::audit::audit_request;
+use buko_actors::ledger::ledger_request;
+use buko_actors::memory::{chapter_parts, note_request};
 use buko_actors::plan::plan_chunks;
 use buko_actors::prompt::chunk_request;
-use buko_actors::{layout, Architecture, EngineConfig, Usage};
+use buko_actors::{layout, Architecture, CompletionRequest, EngineConfig, Usage};
 
-use super::{BookService, CostModel};
+use super::{BookError, BookService, CostModel};
+use crate::db::repo::books::Book;
+use crate::db::{self, repo};
 use crate::llm::pricing::{min_cacheable_tokens, price_for};
 
 /// What writing an architecture's words should cost.
@@ -36,8 +43,79 @@ fn output_tokens(words: u64, config: &EngineConfig) -> u64 {
     (words as f64 / config.words_per_token.max(0.05)).ceil() as u64
 }
 
-/// The estimate for `arch` written by `model` (pure; see the module doc).
-pub fn estimate(arch: &Architecture, model: &CostModel, config: &EngineConfig) -> CostEstimate {
+/// Output tokens a ledger and an audit answer take (short JSON lists: 187 and 117 on average on the
+/// fake provider's books, docs/PERFORMANCE.md).
+const LEDGER_OUTPUT_TOKENS: u64 = 200;
+const AUDIT_OUTPUT_TOKENS: u64 = 150;
+
+/// Words of a note on one of `parts` parts: what it is asked for, at most a summary's length (a
+/// model asked for "at most N words" writes about a summary).
+fn note_words(parts: usize, config: &EngineConfig) -> usize {
+    (config.summary_source_chars / parts.max(1) / 7).min(config.summary_chars / 7)
+}
+
+/// Chars of what a chapter's ledger and summary read: the chapter, or its notes when it is long.
+fn source_chars(chapter_chars: usize, config: &EngineConfig) -> usize {
+    let parts = chapter_chars.div_ceil(config.summary_source_chars.max(1));
+    if parts > 1 {
+        parts * (note_words(parts, config) * 6 + 20)
+    } else {
+        chapter_chars
+    }
+}
+
+fn request_tokens(req: &CompletionRequest) -> u64 {
+    let chars: usize = req.messages.iter().map(|m| m.content.len()).sum();
+    tokens(req.system.len() + chars)
+}
+
+/// The memory calls of a book (notes, ledger, audit) as the engine makes them after each chapter.
+fn memory_usage(
+    arch: &Architecture,
+    model: &CostModel,
+    config: &EngineConfig,
+    audit: bool,
+) -> Usage {
+    let summary = "x".repeat(config.summary_chars);
+    let max_out = model.max_output_tokens;
+    let last = arch.chapters.len().saturating_sub(1);
+    let mut usage = Usage::default();
+    for (i, c) in arch.chapters.iter().enumerate() {
+        let text = "x ".repeat(c.target_words as usize * 3);
+        let story = (i > 0).then_some(summary.as_str());
+        if audit {
+            for part in chapter_parts(std::slice::from_ref(&text), config.audit_source_chars) {
+                let req = audit_request(arch, i, story, &part, "estimate", max_out, config);
+                usage.add(Usage::new(request_tokens(&req), AUDIT_OUTPUT_TOKENS));
+            }
+        }
+        if i == last {
+            continue;
+        }
+        let parts = chapter_parts(std::slice::from_ref(&text), config.summary_source_chars);
+        if parts.len() > 1 {
+            for (p, part) in parts.iter().enumerate() {
+                let req =
+                    note_request(arch, i, (p, parts.len()), part, "estimate", max_out, config);
+                let out = output_tokens(note_words(parts.len(), config) as u64, config);
+                usage.add(Usage::new(request_tokens(&req), out));
+            }
+        }
+        let source = "x".repeat(source_chars(text.len(), config));
+        let req = ledger_request(arch, i, &source, "estimate", max_out, config);
+        usage.add(Usage::new(request_tokens(&req), LEDGER_OUTPUT_TOKENS));
+    }
+    usage
+}
+
+/// The estimate for `arch` written by `model`, the continuity audit on or off (pure; see the
+/// module doc).
+pub fn estimate(
+    arch: &Architecture,
+    model: &CostModel,
+    config: &EngineConfig,
+    audit: bool,
+) -> CostEstimate {
     let words: u64 = arch
         .chapters
         .iter()
@@ -77,12 +155,13 @@ pub fn estimate(arch: &Architecture, model: &CostModel, config: &EngineConfig) -
         .iter()
         .take(arch.chapters.len().saturating_sub(1))
     {
-        let chapter_chars = (c.target_words as usize * 6).min(config.summary_source_chars);
+        let chapter_chars = source_chars(c.target_words as usize * 6, config);
         summaries.add(Usage::new(
             tokens(config.summary_chars + chapter_chars + 400),
             output_tokens((config.summary_chars / 7) as u64, config),
         ));
     }
+    summaries.add(memory_usage(arch, model, config, audit));
     let usd = if model.free {
         0.0
     } else {
@@ -101,10 +180,23 @@ pub fn estimate(arch: &Architecture, model: &CostModel, config: &EngineConfig) -
 }
 
 impl BookService {
-    /// The estimate shown with an architecture (zero without one).
-    pub fn estimate_cost(&self, arch: Option<&Architecture>) -> CostEstimate {
-        arch.map(|a| estimate(a, &self.cost_model, &EngineConfig::default()))
-            .unwrap_or_default()
+    /// The estimate shown with a book's architecture (zero without one), with its audit setting.
+    pub async fn estimate_cost(
+        &self,
+        book: &Book,
+        arch: Option<&Architecture>,
+    ) -> Result<CostEstimate, BookError> {
+        let Some(arch) = arch else {
+            return Ok(CostEstimate::default());
+        };
+        let id = book.id.clone();
+        let audit = db::run(&self.db, move |c| repo::memory::audit_enabled(c, &id)).await?;
+        Ok(estimate(
+            arch,
+            &self.cost_model,
+            &EngineConfig::default(),
+            audit,
+        ))
     }
 }
 
@@ -140,26 +232,26 @@ mod tests {
     #[test]
     fn output_dominates_and_follows_the_words() {
         let c = EngineConfig::default();
-        let e = estimate(&arch(10, 3000), &model(false), &c);
+        let e = estimate(&arch(10, 3000), &model(false), &c, false);
         // 30,000 words ÷ 0.75 = 40,000 output tokens, plus 9 summaries of 342 words (456 tokens).
         assert_eq!(e.output_tokens, 40_000 + 9 * 456);
-        let twice = estimate(&arch(20, 3000), &model(false), &c);
+        let twice = estimate(&arch(20, 3000), &model(false), &c, false);
         assert!(twice.usd > 1.9 * e.usd && twice.usd < 2.1 * e.usd);
         assert_eq!(e.cache_read_tokens, 0);
         let free = CostModel {
             free: true,
             ..model(false)
         };
-        assert_eq!(estimate(&arch(10, 3000), &free, &c).usd, 0.0);
+        assert_eq!(estimate(&arch(10, 3000), &free, &c, false).usd, 0.0);
     }
 
     #[test]
     fn a_short_prefix_is_not_cached_and_a_long_one_is() {
         let c = EngineConfig::default();
-        let small = estimate(&arch(10, 3000), &model(true), &c);
+        let small = estimate(&arch(10, 3000), &model(true), &c, false);
         assert_eq!(small.cache_read_tokens, 0, "below the model's minimum");
-        let big = estimate(&arch(150, 300), &model(true), &c);
-        let plain = estimate(&arch(150, 300), &model(false), &c);
+        let big = estimate(&arch(150, 300), &model(true), &c, false);
+        let plain = estimate(&arch(150, 300), &model(false), &c, false);
         assert!(big.cache_read_tokens > 0 && big.cache_write_tokens > 0);
         assert!(big.usd < plain.usd);
     }

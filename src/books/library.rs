@@ -114,16 +114,25 @@ impl BookService {
     /// renders them hidden and shows them when the book completes).
     pub async fn downloads_or_formats(&self, book: &Book) -> Result<Vec<Download>, BookError> {
         let book_id = book.id.clone();
-        let version = db::run(&self.db, move |c| repo::books::version(c, &book_id)).await?;
-        let dir = self.data_dir.join("exports").join(book.id.as_str());
+        let (version, cover) = db::run(&self.db, move |c| {
+            let cover = repo::covers::find(c, &book_id)?.map_or(0, |r| r.version);
+            Ok::<_, db::DbError>((repo::books::version(c, &book_id)?, cover))
+        })
+        .await?;
         Ok(FORMATS
             .iter()
             .map(|(format, label)| Download {
                 ext: format.extension(),
                 label,
-                bytes: std::fs::metadata(dir.join(format!("{version}.{}", format.extension())))
-                    .ok()
-                    .map(|m| m.len()),
+                bytes: std::fs::metadata(crate::export::cached_path(
+                    &self.data_dir,
+                    &book.id,
+                    version,
+                    cover,
+                    *format,
+                ))
+                .ok()
+                .map(|m| m.len()),
             })
             .collect())
     }

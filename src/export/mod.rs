@@ -72,6 +72,26 @@ pub fn book_doc(stored: StoredBook) -> (BookDoc, i32) {
 /// `doc` rendered as `format` (opening with `cover`: the JPEG and its version), from the cache under
 /// `<data dir>/exports/<book>/<version>-c<cover version>.<ext>` when this version was rendered before.
 /// PDF renders wait for one of two slots.
+/// Where the rendered `format` of a book's text `version` with cover `cover_version` is kept (0: no
+/// cover, as Markdown always is).
+pub fn cached_path(
+    data_dir: &Path,
+    book_id: &str,
+    version: i32,
+    cover_version: i32,
+    format: Format,
+) -> PathBuf {
+    let cover_version = if format == Format::Markdown {
+        0
+    } else {
+        cover_version
+    };
+    data_dir
+        .join("exports")
+        .join(book_id)
+        .join(format!("{version}-c{cover_version}.{}", format.extension()))
+}
+
 pub async fn render_cached(
     doc: BookDoc,
     format: Format,
@@ -79,9 +99,9 @@ pub async fn render_cached(
     version: i32,
     cover: Option<(Vec<u8>, i32)>,
 ) -> Result<Vec<u8>, String> {
-    let dir = data_dir.join("exports").join(&doc.id);
     let cover_version = cover.as_ref().map_or(0, |c| c.1);
-    let path = dir.join(format!("{version}-c{cover_version}.{}", format.extension()));
+    let path = cached_path(data_dir, &doc.id, version, cover_version, format);
+    let dir = data_dir.join("exports").join(&doc.id);
     let cover = cover.map(|c| c.0);
     let _slot = match format {
         Format::Pdf => Some(PDF_SLOTS.acquire().await.map_err(|e| e.to_string())?),

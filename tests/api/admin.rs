@@ -106,7 +106,9 @@ async fn only_admins_enter() {
     );
     let stats = a.client.get("/admin/stats").await.json();
     assert!(
-        stats["queues"].as_array().is_some_and(|q| q.len() == 4),
+        stats["queues"]
+            .as_array()
+            .is_some_and(|q| q.len() == buko::queue::QueueName::ALL.len()),
         "{stats}"
     );
     assert!(

@@ -81,7 +81,7 @@ async fn render(
     arch: Option<Architecture>,
     error: Option<String>,
 ) -> Result<HttpResponse, AppError> {
-    let estimate = state.books.estimate_cost(arch.as_ref());
+    let estimate = state.books.estimate_cost(&book, arch.as_ref()).await?;
     let status = if error.is_some() {
         StatusCode::UNPROCESSABLE_ENTITY
     } else {

@@ -75,6 +75,16 @@ async fn write_book(app: &TestApp) -> (String, serde_json::Value) {
         )
         .await;
     assert_eq!(res.status, 200, "{}", res.body);
+    // The writing's caching is measured here: the continuity audit (its own prompts, a whole
+    // chapter each, nothing shared to cache) is off.
+    let res = a
+        .api(
+            "PUT",
+            &format!("/api/v1/books/{id}/audit"),
+            Some(serde_json::json!({"enabled": false})),
+        )
+        .await;
+    assert_eq!(res.status, 200, "{}", res.body);
     let res = a
         .api(
             "POST",
