@@ -243,7 +243,8 @@ impl BookService {
             covers::add_art(c, &id, "offline", &art.0, &art.1)
         })
         .await?;
-        self.store_rendered(book, design, Some(art_id)).await?;
+        self.store_rendered(book, design, Some(art_id), true)
+            .await?;
         let id = book.id.clone();
         db::run(&self.db, move |c| covers::find(c, &id))
             .await?
@@ -255,6 +256,7 @@ impl BookService {
         book: &Book,
         design: CoverDesign,
         art_id: Option<String>,
+        first: bool,
     ) -> Result<i32, BookError> {
         let rendered = render_with_art(self, &book.id, design.clone(), art_id.clone()).await?;
         let (id, json) = (
@@ -267,8 +269,8 @@ impl BookService {
                 &id,
                 &json,
                 art_id.as_deref(),
-                &rendered.jpeg,
-                &rendered.thumb,
+                (&rendered.jpeg, &rendered.thumb),
+                first,
             )
         })
         .await?)
@@ -349,7 +351,7 @@ impl BookService {
             Some("") => None,
             Some(a) => Some(a.to_string()),
         };
-        self.store_rendered(&book, design, art_id).await?;
+        self.store_rendered(&book, design, art_id, false).await?;
         self.cover(user, id).await
     }
 
@@ -394,7 +396,7 @@ impl BookService {
             covers::add_art(c, &bid, "upload", &jpeg, &thumb)
         })
         .await?;
-        self.store_rendered(&book, design_of(&row, &book), Some(art_id))
+        self.store_rendered(&book, design_of(&row, &book), Some(art_id), false)
             .await?;
         self.cover(user, id).await
     }

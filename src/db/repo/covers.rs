@@ -111,20 +111,29 @@ pub fn ensure(conn: &mut DbConn, book_id: &str, design: &str, prompt: &str) -> R
     }
 }
 
-/// Stores a newly rendered cover with its design and chosen art; returns the new version.
+/// Stores a newly rendered cover with its design and chosen art; returns the new version. With
+/// `first`, only a book with no rendered cover yet is written (concurrent first views render it
+/// once: the loser's art is removed and the winner's version returned), so every export of that
+/// moment carries the same cover version.
 pub fn save_rendered(
     conn: &mut DbConn,
     book_id: &str,
     design: &str,
     art_id: Option<&str>,
-    image: &[u8],
-    thumb: &[u8],
+    (image, thumb): (&[u8], &[u8]),
+    first: bool,
 ) -> Result<i32, DbError> {
     crate::db::write_tx(conn, |c| {
         let version: i32 = covers::table
             .find(book_id)
             .select(covers::version)
             .first(c)?;
+        if first && version > 0 {
+            if let Some(art) = art_id {
+                diesel::delete(cover_art::table.find(art)).execute(c)?;
+            }
+            return Ok(version);
+        }
         diesel::update(covers::table.find(book_id))
             .set((
                 covers::design.eq(design),
