@@ -233,8 +233,17 @@ mod tests {
     fn output_dominates_and_follows_the_words() {
         let c = EngineConfig::default();
         let e = estimate(&arch(10, 3000), &model(false), &c, false);
-        // 30,000 words ÷ 0.75 = 40,000 output tokens, plus 9 summaries of 342 words (456 tokens).
-        assert_eq!(e.output_tokens, 40_000 + 9 * 456);
+        // 30,000 words ÷ 0.75 = 40,000 output tokens, plus 9 summaries of 342 words (456 tokens);
+        // each of those 18,000-char chapters is read as two notes of 342 words, and 9 ledgers.
+        assert_eq!(
+            e.output_tokens,
+            40_000 + 9 * 456 + 9 * 2 * 456 + 9 * LEDGER_OUTPUT_TOKENS
+        );
+        let audited = estimate(&arch(10, 3000), &model(false), &c, true);
+        assert_eq!(
+            audited.output_tokens,
+            e.output_tokens + 10 * AUDIT_OUTPUT_TOKENS
+        );
         let twice = estimate(&arch(20, 3000), &model(false), &c, false);
         assert!(twice.usd > 1.9 * e.usd && twice.usd < 2.1 * e.usd);
         assert_eq!(e.cache_read_tokens, 0);
