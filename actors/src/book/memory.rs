@@ -5,6 +5,8 @@
 
 use std::collections::BTreeMap;
 
+use serde_json::json;
+
 use super::ctx::BookCtx;
 use crate::audit::{audit_request, parse_findings};
 use crate::caller::{call_with_retry, CallError};
@@ -145,7 +147,7 @@ pub(crate) async fn remember_chapter(
     // The summary marks the chapter done: saved with its `chapter_completed`, in one transaction.
     let completed = NewEvent::new(
         "chapter_completed",
-        super::run::chapter_completed(architecture, chapter_index),
+        chapter_completed(architecture, chapter_index),
     );
     let events = store_call(&config.store_retry, || {
         deps.store.save_chapter_summary(
@@ -187,4 +189,16 @@ async fn call(
     })?;
     book.resume_if_paused().await?;
     Ok(completion)
+}
+
+/// The `chapter_completed` event's data.
+pub(super) fn chapter_completed(
+    architecture: &Architecture,
+    chapter_index: usize,
+) -> serde_json::Value {
+    let title = architecture
+        .chapters
+        .get(chapter_index)
+        .map(|c| c.title.as_str());
+    json!({ "chapter_index": chapter_index, "title": title })
 }

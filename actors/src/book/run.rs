@@ -8,10 +8,10 @@ use std::collections::{BTreeMap, HashSet};
 use serde_json::json;
 
 use super::ctx::BookCtx;
-use super::memory::{remember_chapter, FinishedChapter};
+use super::memory::{chapter_completed, remember_chapter, FinishedChapter};
 use super::writer::ChunkWriter;
 use crate::broadcast::SetBookOwner;
-use crate::model::{Architecture, BookStatus, Regenerate};
+use crate::model::{BookStatus, Regenerate};
 use crate::outcome::{BookOutcome, Halt};
 use crate::plan::plan_chunks;
 use crate::ports::{BookSnapshot, NewEvent, StoreError};
@@ -158,15 +158,4 @@ async fn write_book(
     );
     book.set_status_with(BookStatus::Completed, None, vec![last], vec![completed])
         .await
-}
-
-pub(super) fn chapter_completed(
-    architecture: &Architecture,
-    chapter_index: usize,
-) -> serde_json::Value {
-    let title = architecture
-        .chapters
-        .get(chapter_index)
-        .map(|c| c.title.as_str());
-    json!({ "chapter_index": chapter_index, "title": title })
 }
