@@ -16,6 +16,10 @@ scripts/install-test-tools.sh >/dev/null
 
 export TEST_POSTGRES_URL="${TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 export TEST_REDIS_URL="${TEST_REDIS_URL:-redis://127.0.0.1:6379}"
+# Loopback needs no TLS: without it libpq never touches OpenSSL, whose exit-time cleanup could race a
+# pool thread still closing a TLS connection and crash the test binary after every test had passed
+# (SIGSEGV in libcrypto at exit, seen once on the PostgreSQL run).
+export PGSSLMODE="${PGSSLMODE:-disable}"
 
 step() { echo; echo "== $*"; }
 step "cargo fmt --check"
