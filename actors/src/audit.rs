@@ -6,8 +6,8 @@ use std::fmt::Write as _;
 
 use crate::config::EngineConfig;
 use crate::model::{Architecture, Finding, FindingKind};
-use crate::ports::{CallPurpose, CompletionRequest, Message, RequestContext, Role};
-use crate::prompt::{bible_text, head, learned_text};
+use crate::ports::{CallPurpose, CompletionRequest};
+use crate::prompt::{bible_text, chapter_call, head, learned_text};
 
 /// Chars kept of a finding's quote, explanation and suggestion.
 pub const QUOTE_CHARS: usize = 400;
@@ -73,24 +73,14 @@ pub fn audit_request(
          \"suggestion\":\"\"}}]}} — an empty list when there is nothing to fix.",
         config.audit_max_findings
     );
-    CompletionRequest {
-        purpose: CallPurpose::Audit,
-        system: AUDIT_SYSTEM.to_string(),
-        messages: vec![Message {
-            role: Role::User,
-            content: u,
-        }],
-        max_tokens: 2_000.min(max_output_tokens.max(64)),
-        temperature: Some(0.0),
-        context: RequestContext {
-            book_id: Some(book_id.to_string()),
-            language: a.language,
-            book_title: Some(a.title.clone()),
-            chapter_index: Some(chapter_index),
-            chapter_title: Some(title.to_string()),
-            ..RequestContext::default()
-        },
-    }
+    chapter_call(
+        CallPurpose::Audit,
+        AUDIT_SYSTEM,
+        u,
+        (2_000.min(max_output_tokens.max(64)), 0.0),
+        (a, chapter_index),
+        book_id,
+    )
 }
 
 /// The chapter text quoted in an audit prompt (for writers that answer from the prompt).

@@ -7,8 +7,8 @@ use std::fmt::Write as _;
 
 use crate::config::EngineConfig;
 use crate::model::{Architecture, Character, Ledger, Place};
-use crate::ports::{CallPurpose, CompletionRequest, Message, RequestContext, Role};
-use crate::prompt::{head, learned_text};
+use crate::ports::{CallPurpose, CompletionRequest};
+use crate::prompt::{chapter_call, head, learned_text};
 
 /// Most entries of each list kept, so the ledger (and the prompt quoting it) stays bounded whatever
 /// the book's length: a merge past the limit keeps the oldest entries (introduced first, used most).
@@ -154,24 +154,14 @@ pub fn ledger_request(
          {\"characters\":[{\"name\":\"\",\"role\":\"\",\"description\":\"\"}],\
          \"places\":[{\"name\":\"\",\"description\":\"\"}],\"facts\":[\"\"]}",
     );
-    CompletionRequest {
-        purpose: CallPurpose::Ledger,
-        system: LEDGER_SYSTEM.to_string(),
-        messages: vec![Message {
-            role: Role::User,
-            content: u,
-        }],
-        max_tokens: 1_500.min(max_output_tokens.max(64)),
-        temperature: Some(0.0),
-        context: RequestContext {
-            book_id: Some(book_id.to_string()),
-            language: a.language,
-            book_title: Some(a.title.clone()),
-            chapter_index: Some(chapter_index),
-            chapter_title: Some(title.to_string()),
-            ..RequestContext::default()
-        },
-    }
+    chapter_call(
+        CallPurpose::Ledger,
+        LEDGER_SYSTEM,
+        u,
+        (1_500.min(max_output_tokens.max(64)), 0.0),
+        (a, chapter_index),
+        book_id,
+    )
 }
 
 /// The ledger in a model's answer (fences and prose around the object tolerated); `None` when the

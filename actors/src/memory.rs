@@ -7,8 +7,8 @@ use std::fmt::Write as _;
 
 use crate::config::EngineConfig;
 use crate::model::Architecture;
-use crate::ports::{CallPurpose, CompletionRequest, Message, RequestContext, Role};
-use crate::prompt::head;
+use crate::ports::{CallPurpose, CompletionRequest};
+use crate::prompt::{chapter_call, head};
 
 /// Fewest chars a note may use, however many parts a chapter has.
 const MIN_NOTE_CHARS: usize = 160;
@@ -83,27 +83,18 @@ pub fn note_request(
     let max_tokens = u32::try_from(chars / 3)
         .unwrap_or(u32::MAX)
         .clamp(48, max_output_tokens.max(48));
-    CompletionRequest {
-        purpose: CallPurpose::Note,
-        system: "You take concise, factual notes on a book as it is written.".to_string(),
-        messages: vec![Message {
-            role: Role::User,
-            content: u,
-        }],
-        max_tokens,
-        temperature: Some(0.2),
-        context: RequestContext {
-            book_id: Some(book_id.to_string()),
-            language: a.language,
-            book_title: Some(a.title.clone()),
-            chapter_index: Some(chapter_index),
-            chapter_title: Some(title.to_string()),
-            part_index: Some(part),
-            parts_in_chapter: Some(parts),
-            word_budget: Some(u32::try_from(words).unwrap_or(u32::MAX)),
-            ..RequestContext::default()
-        },
-    }
+    let mut request = chapter_call(
+        CallPurpose::Note,
+        "You take concise, factual notes on a book as it is written.",
+        u,
+        (max_tokens, 0.2),
+        (a, chapter_index),
+        book_id,
+    );
+    request.context.part_index = Some(part);
+    request.context.parts_in_chapter = Some(parts);
+    request.context.word_budget = Some(u32::try_from(words).unwrap_or(u32::MAX));
+    request
 }
 
 /// The notes as the chapter's source for the summary and the ledger (each cut to its share).

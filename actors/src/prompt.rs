@@ -280,22 +280,44 @@ pub fn summary_request(
     let max_tokens = u32::try_from(config.summary_chars / 3)
         .unwrap_or(u32::MAX)
         .clamp(64, max_output_tokens.max(64));
+    let mut request = chapter_call(
+        CallPurpose::Summary,
+        "You keep a concise running summary of a book as it is written.",
+        u,
+        (max_tokens, 0.2),
+        (a, chapter_index),
+        book_id,
+    );
+    request.context.word_budget = Some(u32::try_from(words).unwrap_or(u32::MAX));
+    request
+}
+
+/// A call about one chapter (summary, note, ledger, audit): `system`, one user turn, and the chapter's
+/// facts in the context; callers add what else their call carries (part, word budget).
+pub(crate) fn chapter_call(
+    purpose: CallPurpose,
+    system: &str,
+    user: String,
+    (max_tokens, temperature): (u32, f32),
+    (a, chapter_index): (&Architecture, usize),
+    book_id: &str,
+) -> CompletionRequest {
+    let title = a.chapters.get(chapter_index).map(|c| c.title.clone());
     CompletionRequest {
-        purpose: CallPurpose::Summary,
-        system: "You keep a concise running summary of a book as it is written.".to_string(),
+        purpose,
+        system: system.to_string(),
         messages: vec![Message {
             role: Role::User,
-            content: u,
+            content: user,
         }],
         max_tokens,
-        temperature: Some(0.2),
+        temperature: Some(temperature),
         context: RequestContext {
             book_id: Some(book_id.to_string()),
             language: a.language,
             book_title: Some(a.title.clone()),
             chapter_index: Some(chapter_index),
-            chapter_title: Some(title.to_string()),
-            word_budget: Some(u32::try_from(words).unwrap_or(u32::MAX)),
+            chapter_title: Some(title.unwrap_or_default()),
             ..RequestContext::default()
         },
     }
