@@ -5,6 +5,7 @@
 #   SUBSCRIBERS=2000 BOOKS=200 scripts/ws-bench.sh
 #
 # Environment (defaults in brackets): SUBSCRIBERS [10000] · BOOKS [1000] · RATE [2000] msg/s · SECONDS_ [20]
+# TICK_MS [1] the publisher sends the messages due every TICK_MS (10: the bursts of the first runs) ·
 # measured per run · RUNS [3] · THREADS [2] client threads · PROFILE [release] the cargo profile directory
 # the binary is taken from · SKIP_BUILD=1 use the binary as built · OUT [/var/tmp/ws-bench] run logs.
 # Each process holds SUBSCRIBERS sockets: the open-file limit is raised to the hard limit (it must exceed
@@ -13,7 +14,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 SUBSCRIBERS=${SUBSCRIBERS:-10000}; BOOKS=${BOOKS:-1000}; RATE=${RATE:-2000}; SECONDS_=${SECONDS_:-20}
-RUNS=${RUNS:-3}; THREADS=${THREADS:-2}; PROFILE=${PROFILE:-release}; OUT=${OUT:-/var/tmp/ws-bench}
+TICK_MS=${TICK_MS:-1}; RUNS=${RUNS:-3}; THREADS=${THREADS:-2}; PROFILE=${PROFILE:-release}; OUT=${OUT:-/var/tmp/ws-bench}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/var/tmp/buko-target-load}
 if [ "${SKIP_BUILD:-0}" != 1 ]; then
   if [ "$PROFILE" = debug ]; then cargo build --bin ws-bench; else cargo build --release --bin ws-bench; fi
@@ -33,7 +34,7 @@ for run in $(seq 1 "$RUNS"); do
   # Every socket comes from 127.0.0.1: the per-IP limits (3,000 requests a minute for upgrades and
   # pages) are raised, not removed, as in loadtest.sh.
   RUST_LOG=warn BUKO_RATE_IP_PER_MIN=100000000 BUKO_RATE_IP_OTHER_PER_MIN=100000000 \
-    BUKO_RATE_ENDPOINT_PER_MIN=100000000 BUKO_API_KEY_RATE_LIMIT=100000000 "$B" server --books "$BOOKS" --rate "$RATE" --data-dir "$DATA" >"$OUT/server-$run.log" 2>&1 &
+    BUKO_RATE_ENDPOINT_PER_MIN=100000000 BUKO_API_KEY_RATE_LIMIT=100000000 "$B" server --books "$BOOKS" --rate "$RATE" --tick-ms "$TICK_MS" --data-dir "$DATA" >"$OUT/server-$run.log" 2>&1 &
   SERVER=$!
   for _ in $(seq 1 120); do [ -s "$DATA/bench.json" ] && break; sleep 0.5; done
   "$B" client --subscribers "$SUBSCRIBERS" --seconds "$SECONDS_" --threads "$THREADS" \

@@ -102,8 +102,9 @@ pub struct EngineConfig {
     pub yield_while_breaker_open: bool,
     /// Architecture calls that returned unusable JSON, retried with the error fed back.
     pub architecture_repairs: u32,
-    /// How often a running book reads the author's control flag from the store while it writes, so a
-    /// pause or cancel given on another node (without a bus) stops the stream within this delay.
+    /// How often the node's supervisor reads the control flags of every book it runs (one store call
+    /// for all of them), so a pause or cancel given on another node (without a bus) stops the stream
+    /// within this delay.
     /// Zero: only between chunks (a direct `StopBook` still acts at once).
     pub control_poll: Duration,
 }

@@ -73,6 +73,8 @@ pub struct GenerationSupervisor {
     deps: EngineDeps,
     books: HashMap<String, Running>,
     next_generation: u64,
+    /// A read of the books' control flags is in flight (the watch's reads never overlap).
+    polling: bool,
 }
 
 impl GenerationSupervisor {
@@ -81,6 +83,7 @@ impl GenerationSupervisor {
             deps,
             books: HashMap::new(),
             next_generation: 1,
+            polling: false,
         }
     }
 
@@ -131,8 +134,46 @@ impl GenerationSupervisor {
     }
 }
 
+impl GenerationSupervisor {
+    /// The control watch: every `control_poll`, one read of the author's flags for all the books
+    /// running here, so a pause or cancel set on another node (or whose direct message was lost)
+    /// stops the stream in progress within that time — at one query per node, not one per book.
+    fn poll_controls(&mut self, ctx: &mut Context<Self>) {
+        if self.polling {
+            return;
+        }
+        let ids: Vec<String> = self
+            .books
+            .iter()
+            .filter(|(_, run)| run.addr.is_some())
+            .map(|(id, _)| id.clone())
+            .collect();
+        if ids.is_empty() {
+            return;
+        }
+        self.polling = true;
+        let read = self.deps.store.controls(ids);
+        ctx.spawn(read.into_actor(self).map(|flags, act, _| {
+            act.polling = false;
+            // A store error is not a reason to stop: each run meets it at its next write.
+            for (id, control) in flags.unwrap_or_default() {
+                if let Some(addr) = act.books.get(&id).and_then(|run| run.addr.as_ref()) {
+                    addr.do_send(StopRun(control));
+                }
+            }
+        }));
+    }
+}
+
 impl Actor for GenerationSupervisor {
     type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        let every = self.deps.config.control_poll;
+        if !every.is_zero() {
+            ctx.run_interval(every, |act, ctx| act.poll_controls(ctx));
+        }
+    }
 }
 
 impl Handler<StartBook> for GenerationSupervisor {

@@ -38,6 +38,10 @@ enum Mode {
         /// Messages per second across all books.
         #[arg(long, default_value_t = 2000)]
         rate: u64,
+        /// The publisher's tick: the messages due are sent together each tick (10 gives the bursts
+        /// of the first measurements).
+        #[arg(long, default_value_t = 1)]
+        tick_ms: u64,
     },
     Client {
         #[arg(long, default_value = "http://127.0.0.1:8099")]
@@ -69,7 +73,8 @@ fn main() -> anyhow::Result<()> {
             data_dir,
             books,
             rate,
-        } => actix_web::rt::System::new().block_on(server(bind, data_dir, books, rate)),
+            tick_ms,
+        } => actix_web::rt::System::new().block_on(server(bind, data_dir, books, rate, tick_ms)),
         Mode::Client {
             url,
             info,
@@ -81,7 +86,13 @@ fn main() -> anyhow::Result<()> {
     }
 }
 
-async fn server(bind: String, data_dir: String, books: usize, rate: u64) -> anyhow::Result<()> {
+async fn server(
+    bind: String,
+    data_dir: String,
+    books: usize,
+    rate: u64,
+    tick_ms: u64,
+) -> anyhow::Result<()> {
     let _ = std::fs::remove_dir_all(&data_dir);
     std::fs::create_dir_all(&data_dir)?;
     let mut settings = buko::Settings::from_env()?;
@@ -127,23 +138,35 @@ async fn server(bind: String, data_dir: String, books: usize, rate: u64) -> anyh
         std::process::id(),
         books
     );
-    actix_web::rt::spawn(publish(broadcaster, book_ids, rate));
+    actix_web::rt::spawn(publish(broadcaster, book_ids, rate, tick_ms));
     app.run_until_stopped().await.context("server")
 }
 
-/// Publishes `rate` deltas per second round-robin over the books, in 10 ms ticks. As relayed deltas
+/// Publishes `rate` deltas per second round-robin over the books, spread over `tick_ms` ticks (1 by
+/// default: a writer's
+/// deltas arrive spread in time; 10 ms ticks of 20 made each message wait behind a burst of 200
+/// deliveries, which measured the burst, not the path). As relayed deltas
 /// (what another node's writer sends through Redis): the broadcaster keeps their text, so a subscriber
 /// joining mid-chunk gets a snapshot and then the deltas that continue it (a local `Publish` of a bare
 /// delta has no chunk behind it: the session would ask for a snapshot that never comes and hold the
 /// deltas back). Same path to the socket, no coalescing window.
-async fn publish(broadcaster: Addr<ProgressBroadcaster>, books: Vec<String>, rate: u64) {
+async fn publish(
+    broadcaster: Addr<ProgressBroadcaster>,
+    books: Vec<String>,
+    rate: u64,
+    tick_ms: u64,
+) {
     let mut offsets = vec![0usize; books.len()];
-    let per_tick = (rate / 100).max(1);
     let mut next = 0usize;
-    let mut tick = actix_web::rt::time::interval(Duration::from_millis(10));
+    let mut sent = 0u64;
+    let started = Instant::now();
+    let mut tick = actix_web::rt::time::interval(Duration::from_millis(tick_ms.max(1)));
     loop {
         tick.tick().await;
-        for _ in 0..per_tick {
+        // As many as the rate allows by now (a late tick catches up, the rate holds).
+        let due = started.elapsed().as_micros() as u64 * rate / 1_000_000;
+        for _ in sent..due {
+            sent += 1;
             let text = format!("{:020}", now_micros());
             let i = next % books.len();
             next += 1;

@@ -196,4 +196,11 @@ impl BookStore for DbBookStore {
         let id = book_id.to_string();
         self.call("control", move |c| queries::control(c, &id))
     }
+
+    fn controls(
+        &self,
+        book_ids: Vec<String>,
+    ) -> LocalBoxFuture<'static, Result<Vec<(String, Control)>, StoreError>> {
+        self.call("controls", move |c| queries::controls(c, &book_ids))
+    }
 }

@@ -92,6 +92,14 @@ impl Driver {
     }
 
     pub(crate) async fn call(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+        let v = self.try_call(method, path, body).await;
+        assert!(v.get("error").is_none(), "webdriver {method} {path}: {v}");
+        v
+    }
+
+    /// The command's `value`, errors included (`{"error": …}`), for waits that expect an element
+    /// to be missing for a while (a page still loading after a submit).
+    async fn try_call(&self, method: &str, path: &str, body: Option<Value>) -> Value {
         let m = awc::http::Method::from_bytes(method.as_bytes()).expect("method");
         let req = self.http.request(m, format!("{}{}", self.base, path));
         let mut res = match body {
@@ -104,10 +112,6 @@ impl Driver {
             .limit(64 * 1024 * 1024)
             .await
             .expect("webdriver JSON");
-        assert!(
-            v["value"].get("error").is_none(),
-            "webdriver {method} {path}: {v}"
-        );
         v["value"].clone()
     }
 
@@ -182,12 +186,36 @@ impl Driver {
         }
     }
 
-    /// Waits until the element's text contains `needle`.
+    /// The element's text, or `None` while no element matches (or it went stale in a navigation).
+    async fn try_text(&self, css: &str) -> Option<String> {
+        let path = format!("/session/{}", self.session);
+        let v = self
+            .try_call(
+                "POST",
+                &format!("{path}/element"),
+                Some(json!({"using": "css selector", "value": css})),
+            )
+            .await;
+        let e = v[ELEMENT_KEY].as_str()?.to_string();
+        let t = self
+            .try_call("GET", &format!("{path}/element/{e}/text"), None)
+            .await;
+        t.as_str().map(str::to_string)
+    }
+
+    /// Waits until the element exists and its text contains `needle` (a click's navigation may
+    /// still be on the way: a missing element is waited for, not an error, until the deadline).
     pub(crate) async fn wait_text(&self, css: &str, needle: &str, secs: u64) -> String {
         let deadline = Instant::now() + Duration::from_secs(secs);
         loop {
-            let t = self.text(css).await;
-            if t.contains(needle) || Instant::now() > deadline {
+            let t = self.try_text(css).await;
+            if Instant::now() > deadline {
+                return match t {
+                    Some(t) => t,
+                    None => self.text(css).await,
+                };
+            }
+            if let Some(t) = t.filter(|t| t.contains(needle)) {
                 return t;
             }
             actix_web::rt::time::sleep(Duration::from_millis(100)).await;

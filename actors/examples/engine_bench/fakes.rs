@@ -243,4 +243,10 @@ impl BookStore for Shared {
     fn control(&self, _: &str) -> LocalBoxFuture<'static, Result<Control, StoreError>> {
         Box::pin(ready(Ok(Control::Run)))
     }
+    fn controls(
+        &self,
+        _: Vec<String>,
+    ) -> LocalBoxFuture<'static, Result<Vec<(String, Control)>, StoreError>> {
+        Box::pin(ready(Ok(vec![])))
+    }
 }

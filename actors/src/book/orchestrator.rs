@@ -1,5 +1,6 @@
 //! BookOrchestrator: the actor owning one book's run on this node. It runs [`run_book`] as its only
-//! future, stops it at once on a direct stop (pause / cancel) and records why, and tells the supervisor
+//! future, stops it at once on a stop (pause / cancel: a direct message, or the supervisor's control
+//! watch when the flag was set on another node) and records why, and tells the supervisor
 //! how it ended — from `Drop`, so a panic is reported too (as "no outcome", which means restart).
 
 use actix::prelude::*;
@@ -35,8 +36,6 @@ pub struct BookOrchestrator {
     /// Stop before writing anything (a stop arrived while a restart was pending).
     initial_stop: Option<Control>,
     run: Option<SpawnHandle>,
-    /// A read of the control flag is in flight (polls never overlap).
-    polling: bool,
     stopping: bool,
     outcome: Option<BookOutcome>,
 }
@@ -60,7 +59,6 @@ impl BookOrchestrator {
             supervisor,
             initial_stop,
             run: None,
-            polling: false,
             stopping: false,
             outcome: None,
         }
@@ -92,25 +90,6 @@ impl BookOrchestrator {
     }
 }
 
-impl BookOrchestrator {
-    /// Reads the author's flag mid-chunk: a pause or cancel set on another node (or whose direct
-    /// message was lost) stops the stream in progress within `control_poll`, not at the chunk's end.
-    fn poll_control(&mut self, ctx: &mut Context<Self>) {
-        if self.polling || self.stopping || self.run.is_none() {
-            return;
-        }
-        self.polling = true;
-        let read = self.deps.store.control(&self.book_id);
-        ctx.spawn(read.into_actor(self).map(|control, act, ctx| {
-            act.polling = false;
-            // A store error is not a reason to stop: the run meets it at its next write.
-            if let Some(halt) = control.ok().and_then(Halt::from_control) {
-                act.stop_with(halt, ctx);
-            }
-        }));
-    }
-}
-
 impl Actor for BookOrchestrator {
     type Context = Context<Self>;
 
@@ -125,10 +104,6 @@ impl Actor for BookOrchestrator {
             act.outcome = outcome;
             ctx.stop();
         })));
-        let every = self.deps.config.control_poll;
-        if !every.is_zero() {
-            ctx.run_interval(every, |act, ctx| act.poll_control(ctx));
-        }
     }
 }
 

@@ -212,4 +212,10 @@ pub trait BookStore: Send + Sync {
     ) -> LocalBoxFuture<'static, Result<BookEvent, StoreError>>;
     fn record_call(&self, call: CallRecord) -> LocalBoxFuture<'static, Result<(), StoreError>>;
     fn control(&self, book_id: &str) -> LocalBoxFuture<'static, Result<Control, StoreError>>;
+    /// The flags of many books in one read (the node's supervisor polls every book it runs at
+    /// once): the books whose flag is not `Run`; unknown ids are left out.
+    fn controls(
+        &self,
+        book_ids: Vec<String>,
+    ) -> LocalBoxFuture<'static, Result<Vec<(String, Control)>, StoreError>>;
 }

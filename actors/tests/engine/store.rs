@@ -61,6 +61,9 @@ pub struct MemStore {
     pub panic_on_commit: Mutex<HashSet<(String, i64)>>,
     /// The next N store calls answer `Unavailable`.
     pub unavailable: AtomicU32,
+    /// Reads of one book's flag (`control`) and of many at once (`controls`).
+    pub control_reads: AtomicU32,
+    pub controls_reads: AtomicU32,
 }
 
 impl MemStore {
@@ -298,7 +301,27 @@ impl BookStore for SharedStore {
     }
 
     fn control(&self, book_id: &str) -> LocalBoxFuture<'static, Result<Control, StoreError>> {
+        self.0.control_reads.fetch_add(1, Ordering::Relaxed);
         self.0
             .with(book_id, None, |b| b.control.unwrap_or(Control::Run))
+    }
+
+    fn controls(
+        &self,
+        book_ids: Vec<String>,
+    ) -> LocalBoxFuture<'static, Result<Vec<(String, Control)>, StoreError>> {
+        self.0.controls_reads.fetch_add(1, Ordering::Relaxed);
+        if self.0.unavailable() {
+            return async { Err(StoreError::Unavailable("injected".into())) }.boxed_local();
+        }
+        let books = self.0.books.lock().unwrap();
+        let stopped = book_ids
+            .into_iter()
+            .filter_map(|id| {
+                let control = books.get(&id)?.control?;
+                (control != Control::Run).then_some((id, control))
+            })
+            .collect();
+        async move { Ok(stopped) }.boxed_local()
     }
 }

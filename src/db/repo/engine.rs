@@ -425,11 +425,33 @@ pub fn control(conn: &mut DbConn, book_id: &str) -> Result<Control, QueryError> 
         .first(conn)
         .optional()?
         .ok_or_else(|| QueryError::NotFound(book_id.into()))?;
-    Ok(match control.as_str() {
+    Ok(parse_control(&control))
+}
+
+/// The books among `book_ids` whose author asked to pause or cancel: one query per 500 books (the
+/// node's control watch reads every book it runs at once).
+pub fn controls(
+    conn: &mut DbConn,
+    book_ids: &[String],
+) -> Result<Vec<(String, Control)>, QueryError> {
+    let mut stopped = Vec::new();
+    for part in book_ids.chunks(500) {
+        let rows: Vec<(String, String)> = books::table
+            .filter(books::id.eq_any(part))
+            .filter(books::control.ne("run"))
+            .select((books::id, books::control))
+            .load(conn)?;
+        stopped.extend(rows.into_iter().map(|(id, c)| (id, parse_control(&c))));
+    }
+    Ok(stopped)
+}
+
+fn parse_control(control: &str) -> Control {
+    match control {
         "pause" => Control::Pause,
         "cancel" => Control::Cancel,
         _ => Control::Run,
-    })
+    }
 }
 
 fn to_i64(v: u64) -> i64 {
