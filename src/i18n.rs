@@ -1,68 +1,18 @@
-//! UI strings in English and Spanish, and how a request's locale is chosen: the user's setting, else the
-//! session's choice, else `Accept-Language`, else English.
+//! UI strings in English and Spanish, looked up for a `buko_lang::Language` (the one language type of
+//! the pages, the engine and the exports). A request's language is chosen in `web::session`: the user's
+//! setting, else the session's choice, else `Accept-Language`, else English.
 
-use serde::Serialize;
-
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
-pub enum Locale {
-    #[default]
-    En,
-    Es,
-}
-
-impl Locale {
-    pub fn code(self) -> &'static str {
-        match self {
-            Locale::En => "en",
-            Locale::Es => "es",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Locale> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "en" => Some(Locale::En),
-            "es" => Some(Locale::Es),
-            _ => None,
-        }
-    }
-
-    /// The best supported language of an `Accept-Language` header (by q-value, then order).
-    pub fn from_accept_language(header: &str) -> Option<Locale> {
-        let mut best: Option<(f32, Locale)> = None;
-        for part in header.split(',') {
-            let mut pieces = part.trim().split(';');
-            let tag = pieces.next().unwrap_or("").trim();
-            let q = pieces
-                .find_map(|p| {
-                    p.trim()
-                        .strip_prefix("q=")
-                        .and_then(|v| v.parse::<f32>().ok())
-                })
-                .unwrap_or(1.0);
-            let primary = tag.split('-').next().unwrap_or("");
-            if let Some(loc) = Locale::parse(primary) {
-                if q > 0.0 && best.is_none_or(|(bq, _)| q > bq) {
-                    best = Some((q, loc));
-                }
-            }
-        }
-        best.map(|(_, l)| l)
-    }
-
-    pub fn tr(self) -> Tr {
-        Tr(self)
-    }
-}
+use buko_lang::Language;
 
 /// Translator handed to templates: `{{ t.get("login.title") }}`.
 #[derive(Clone, Copy, Debug, Default)]
-pub struct Tr(pub Locale);
+pub struct Tr(pub Language);
 
 impl Tr {
     pub fn get(&self, key: &str) -> &'static str {
         let (table, extra, studio, covers, limits) = match self.0 {
-            Locale::En => (EN, ANALYTICS_EN, STUDIO_EN, COVERS_EN, LIMITS_EN),
-            Locale::Es => (ES, ANALYTICS_ES, STUDIO_ES, COVERS_ES, LIMITS_ES),
+            Language::En => (EN, ANALYTICS_EN, STUDIO_EN, COVERS_EN, LIMITS_EN),
+            Language::Es => (ES, ANALYTICS_ES, STUDIO_ES, COVERS_ES, LIMITS_ES),
         };
         lookup(table, key)
             .or_else(|| lookup(extra, key))
@@ -77,7 +27,7 @@ impl Tr {
             .unwrap_or("??")
     }
 
-    pub fn locale(&self) -> Locale {
+    pub fn locale(&self) -> Language {
         self.0
     }
 }
@@ -134,18 +84,5 @@ mod tests {
         for (k, _) in LIMITS_ES {
             assert!(lookup(LIMITS_EN, k).is_some(), "missing en: {k}");
         }
-    }
-
-    #[test]
-    fn accept_language_prefers_highest_q() {
-        assert_eq!(
-            Locale::from_accept_language("es-ES,es;q=0.9,en;q=0.8"),
-            Some(Locale::Es)
-        );
-        assert_eq!(
-            Locale::from_accept_language("fr, en;q=0.5, es;q=0.7"),
-            Some(Locale::Es)
-        );
-        assert_eq!(Locale::from_accept_language("de"), None);
     }
 }

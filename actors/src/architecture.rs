@@ -155,14 +155,14 @@ pub fn parse_architecture(answer: &str, req: &ArchitectureRequest) -> Result<Arc
         .ok_or("the answer is not a JSON object")?;
     fill_str(obj, "audience", &req.audience);
     fill_str(obj, "tone", &req.tone);
-    if obj
+    // Written back as its code: the JSON form reads only "en" / "es", not the "ES" or "es-MX" a model
+    // may answer.
+    let language = obj
         .get("language")
         .and_then(Value::as_str)
         .and_then(Language::parse)
-        .is_none()
-    {
-        obj.insert("language".into(), Value::String(req.language.code().into()));
-    }
+        .unwrap_or(req.language);
+    obj.insert("language".into(), Value::String(language.code().into()));
     if let Some(Value::Array(chapters)) = obj.get_mut("chapters") {
         chapters.retain(Value::is_object);
         chapters.truncate(MAX_CHAPTERS);
@@ -267,6 +267,13 @@ mod tests {
             extract_json_object("{bad} then {\"ok\":1}"),
             Some("{\"ok\":1}")
         );
+    }
+
+    #[test]
+    fn a_language_with_case_or_region_is_read_as_its_code() {
+        let answer = r#"{"title":"Lighthouse","language":"EN-us","chapters":[{"title":"One","summary":"s"}]}"#;
+        let a = parse_architecture(answer, &req()).expect("repaired");
+        assert_eq!(a.language, Language::En);
     }
 
     #[test]

@@ -77,30 +77,8 @@ impl std::fmt::Display for BookStatus {
     }
 }
 
-/// Book language. Only the two the UI and exports are typeset for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
-#[serde(rename_all = "lowercase")]
-pub enum Language {
-    #[default]
-    En,
-    Es,
-}
-
-impl Language {
-    pub fn code(self) -> &'static str {
-        match self {
-            Language::En => "en",
-            Language::Es => "es",
-        }
-    }
-    pub fn parse(s: &str) -> Option<Language> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "en" => Some(Language::En),
-            "es" => Some(Language::Es),
-            _ => None,
-        }
-    }
-}
+/// Book language: the one type the pages, the engine and the exports share.
+pub use buko_lang::Language;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Default)]
 pub struct Character {

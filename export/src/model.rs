@@ -6,33 +6,9 @@
 
 use chrono::{Datelike, NaiveDate};
 
-/// The language a book is written in; it drives hyphenation, metadata and the
-/// fixed labels ("Contents", the demo notice...).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Language {
-    En,
-    Es,
-}
-
-impl Language {
-    /// BCP 47 code, as EPUB metadata, typst's `lang` and front matter want it.
-    pub fn code(self) -> &'static str {
-        match self {
-            Language::En => "en",
-            Language::Es => "es",
-        }
-    }
-
-    /// Parses "en" / "es" (case-insensitive, region suffix ignored: "es-MX").
-    pub fn from_code(code: &str) -> Option<Language> {
-        let primary = code.split(['-', '_']).next().unwrap_or_default();
-        match primary.to_ascii_lowercase().as_str() {
-            "en" => Some(Language::En),
-            "es" => Some(Language::Es),
-            _ => None,
-        }
-    }
-}
+/// The language a book is written in (shared with the pages and the engine); it drives hyphenation,
+/// metadata and the fixed labels ("Contents", the demo notice...).
+pub use buko_lang::Language;
 
 /// A finished book, as the web crate hands it over. Every field is plain data
 /// so the caller can build it straight from its rows.
@@ -118,17 +94,5 @@ pub struct Book {
 impl Book {
     pub fn year(&self) -> i32 {
         self.date.year()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn language_codes() {
-        assert_eq!(Language::from_code("es-MX"), Some(Language::Es));
-        assert_eq!(Language::from_code("EN"), Some(Language::En));
-        assert_eq!(Language::from_code("fr"), None);
     }
 }

@@ -13,6 +13,7 @@ use crate::payments::paypal::PayPal;
 use crate::payments::{PaymentError, Provider, SubscriptionState};
 
 use super::plan::{apply_state, current_subscription, Applied};
+use super::status::SubscriptionStatus;
 use super::BillingError;
 
 /// Everything the billing page and `GET /api/v1/billing` show.
@@ -76,10 +77,7 @@ pub async fn checkout(
     }
     let uid = user.id.clone();
     let subs = db::run(db_pool, move |c| repo::billing::of_user(c, &uid)).await?;
-    if subs
-        .iter()
-        .any(|s| s.status == "active" || s.status == "suspended")
-    {
+    if subs.iter().any(|s| s.status().is_running()) {
         return Err(BillingError::AlreadySubscribed);
     }
     let base = settings.mail.public_url.trim_end_matches('/');
@@ -200,7 +198,7 @@ pub async fn cancel(
     let subs = db::run(db_pool, move |c| repo::billing::of_user(c, &uid)).await?;
     let sub = subs
         .into_iter()
-        .find(|s| s.status == "active" || s.status == "suspended")
+        .find(|s| s.status().is_running())
         .ok_or(BillingError::NoSubscription)?;
     let provider = Provider::parse(&sub.provider).ok_or(BillingError::NoSubscription)?;
     let reference = sub
@@ -267,10 +265,12 @@ impl Overview {
         if !self.plan.public {
             return "operator";
         }
-        match self.subscription.as_ref().map(|s| s.status.as_str()) {
-            Some("active") => "active",
-            Some("suspended") => "suspended",
-            Some("cancelled") => "cancelled",
+        match self.subscription.as_ref().map(Subscription::status) {
+            Some(
+                s @ (SubscriptionStatus::Active
+                | SubscriptionStatus::Suspended
+                | SubscriptionStatus::Cancelled),
+            ) => s.as_str(),
             _ => "free",
         }
     }
@@ -279,7 +279,7 @@ impl Overview {
     pub fn renews_at(&self) -> Option<chrono::NaiveDateTime> {
         self.subscription
             .as_ref()
-            .filter(|s| s.status == "active")
+            .filter(|s| s.status() == SubscriptionStatus::Active)
             .and_then(|s| s.current_period_end)
     }
 
@@ -287,12 +287,14 @@ impl Overview {
     pub fn ends_at(&self) -> Option<chrono::NaiveDateTime> {
         self.subscription
             .as_ref()
-            .filter(|s| s.status == "cancelled")
+            .filter(|s| s.status() == SubscriptionStatus::Cancelled)
             .and_then(|s| s.current_period_end)
     }
 
     /// The subscription can be cancelled now.
     pub fn can_cancel(&self) -> bool {
-        matches!(self.status(), "active" | "suspended")
+        self.subscription
+            .as_ref()
+            .is_some_and(|s| self.plan.public && s.status().is_running())
     }
 }

@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use crate::config::Settings;
 use crate::db::repo::{self, billing::BillingEvent};
-use crate::db::{self, DbPool};
+use crate::db::{self, DbError, DbPool};
 use crate::payments::mercadopago::MercadoPago;
 use crate::payments::paypal::{subscription_of, PayPal};
 use crate::payments::{PaymentError, Provider};
@@ -26,6 +26,17 @@ use super::BillingError;
 pub struct BillingEventHandler {
     pub settings: Arc<Settings>,
     pub db: DbPool,
+}
+
+/// Why an event was not finished: the job is retried and the event stays `received`.
+#[derive(Debug, thiserror::Error)]
+pub enum ProcessError {
+    /// Reading the event or recording its outcome failed.
+    #[error(transparent)]
+    Db(#[from] DbError),
+    /// The provider (or its configuration on this node, or storage while acting) failed; the reason.
+    #[error("{0}")]
+    Retry(String),
 }
 
 /// How processing one event ended.
@@ -59,7 +70,10 @@ impl JobHandler for BillingEventHandler {
             };
             match process(&pool, &settings, &event_id).await {
                 Ok(()) => JobOutcome::Done,
-                Err(error) => JobOutcome::Retry { after: None, error },
+                Err(error) => JobOutcome::Retry {
+                    after: None,
+                    error: error.to_string(),
+                },
             }
         }
         .boxed_local()
@@ -67,11 +81,9 @@ impl JobHandler for BillingEventHandler {
 }
 
 /// Processes the stored event `id` once; `Err` asks for a retry.
-pub async fn process(pool: &DbPool, settings: &Settings, id: &str) -> Result<(), String> {
+pub async fn process(pool: &DbPool, settings: &Settings, id: &str) -> Result<(), ProcessError> {
     let eid = id.to_string();
-    let event = db::run(pool, move |c| repo::billing::get_event(c, &eid))
-        .await
-        .map_err(|e| e.to_string())?;
+    let event = db::run(pool, move |c| repo::billing::get_event(c, &eid)).await?;
     let Some(event) = event else {
         return Ok(());
     };
@@ -86,8 +98,7 @@ pub async fn process(pool: &DbPool, settings: &Settings, id: &str) -> Result<(),
     let seen = db::run(pool, move |c| {
         repo::billing::event_already_processed(c, &p, &e, &i)
     })
-    .await
-    .map_err(|e| e.to_string())?;
+    .await?;
     let step = if seen {
         Step::Finish("ignored", "this event was already acted on".into(), None)
     } else {
@@ -100,7 +111,7 @@ pub async fn process(pool: &DbPool, settings: &Settings, id: &str) -> Result<(),
     match step {
         Step::Retry(why) => {
             log::warn!(target: "buko::billing", event_id = event.event_id.as_str(); "billing event will be retried: {why}");
-            Err(why)
+            Err(ProcessError::Retry(why))
         }
         Step::Finish(status, outcome, sub) => {
             log::info!(target: "buko::billing", event_id = event.event_id.as_str(), status = status, outcome = outcome.as_str(); "billing event processed");
@@ -108,8 +119,8 @@ pub async fn process(pool: &DbPool, settings: &Settings, id: &str) -> Result<(),
             db::run(pool, move |c| {
                 repo::billing::finish_event(c, &id, status, &outcome, sub.as_deref())
             })
-            .await
-            .map_err(|e| e.to_string())
+            .await?;
+            Ok(())
         }
     }
 }

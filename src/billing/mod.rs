@@ -8,7 +8,10 @@
 pub mod checkout;
 pub mod job;
 pub mod plan;
+pub mod status;
 pub mod webhook;
+
+pub use status::SubscriptionStatus;
 
 use crate::db::DbError;
 use crate::error::AppError;

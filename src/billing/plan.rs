@@ -8,7 +8,9 @@ use serde_json::json;
 
 use crate::db::repo::{self, billing::Subscription, plans::Plan};
 use crate::db::{self, write_tx, DbConn, DbError};
-use crate::payments::{SubStatus, SubscriptionState};
+use crate::payments::SubscriptionState;
+
+use super::status::SubscriptionStatus;
 
 /// Why a plan changes, for the audit row.
 #[derive(Clone, Copy, Debug, Default)]
@@ -49,8 +51,11 @@ pub fn entitled_plan(conn: &mut DbConn, user_id: &str) -> Result<Option<Plan>, D
     let now = db::now();
     let mut best: Option<Plan> = None;
     for s in repo::billing::of_user(conn, user_id)? {
-        let paid = s.status == "active"
-            || s.status == "cancelled" && s.current_period_end.is_some_and(|t| t > now);
+        let paid = match s.status() {
+            SubscriptionStatus::Active => true,
+            SubscriptionStatus::Cancelled => s.current_period_end.is_some_and(|t| t > now),
+            _ => false,
+        };
         if !paid {
             continue;
         }
@@ -144,10 +149,12 @@ pub fn apply_state(
         };
         let period_end = state.period_end.or(sub.current_period_end);
         let status = match state.status {
-            SubStatus::Cancelled if period_end.is_none_or(|t| t <= db::now()) => "expired",
-            s => s.as_str(),
+            SubscriptionStatus::Cancelled if period_end.is_none_or(|t| t <= db::now()) => {
+                SubscriptionStatus::Expired
+            }
+            s => s,
         };
-        repo::billing::set_state(c, &sub.id, status, &plan, period_end)?;
+        repo::billing::set_state(c, &sub.id, status.as_str(), &plan, period_end)?;
         let changed = settle(
             c,
             &sub.user_id,
@@ -168,7 +175,7 @@ pub fn apply_state(
 /// The subscription shown to the user: the newest that is not an abandoned checkout.
 pub fn current_subscription(subs: &[Subscription]) -> Option<&Subscription> {
     subs.iter()
-        .find(|s| matches!(s.status.as_str(), "active" | "suspended" | "cancelled"))
+        .find(|s| s.status().is_running() || s.status() == SubscriptionStatus::Cancelled)
 }
 
 /// An admin sets a user's plan by hand (any plan, sold or not); audited with the admin and address.

@@ -23,10 +23,7 @@ fn book(language: Language, chapters: usize, words: u32) -> BookDoc {
         title: "Calibration".into(),
         subtitle: String::new(),
         author: "Buko".into(),
-        language: match language {
-            Language::En => buko_export::Language::En,
-            Language::Es => buko_export::Language::Es,
-        },
+        language,
         synopsis: String::new(),
         dedication: String::new(),
         copyright: String::new(),
@@ -109,7 +106,7 @@ fn offline_book(language: Language, pages: u32) -> BookDoc {
 }
 
 fn main() -> Result<(), String> {
-    for language in [Language::En, Language::Es] {
+    for language in Language::ALL {
         // A whole offline book as the app writes it: the words per page of its prose, with the
         // front matter and chapter openings counted apart.
         let doc = offline_book(language, 300);

@@ -8,9 +8,15 @@
 //! set of impls (`AsExpression`, `FromSqlRow`, and `ToSql` / `FromSql` for SQLite, PostgreSQL and the
 //! multi-backend).
 //!
+//! A book's language (`books.language`) is the shared `buko_lang::Language`, read and written here the
+//! same way as the book status. Unlike a status, a stored text that is no language reads as the default
+//! (English, logged): that is what every reader of the column did before it was typed, and a book must
+//! stay readable and exportable whatever wrote its row.
+//!
 //! [`DbConn`]: super::DbConn
 
 use buko_actors::BookStatus;
+use buko_lang::Language;
 use diesel::backend::Backend;
 use diesel::deserialize::{self, FromSql, FromSqlRow, Queryable};
 use diesel::expression::AsExpression;
@@ -55,6 +61,35 @@ impl Queryable<Text, MultiBackend> for BookStatus {
     type Row = BookStatus;
 
     fn build(row: BookStatus) -> deserialize::Result<Self> {
+        Ok(row)
+    }
+}
+
+/// Reads a stored book language: its code, else (a text no language has) English.
+pub fn book_language(text: &str) -> Language {
+    Language::parse(text).unwrap_or_else(|| {
+        log::warn!("unknown book language {text:?} in the database; read as English");
+        Language::default()
+    })
+}
+
+impl FromSql<Text, MultiBackend> for Language {
+    fn from_sql(bytes: <MultiBackend as Backend>::RawValue<'_>) -> deserialize::Result<Self> {
+        let text = <String as FromSql<Text, MultiBackend>>::from_sql(bytes)?;
+        Ok(book_language(&text))
+    }
+}
+
+impl ToSql<Text, MultiBackend> for Language {
+    fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, MultiBackend>) -> serialize::Result {
+        <str as ToSql<Text, MultiBackend>>::to_sql(self.code(), out)
+    }
+}
+
+impl Queryable<Text, MultiBackend> for Language {
+    type Row = Language;
+
+    fn build(row: Language) -> deserialize::Result<Self> {
         Ok(row)
     }
 }
@@ -207,6 +242,26 @@ mod tests {
                 }
                 other => panic!("expected a deserialization error, got {other:?}"),
             }
+        }
+    }
+
+    #[test]
+    fn languages_are_stored_as_their_code_and_unknown_text_reads_as_english() {
+        let mut c = conn();
+        for (i, l) in Language::ALL.into_iter().enumerate() {
+            let id = i as i32;
+            diesel::insert_into(t::table)
+                .values((t::id.eq(id), t::s.eq(l.code())))
+                .execute(&mut c)
+                .expect("insert");
+            let back: Language = t::table.find(id).select(t::s).first(&mut c).expect("typed");
+            assert_eq!(back, l);
+        }
+        c.batch_execute("INSERT INTO t VALUES (10, 'es-MX'), (11, 'klingon'), (12, '')")
+            .expect("rows");
+        for (id, want) in [(10, Language::Es), (11, Language::En), (12, Language::En)] {
+            let back: Language = t::table.find(id).select(t::s).first(&mut c).expect("typed");
+            assert_eq!(back, want, "row {id}");
         }
     }
 }

@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use buko_actors::Architecture;
-use buko_export::{BookDoc, ChapterDoc, Format, Language};
+use buko_export::{BookDoc, ChapterDoc, Format};
 use tokio::sync::Semaphore;
 
 use crate::db::repo::exports::StoredBook;
@@ -60,7 +60,7 @@ pub fn book_doc(stored: StoredBook) -> (BookDoc, i32) {
         author,
         dedication,
         copyright,
-        language: Language::from_code(&language).unwrap_or(Language::En),
+        language,
         synopsis: arch.synopsis,
         is_demo,
         date: completed.unwrap_or(created).date(),

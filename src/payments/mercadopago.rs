@@ -8,9 +8,8 @@ use serde_json::{json, Value};
 use sha2::Sha256;
 
 use super::http::{client, send, Body};
-use super::{
-    parse_time, Created, MercadoPagoSettings, PaymentError, Provider, SubStatus, SubscriptionState,
-};
+use super::{parse_time, Created, MercadoPagoSettings, PaymentError, Provider, SubscriptionState};
+use crate::billing::status::SubscriptionStatus;
 
 pub struct MercadoPago<'a> {
     pub settings: &'a MercadoPagoSettings,
@@ -133,11 +132,11 @@ pub fn state(res: &Value) -> Result<SubscriptionState, PaymentError> {
         .as_str()
         .ok_or_else(|| PaymentError::Invalid("preapproval without id".into()))?;
     let status = match res["status"].as_str().unwrap_or("") {
-        "authorized" => SubStatus::Active,
-        "paused" => SubStatus::Suspended,
-        "cancelled" => SubStatus::Cancelled,
-        "finished" => SubStatus::Expired,
-        "pending" => SubStatus::Pending,
+        "authorized" => SubscriptionStatus::Active,
+        "paused" => SubscriptionStatus::Suspended,
+        "cancelled" => SubscriptionStatus::Cancelled,
+        "finished" => SubscriptionStatus::Expired,
+        "pending" => SubscriptionStatus::Pending,
         other => return Err(PaymentError::Invalid(format!("unknown status {other:?}"))),
     };
     Ok(SubscriptionState {
@@ -265,7 +264,7 @@ mod tests {
             "preapproval_plan_id": "2c93", "next_payment_date": "2026-12-27T10:00:00.000-03:00"}),
         )
         .expect("state");
-        assert_eq!(s.status, SubStatus::Active);
+        assert_eq!(s.status, SubscriptionStatus::Active);
         assert_eq!(
             s.period_end.map(|t| t.to_string()).as_deref(),
             Some("2026-12-27 13:00:00")

@@ -10,6 +10,8 @@ pub mod settings;
 
 use chrono::NaiveDateTime;
 
+use crate::billing::status::SubscriptionStatus;
+
 /// A provider id as one URL path segment: RFC 3986 unreserved characters pass, anything else is
 /// percent-encoded, so an id from a webhook can never change the path it is put in.
 pub(crate) fn path_segment(id: &str) -> String {
@@ -76,37 +78,14 @@ impl PaymentError {
     }
 }
 
-/// A subscription's state as the provider reports it, normalized.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SubStatus {
-    /// Created, waiting for the payer's approval.
-    Pending,
-    Active,
-    /// Payments failed or the payer paused it.
-    Suspended,
-    Cancelled,
-    Expired,
-}
-
-impl SubStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SubStatus::Pending => "pending",
-            SubStatus::Active => "active",
-            SubStatus::Suspended => "suspended",
-            SubStatus::Cancelled => "cancelled",
-            SubStatus::Expired => "expired",
-        }
-    }
-}
-
 /// What a provider's subscription resource (fetched with our credentials) says now.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SubscriptionState {
     pub provider: Provider,
     /// The provider's id of the subscription.
     pub id: String,
-    pub status: SubStatus,
+    /// The provider's state, normalized.
+    pub status: SubscriptionStatus,
     /// Our user id as we gave it at checkout (`custom_id` / `external_reference`).
     pub user_ref: Option<String>,
     /// The provider's plan id, when the subscription is on one.

@@ -9,9 +9,8 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 use super::http::{client, send, Body};
-use super::{
-    parse_time, Created, PayPalSettings, PaymentError, Provider, SubStatus, SubscriptionState,
-};
+use super::{parse_time, Created, PayPalSettings, PaymentError, Provider, SubscriptionState};
+use crate::billing::status::SubscriptionStatus;
 
 /// Tokens by API base and client id (shared by the node's threads; a token is a plain string).
 static TOKENS: Mutex<Option<HashMap<String, (String, Instant)>>> = Mutex::new(None);
@@ -185,11 +184,11 @@ pub fn state(res: &Value) -> Result<SubscriptionState, PaymentError> {
         .as_str()
         .ok_or_else(|| PaymentError::Invalid("subscription without id".into()))?;
     let status = match res["status"].as_str().unwrap_or("") {
-        "ACTIVE" => SubStatus::Active,
-        "SUSPENDED" => SubStatus::Suspended,
-        "CANCELLED" => SubStatus::Cancelled,
-        "EXPIRED" => SubStatus::Expired,
-        "APPROVAL_PENDING" | "APPROVED" => SubStatus::Pending,
+        "ACTIVE" => SubscriptionStatus::Active,
+        "SUSPENDED" => SubscriptionStatus::Suspended,
+        "CANCELLED" => SubscriptionStatus::Cancelled,
+        "EXPIRED" => SubscriptionStatus::Expired,
+        "APPROVAL_PENDING" | "APPROVED" => SubscriptionStatus::Pending,
         other => return Err(PaymentError::Invalid(format!("unknown status {other:?}"))),
     };
     Ok(SubscriptionState {
@@ -231,7 +230,7 @@ mod tests {
             "billing_info": {"next_billing_time": "2026-12-27T10:00:00Z"}}),
         )
         .expect("state");
-        assert_eq!(s.status, SubStatus::Active);
+        assert_eq!(s.status, SubscriptionStatus::Active);
         assert_eq!(s.user_ref.as_deref(), Some("u1"));
         assert_eq!(
             s.period_end.map(|t| t.to_string()).as_deref(),

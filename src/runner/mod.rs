@@ -8,7 +8,7 @@ mod waiter;
 use actix::Actor;
 use buko_actors::{
     ArchitectureFailure, ArchitectureRequest, BookOutcome, BookStatus, Engine, EngineError, Fence,
-    Language, ProgressMessage, Publish, StartBook, PAUSED_BY_AUTHOR,
+    ProgressMessage, Publish, StartBook, PAUSED_BY_AUTHOR,
 };
 
 use crate::db::repo::engine::QueryError;
@@ -61,7 +61,7 @@ impl Runner {
         }
         let request = ArchitectureRequest {
             book_id: Some(book_id.to_string()),
-            language: Language::parse(&book.language).unwrap_or_default(),
+            language: book.language,
             target_pages: u32::try_from(book.target_pages).unwrap_or(100),
             idea: book.idea,
             genre: book.genre,

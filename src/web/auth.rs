@@ -280,7 +280,7 @@ async fn set_language(
     session: Session,
     CsrfForm(form): CsrfForm<LanguageForm>,
 ) -> Result<HttpResponse, AppError> {
-    let locale = crate::i18n::Locale::parse(&form.lang)
+    let locale = buko_lang::Language::parse(&form.lang)
         .ok_or_else(|| AppError::Validation("unknown language; use en or es".into()))?;
     session
         .insert(sess::KEY_LANG, locale.code())

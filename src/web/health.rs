@@ -69,20 +69,28 @@ async fn ready(state: web::Data<AppState>, req: actix_web::HttpRequest) -> HttpR
     }
 }
 
-fn outcome(r: &Result<(), String>) -> serde_json::Value {
+/// Why the database check failed; its message is the check's `error`.
+#[derive(Debug, thiserror::Error)]
+enum CheckError {
+    #[error(transparent)]
+    Database(#[from] db::DbError),
+    #[error("timed out")]
+    TimedOut,
+}
+
+fn outcome(r: &Result<(), CheckError>) -> serde_json::Value {
     match r {
         Ok(()) => json!("ok"),
-        Err(e) => json!({ "error": e }),
+        Err(e) => json!({ "error": e.to_string() }),
     }
 }
 
-async fn check_database(state: &AppState) -> Result<(), String> {
+async fn check_database(state: &AppState) -> Result<(), CheckError> {
     let pool = state.db.clone();
     let check = db::run(&pool, |c| c.ping());
     match actix_web::rt::time::timeout(CHECK_TIMEOUT, check).await {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(e)) => Err(e.to_string()),
-        Err(_) => Err("timed out".into()),
+        Ok(result) => Ok(result?),
+        Err(_) => Err(CheckError::TimedOut),
     }
 }
 

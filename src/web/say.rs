@@ -159,11 +159,11 @@ fn architecture(t: Tr, e: &ArchitectureError) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::i18n::Locale;
+    use buko_lang::Language;
 
     #[test]
     fn waits_read_as_words_in_both_languages() {
-        let (en, es) = (Locale::En.tr(), Locale::Es.tr());
+        let (en, es) = (Tr(Language::En), Tr(Language::Es));
         assert_eq!(in_words(en, 3599), "in 59 minutes");
         assert_eq!(in_words(es, 3599), "en 59 minutos");
         assert_eq!(in_words(en, 61), "in 1 minute");
@@ -176,7 +176,7 @@ mod tests {
 
     #[test]
     fn field_errors_are_sentences_without_code_ranges() {
-        let es = Locale::Es.tr();
+        let es = Tr(Language::Es);
         let e = ArchitectureError::WordTarget {
             chapter: 2,
             words: 50,
@@ -186,7 +186,7 @@ mod tests {
             said,
             "El capítulo 2 pide 50 palabras; un capítulo puede tener de 100 a 20.000 palabras."
         );
-        let en = Locale::En.tr();
+        let en = Tr(Language::En);
         let said = problem(
             en,
             "target_pages",

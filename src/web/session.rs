@@ -8,12 +8,13 @@ use std::pin::Pin;
 use actix_session::{Session, SessionExt};
 use actix_web::dev::Payload;
 use actix_web::{web, FromRequest, HttpRequest};
+use buko_lang::Language;
 use rand::RngCore;
 use serde::de::DeserializeOwned;
 
 use crate::db::models::User;
 use crate::error::AppError;
-use crate::i18n::{Locale, Tr};
+use crate::i18n::Tr;
 use crate::state::AppState;
 
 /// The server-side session's id.
@@ -85,23 +86,23 @@ pub fn csrf_matches(session: &Session, presented: &str) -> bool {
             == 0
 }
 
-/// Locale for this request: user setting, then the session's choice, then `Accept-Language`.
-pub fn locale_for(req: &HttpRequest, user: Option<&User>) -> Locale {
+/// Language for this request: user setting, then the session's choice, then `Accept-Language`.
+pub fn locale_for(req: &HttpRequest, user: Option<&User>) -> Language {
     user.and_then(|u| u.locale.as_deref())
-        .and_then(Locale::parse)
+        .and_then(Language::parse)
         .or_else(|| {
             req.get_session()
                 .get::<String>(KEY_LANG)
                 .ok()
                 .flatten()
                 .as_deref()
-                .and_then(Locale::parse)
+                .and_then(Language::parse)
         })
         .or_else(|| {
             req.headers()
                 .get("accept-language")
                 .and_then(|v| v.to_str().ok())
-                .and_then(Locale::from_accept_language)
+                .and_then(Language::from_accept_language)
         })
         .unwrap_or_default()
 }
@@ -167,7 +168,7 @@ impl FromRequest for PageCtx {
             let locale = locale_for(&req, user.as_ref());
             Ok(PageCtx {
                 csrf: csrf_token(&session),
-                t: locale.tr(),
+                t: Tr(locale),
                 lang: locale.code(),
                 path: req.path().to_string(),
                 user,

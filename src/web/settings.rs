@@ -10,11 +10,11 @@ use serde::Deserialize;
 
 use crate::db::{self, models::ApiKey, models::SessionRow, repo};
 use crate::error::AppError;
-use crate::i18n::Locale;
 use crate::state::AppState;
 use crate::web::books::review::PlainForm;
 use crate::web::render::{html, see_other};
 use crate::web::session::{session_id, CsrfForm, CsrfProtected, CurrentUser, PageCtx};
+use buko_lang::Language;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/settings", web::get().to(settings))
@@ -132,7 +132,7 @@ async fn language(
     state: web::Data<AppState>,
     CsrfForm(form): CsrfForm<LanguageForm>,
 ) -> Result<HttpResponse, AppError> {
-    let locale = Locale::parse(&form.lang)
+    let locale = Language::parse(&form.lang)
         .ok_or_else(|| AppError::Validation("unknown language; use en or es".into()))?;
     let uid = user.id.clone();
     db::run(&state.db, move |c| {

@@ -11,10 +11,10 @@ use chrono::Utc;
 use crate::analytics::{self, author::History, Query, Range};
 use crate::db;
 use crate::error::AppError;
-use crate::i18n::Locale;
 use crate::state::AppState;
 use crate::web::render::html;
 use crate::web::session::{CurrentUser, PageCtx};
+use buko_lang::Language;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/usage", web::get().to(page));
@@ -31,7 +31,7 @@ struct UsagePage {
 }
 
 impl UsagePage {
-    fn loc(&self) -> Locale {
+    fn loc(&self) -> Language {
         self.page.t.locale()
     }
     pub fn int(&self, n: &i64) -> String {
@@ -46,11 +46,11 @@ impl UsagePage {
 }
 
 /// An integer with the locale's thousands separator (`12,345` / `12.345`).
-pub fn int(locale: Locale, n: i64) -> String {
+pub fn int(locale: Language, n: i64) -> String {
     let digits = n.unsigned_abs().to_string();
-    let sep = if locale == Locale::Es { '.' } else { ',' };
+    let sep = if locale == Language::Es { '.' } else { ',' };
     // Spanish groups only numbers of five digits or more (as `Intl.NumberFormat("es")` does).
-    let group = locale == Locale::En || digits.len() > 4;
+    let group = locale == Language::En || digits.len() > 4;
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
         if group && i > 0 && (digits.len() - i) % 3 == 0 {
@@ -65,12 +65,12 @@ pub fn int(locale: Locale, n: i64) -> String {
 }
 
 /// US dollars with four decimals (costs per book are small), in the locale's notation.
-pub fn usd(locale: Locale, x: f64) -> String {
+pub fn usd(locale: Language, x: f64) -> String {
     let cents = (x * 10_000.0).round() as i64;
     let (whole, frac) = (cents / 10_000, (cents % 10_000).abs());
     match locale {
-        Locale::Es => format!("{},{frac:04} US$", int(locale, whole)),
-        Locale::En => format!("${}.{frac:04}", int(locale, whole)),
+        Language::Es => format!("{},{frac:04} US$", int(locale, whole)),
+        Language::En => format!("${}.{frac:04}", int(locale, whole)),
     }
 }
 
@@ -125,12 +125,12 @@ mod tests {
 
     #[test]
     fn numbers_follow_the_locale() {
-        assert_eq!(int(Locale::En, 1_234_567), "1,234,567");
-        assert_eq!(int(Locale::Es, 1_234_567), "1.234.567");
-        assert_eq!(int(Locale::Es, -999), "-999");
-        assert_eq!(int(Locale::Es, 1234), "1234");
-        assert_eq!(usd(Locale::En, 1234.5), "$1,234.5000");
-        assert_eq!(usd(Locale::Es, 0.0123), "0,0123 US$");
+        assert_eq!(int(Language::En, 1_234_567), "1,234,567");
+        assert_eq!(int(Language::Es, 1_234_567), "1.234.567");
+        assert_eq!(int(Language::Es, -999), "-999");
+        assert_eq!(int(Language::Es, 1234), "1234");
+        assert_eq!(usd(Language::En, 1234.5), "$1,234.5000");
+        assert_eq!(usd(Language::Es, 0.0123), "0,0123 US$");
         assert_eq!(duration(7500), "2 h 05 min");
     }
 }

@@ -1,6 +1,7 @@
 //! A stored book read whole for the exporters: the book row, its author's name, chapter titles and
 //! committed chunks in order (one read, so the export matches one version).
 
+use buko_lang::Language;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -11,7 +12,7 @@ use crate::db::{DbConn, DbError};
 pub struct StoredBook {
     pub id: String,
     pub title: String,
-    pub language: String,
+    pub language: Language,
     pub is_demo: bool,
     pub architecture: Option<String>,
     /// Bumped by every committed chunk: the export cache's key.
@@ -32,7 +33,7 @@ pub struct StoredBook {
 pub fn load(conn: &mut DbConn, book_id: &str) -> Result<StoredBook, DbError> {
     let (title, language, is_demo, architecture, version, created_at, completed_at, user_id): (
         String,
-        String,
+        Language,
         bool,
         Option<String>,
         i32,

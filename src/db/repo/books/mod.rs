@@ -39,7 +39,7 @@ pub struct Book {
     pub genre: String,
     pub audience: String,
     pub tone: String,
-    pub language: String,
+    pub language: Language,
     pub target_pages: i32,
     pub status: BookStatus,
     pub status_reason: Option<String>,

@@ -83,11 +83,11 @@ impl Wakeup {
 
     /// Reads notifications until the connection fails or the listener is stopped. Reading is
     /// non-blocking (libpq consumes what the socket holds), so a short sleep bounds the wake latency.
-    fn drain(&self, conn: &mut PgConnection) -> Result<(), String> {
+    fn drain(&self, conn: &mut PgConnection) -> Result<(), ListenError> {
         while !self.stop.load(Ordering::Relaxed) {
             let mut woke = false;
             for n in conn.notifications_iter() {
-                n.map_err(|e| e.to_string())?;
+                n?;
                 woke = true;
             }
             if woke {
@@ -97,4 +97,11 @@ impl Wakeup {
         }
         Ok(())
     }
+}
+
+/// The listening connection failed while reading notifications (the listener then reconnects).
+#[derive(Debug, thiserror::Error)]
+enum ListenError {
+    #[error(transparent)]
+    Notification(#[from] diesel::result::Error),
 }
