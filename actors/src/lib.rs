@@ -63,7 +63,7 @@ pub mod usage;
 
 use std::sync::Arc;
 
-use actix::{Actor, Addr};
+use actix::{Actor, Addr, Arbiter};
 
 pub use architecture::{ArchitectureFailure, ArchitectureRequest, ArchitectureResult};
 pub use book::{BUDGET_REACHED, PAUSED_BY_AUTHOR};
@@ -94,7 +94,10 @@ pub struct Engine {
 }
 
 impl Engine {
-    /// Starts the broadcaster and the supervisor on the current arbiter.
+    /// Starts the supervisor on the current arbiter and the broadcaster on an arbiter of its own
+    /// (a thread): the fan-out to every socket never waits behind the engine's work (parsing
+    /// streams, planning, the offline writer), which held a shared thread at 100 % in the fan-out
+    /// benchmark (docs/PERFORMANCE.md, "The broadcaster's own thread").
     pub fn start(
         llm: Arc<dyn LlmPort>,
         store: Arc<dyn BookStore>,
@@ -102,7 +105,10 @@ impl Engine {
         clock: Arc<dyn Clock>,
         config: EngineConfig,
     ) -> Engine {
-        let broadcaster = ProgressBroadcaster::new(sink, config.coalesce).start();
+        let coalesce = config.coalesce;
+        let broadcaster = ProgressBroadcaster::start_in_arbiter(&Arbiter::new().handle(), move |_| {
+            ProgressBroadcaster::new(sink, coalesce)
+        });
         let deps = EngineDeps::new(llm, store, broadcaster.clone(), clock, config);
         let supervisor = GenerationSupervisor::new(deps.clone()).start();
         Engine {

@@ -101,7 +101,9 @@ async fn server(
     settings.database_url = buko::secret::Secret::new(format!("{data_dir}/bench.db"));
     settings.secret_key = Some(buko::secret::Secret::new("x".repeat(40)));
     let url = settings.database_url.expose().to_string();
-    let app = buko::Application::build(settings).await?;
+    // Web only: the books created below would otherwise have their architectures drafted by this
+    // node's workers during the run, measuring the offline writer instead of the fan-out.
+    let app = buko::Application::build_with(settings, buko::app::NodeRole::WebOnly).await?;
     let broadcaster = app.broadcaster();
     let pool = db::build_pool(&url, 2)?;
     let (key, book_ids) = db::run(&pool, move |c| {
