@@ -43,10 +43,12 @@ N=${N:-10000}; M=${M:-200}; WATCHERS=${WATCHERS:-3}; DURATION=${DURATION:-300}; 
 RATE=${RATE:-1000}; BROWSERS=${BROWSERS:-100}; THREADS=${THREADS:-2}
 TOKENS_PER_SEC=${TOKENS_PER_SEC:-50}; TTFT_MS=${TTFT_MS:-1000}; WORDS=${WORDS:-600}
 FAULT_529=${FAULT_529:-0.01}; FAULT_429=${FAULT_429:-0}; NODE_B_ROLE=${NODE_B_ROLE:-full}
-# A chapter is one answer of WORDS words (≈ 1.3 tokens a word) plus a first-token wait and a summary
-# call; size the books (chapters ≈ pages / 10) so that they keep writing through the whole hold.
+# A chapter (≈ 10 pages, 3,610 words) is about 4 answers of WORDS words (≈ 1.3 tokens a word, each
+# after a first-token wait: the answer and its length extensions) and 4 shorter memory calls (notes,
+# summary, ledger, audit); at full size on 2 cores a chapter took twice that (150 s, 2026-12-06).
+# Size the books (chapters ≈ pages / 10) so that they keep writing through the whole hold.
 if [ -z "${PAGES:-}" ]; then
-  per_chapter=$(( WORDS * 13 / 10 / TOKENS_PER_SEC + TTFT_MS / 500 + 2 ))
+  per_chapter=$(( 2 * (4 * (WORDS * 13 / 10 / TOKENS_PER_SEC + TTFT_MS / 1000) + 4 * (TTFT_MS / 1000 + 3)) ))
   chapters=$(( (DURATION + RAMP_UP / 2 + per_chapter - 1) / per_chapter ))
   PAGES=$(( chapters * 10 ))
   [ "$PAGES" -lt 30 ] && PAGES=30

@@ -106,9 +106,10 @@ impl Engine {
         config: EngineConfig,
     ) -> Engine {
         let coalesce = config.coalesce;
-        let broadcaster = ProgressBroadcaster::start_in_arbiter(&Arbiter::new().handle(), move |_| {
-            ProgressBroadcaster::new(sink, coalesce)
-        });
+        let broadcaster =
+            ProgressBroadcaster::start_in_arbiter(&Arbiter::new().handle(), move |_| {
+                ProgressBroadcaster::new(sink, coalesce)
+            });
         let deps = EngineDeps::new(llm, store, broadcaster.clone(), clock, config);
         let supervisor = GenerationSupervisor::new(deps.clone()).start();
         Engine {

@@ -71,36 +71,12 @@ fn detail(b: &Book) -> Value {
     v
 }
 
-#[derive(Deserialize)]
-struct CreateBody {
-    #[serde(default)]
-    idea: String,
-    #[serde(default)]
-    genre: String,
-    #[serde(default)]
-    audience: String,
-    #[serde(default)]
-    language: String,
-    #[serde(default)]
-    tone: String,
-    target_pages: Option<i64>,
-}
-
 async fn create(
     ApiUser(user): ApiUser,
     state: web::Data<AppState>,
-    body: web::Json<CreateBody>,
+    body: web::Json<NewBookInput>,
 ) -> Result<HttpResponse, AppError> {
-    let b = body.into_inner();
-    let input = NewBookInput {
-        idea: b.idea,
-        genre: b.genre,
-        audience: b.audience,
-        tone: b.tone,
-        language: b.language,
-        target_pages: b.target_pages,
-    };
-    let book = state.books.create(&user, &input).await?;
+    let book = state.books.create(&user, &body).await?;
     Ok(HttpResponse::Accepted().json(json!({"id": book.id, "status": book.status})))
 }
 
