@@ -167,7 +167,7 @@ async fn publish(
         tick.tick().await;
         // As many as the rate allows by now (a late tick catches up, the rate holds).
         let due = started.elapsed().as_micros() as u64 * rate / 1_000_000;
-        for _ in sent..due {
+        while sent < due {
             sent += 1;
             let text = format!("{:020}", now_micros());
             let i = next % books.len();
