@@ -15,10 +15,8 @@ pub const PAGES_RANGE: std::ops::RangeInclusive<i32> = 10..=1000;
 /// Length when the author gives none.
 pub const DEFAULT_PAGES: i64 = 100;
 
-/// The wizard's answers as a door received them (trimmed and checked by [`validate_new_book`]); the
-/// API's JSON body as it is (a missing field reads as empty).
-#[derive(Clone, Debug, Default, serde::Deserialize)]
-#[serde(default)]
+/// The wizard's answers as a door received them (trimmed and checked by [`validate_new_book`]).
+#[derive(Clone, Debug, Default)]
 pub struct NewBookInput {
     pub idea: String,
     pub genre: String,

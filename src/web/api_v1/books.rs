@@ -71,12 +71,36 @@ fn detail(b: &Book) -> Value {
     v
 }
 
+#[derive(Deserialize)]
+struct CreateBody {
+    #[serde(default)]
+    idea: String,
+    #[serde(default)]
+    genre: String,
+    #[serde(default)]
+    audience: String,
+    #[serde(default)]
+    language: String,
+    #[serde(default)]
+    tone: String,
+    target_pages: Option<i64>,
+}
+
 async fn create(
     ApiUser(user): ApiUser,
     state: web::Data<AppState>,
-    body: web::Json<NewBookInput>,
+    body: web::Json<CreateBody>,
 ) -> Result<HttpResponse, AppError> {
-    let book = state.books.create(&user, &body).await?;
+    let b = body.into_inner();
+    let input = NewBookInput {
+        idea: b.idea,
+        genre: b.genre,
+        audience: b.audience,
+        tone: b.tone,
+        language: b.language,
+        target_pages: b.target_pages,
+    };
+    let book = state.books.create(&user, &input).await?;
     Ok(HttpResponse::Accepted().json(json!({"id": book.id, "status": book.status})))
 }
 
