@@ -66,7 +66,7 @@ impl Queryable<Text, MultiBackend> for BookStatus {
 }
 
 /// Reads a stored book language: its code, else (a text no language has) English.
-pub fn book_language(text: &str) -> Language {
+fn book_language(text: &str) -> Language {
     Language::parse(text).unwrap_or_else(|| {
         log::warn!("unknown book language {text:?} in the database; read as English");
         Language::default()

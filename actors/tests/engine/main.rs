@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used)] // a failed lock or lookup in a test is a failed test
 
 mod broadcaster;
+mod controls;
 mod cost_length;
 mod failures;
 mod helpers;

@@ -10,7 +10,7 @@
 
 use buko_actors::{
     Architecture, BookSnapshot, BookStatus, CallRecord, ChunkCommit, CommitOutcome, CommittedChunk,
-    Control, Fence, NewEvent, Usage,
+    Fence, NewEvent, Usage,
 };
 use diesel::prelude::*;
 
@@ -19,6 +19,9 @@ use crate::db::repo::jobs::{enqueue, JobPayload, NewJob};
 use crate::db::schema::{books, chapters, chunks, llm_calls};
 use crate::db::types::ChapterStatus;
 use crate::db::{new_id, now, repo, DbConn, DbError};
+
+mod controls;
+pub use controls::{control, controls};
 
 #[derive(Debug, thiserror::Error)]
 pub enum QueryError {
@@ -416,42 +419,6 @@ pub fn record_call(conn: &mut DbConn, call: &CallRecord) -> Result<(), QueryErro
         }
         Ok(())
     })
-}
-
-pub fn control(conn: &mut DbConn, book_id: &str) -> Result<Control, QueryError> {
-    let control: String = books::table
-        .find(book_id)
-        .select(books::control)
-        .first(conn)
-        .optional()?
-        .ok_or_else(|| QueryError::NotFound(book_id.into()))?;
-    Ok(parse_control(&control))
-}
-
-/// The books among `book_ids` whose author asked to pause or cancel: one query per 500 books (the
-/// node's control watch reads every book it runs at once).
-pub fn controls(
-    conn: &mut DbConn,
-    book_ids: &[String],
-) -> Result<Vec<(String, Control)>, QueryError> {
-    let mut stopped = Vec::new();
-    for part in book_ids.chunks(500) {
-        let rows: Vec<(String, String)> = books::table
-            .filter(books::id.eq_any(part))
-            .filter(books::control.ne("run"))
-            .select((books::id, books::control))
-            .load(conn)?;
-        stopped.extend(rows.into_iter().map(|(id, c)| (id, parse_control(&c))));
-    }
-    Ok(stopped)
-}
-
-fn parse_control(control: &str) -> Control {
-    match control {
-        "pause" => Control::Pause,
-        "cancel" => Control::Cancel,
-        _ => Control::Run,
-    }
 }
 
 fn to_i64(v: u64) -> i64 {
