@@ -4,7 +4,7 @@
 use buko::db::repo;
 use diesel::prelude::*;
 
-use crate::helpers::{spawn_app, unique_email, Client, TestApp, PASSWORD};
+use crate::helpers::{spawn_app, spawn_web_app, unique_email, Client, TestApp, PASSWORD};
 
 /// A signed-in user of the app, with the client that holds their session.
 pub struct Member {
@@ -273,7 +273,8 @@ async fn lockout_is_visible_and_an_admin_unlocks() {
 
 #[actix_web::test]
 async fn admin_cancels_and_retries_generations() {
-    let app = spawn_app().await;
+    // Web-only: no worker may claim the retried job before the test reads it.
+    let app = spawn_web_app().await;
     let a = admin(&app).await;
     let u = member(&app).await;
     let failed = book(&app, &u.id, "A failed book", "failed");
