@@ -60,11 +60,11 @@ async fn publish(redis: &Redis, command: &Command) {
     match serde_json::to_string(command) {
         Ok(json) => {
             let sent = async {
-                let mut conn = redis.pool.get().await.map_err(|e| e.to_string())?;
+                let mut conn = redis.connection().await.map_err(|e| e.to_string())?;
                 redis::cmd("PUBLISH")
                     .arg(CHANNEL)
                     .arg(json)
-                    .query_async::<i64>(&mut *conn)
+                    .query_async::<i64>(&mut conn)
                     .await
                     .map_err(|e| e.to_string())
             };

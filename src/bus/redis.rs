@@ -1,5 +1,8 @@
-//! A bb8 pool of Redis connections, created lazily so a node starts while Redis is away, plus the
-//! node's view of Redis health. Redis is an accelerator for a multi-node deployment, not a hard
+//! The node's one multiplexed Redis connection, created lazily so a node starts while Redis is away
+//! (and again after it breaks), plus the node's view of Redis health. Every command of the node shares
+//! that connection: Redis answers in order on one socket, so nothing waits for a connection of its
+//! own (a pool of exclusive connections made each request queue for one under load, and pinged each
+//! before use). Redis is an accelerator for a multi-node deployment, not a hard
 //! dependency: when it goes away every Redis-backed piece (limiter, presence, progress relay) falls
 //! back to local-only behaviour, `/health/ready` says "degraded", and all recover when it returns.
 //! While Redis is known to be down, callers skip it (no 1 s connection timeout on every request);
@@ -11,7 +14,10 @@ use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use bb8::ManageConnection;
 use bb8_redis::RedisConnectionManager;
+use futures_util::FutureExt;
+use redis::aio::MultiplexedConnection;
 
 /// Why a Redis operation did not happen; every caller then uses its local fallback.
 #[derive(Clone, Debug, thiserror::Error)]
@@ -23,9 +29,9 @@ pub enum BusError {
     Down(String),
     #[error("timed out after {0:?}")]
     TimedOut(Duration),
-    /// The pool could not hand out a connection.
+    /// No connection to Redis could be made.
     #[error("{0}")]
-    Pool(String),
+    Connect(String),
     /// Redis answered with an error, or the connection broke.
     #[error("{0}")]
     Command(String),
@@ -42,14 +48,25 @@ impl From<redis::RedisError> for BusError {
 
 #[derive(Clone)]
 pub struct Redis {
-    pub pool: bb8::Pool<RedisConnectionManager>,
     /// The URL, for dedicated (pub/sub) connections.
     pub client: redis::Client,
+    /// Makes the shared connection (bb8-redis's manager, the pool's own connector).
+    manager: Arc<RedisConnectionManager>,
+    shared: Arc<tokio::sync::Mutex<Option<Shared>>>,
     health: Arc<Health>,
+}
+
+/// The shared connection and its generation, so a caller that saw it break discards that one and
+/// not a newer one another caller has made since.
+struct Shared {
+    generation: u64,
+    conn: MultiplexedConnection,
 }
 
 struct Health {
     down: AtomicBool,
+    /// The last shared connection's generation.
+    generation: AtomicU64,
     /// Slow answers in a row (reset by any success).
     slow: AtomicU32,
     last_error: Mutex<Option<String>>,
@@ -64,6 +81,7 @@ impl Default for Health {
     fn default() -> Self {
         Health {
             down: AtomicBool::new(false),
+            generation: AtomicU64::new(0),
             slow: AtomicU32::new(0),
             last_error: Mutex::new(None),
             last_warning_ms: AtomicU64::new(0),
@@ -79,42 +97,74 @@ pub const OP_TIMEOUT: Duration = Duration::from_millis(1500);
 pub const SLOW_DOWN_AFTER: u32 = 3;
 /// While down, one caller per this period tries Redis again (besides the monitor's probes).
 const RETRY_DOWN: Duration = Duration::from_secs(2);
+/// How long making the connection may take.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 
 impl Redis {
     pub fn connect_lazy(url: &str) -> Result<Redis, BusError> {
         let invalid = |e: redis::RedisError| BusError::Url(e.to_string());
         let manager = RedisConnectionManager::new(url).map_err(invalid)?;
         let client = redis::Client::open(url).map_err(invalid)?;
-        let pool = bb8::Pool::builder()
-            .max_size(16)
-            .connection_timeout(Duration::from_secs(1))
-            .build_unchecked(manager);
         Ok(Redis {
-            pool,
             client,
+            manager: Arc::new(manager),
+            shared: Arc::default(),
             health: Arc::default(),
         })
     }
 
-    pub async fn ping(&self, timeout: Duration) -> Result<(), BusError> {
-        let check = async {
-            let mut conn = self
-                .pool
-                .get()
-                .await
-                .map_err(|e| BusError::Pool(e.to_string()))?;
-            redis::cmd("PING").query_async::<String>(&mut *conn).await?;
-            Ok(())
-        };
-        let r = tokio::time::timeout(timeout, check)
-            .await
-            .map_err(|_| BusError::TimedOut(timeout))
-            .and_then(|r| r);
-        match &r {
-            Ok(()) => self.mark_up(),
-            Err(e) => self.mark_down(&e.to_string(), "ping"),
+    /// The node's shared connection (a handle onto one socket; cheap to clone), made on first use and
+    /// after the last one broke. Its generation goes back to [`Redis::discard`].
+    async fn shared(&self) -> Result<(u64, MultiplexedConnection), BusError> {
+        let mut slot = self.shared.lock().await;
+        if let Some(s) = slot.as_ref() {
+            return Ok((s.generation, s.conn.clone()));
         }
-        r
+        let mut conn = tokio::time::timeout(CONNECT_TIMEOUT, self.manager.connect())
+            .await
+            .map_err(|_| BusError::Connect(format!("no connection within {CONNECT_TIMEOUT:?}")))?
+            .map_err(|e| BusError::Connect(e.to_string()))?;
+        // Answers that never come leave the connection's queue after this (the whole call has its
+        // own, shorter or equal, deadline).
+        conn.set_response_timeout(OP_TIMEOUT);
+        let generation = self.health.generation.fetch_add(1, Ordering::Relaxed) + 1;
+        *slot = Some(Shared {
+            generation,
+            conn: conn.clone(),
+        });
+        Ok((generation, conn))
+    }
+
+    /// A connection for a caller that runs its own commands (health probes, tests, control commands).
+    pub async fn connection(&self) -> Result<MultiplexedConnection, BusError> {
+        self.shared().await.map(|(_, c)| c)
+    }
+
+    /// Drops connection `generation` after it broke (its socket closed or failed), so the next
+    /// command makes a new one. A slow answer is not a broken connection.
+    async fn discard(&self, generation: u64, e: &redis::RedisError) {
+        if e.is_timeout()
+            || !(e.is_io_error() || e.is_connection_dropped() || e.is_unrecoverable_error())
+        {
+            return;
+        }
+        let mut slot = self.shared.lock().await;
+        if slot.as_ref().is_some_and(|s| s.generation == generation) {
+            *slot = None;
+        }
+    }
+
+    pub async fn ping(&self, timeout: Duration) -> Result<(), BusError> {
+        let r = self
+            .with_timeout(timeout, |c| {
+                async move { redis::cmd("PING").query_async::<String>(c).await }.boxed()
+            })
+            .await;
+        match &r {
+            Ok(_) => self.mark_up(),
+            Err((e, _)) => self.mark_down(&e.to_string(), "ping"),
+        }
+        r.map(|_| ()).map_err(|(e, _)| e)
     }
 
     /// True while the last operation or probe failed: callers use their local fallback directly.
@@ -209,25 +259,7 @@ impl Redis {
                     .unwrap_or_else(|| "Redis is down".to_string()),
             ));
         }
-        let started = Instant::now();
-        // `Err((error, slow))`: slow = a timeout (the pool's wait or the whole round trip).
-        let run = async {
-            let mut conn = self.pool.get().await.map_err(|e| {
-                // A pool wait is "slow" only while connections exist; with none, bb8 timed out
-                // trying to connect: Redis is unreachable.
-                let slow =
-                    matches!(e, bb8::RunError::TimedOut) && self.pool.state().connections > 0;
-                (BusError::Pool(e.to_string()), slow)
-            })?;
-            op(&mut conn).await.map_err(|e| {
-                let slow = e.is_timeout();
-                (BusError::from(e), slow)
-            })
-        };
-        let r = tokio::time::timeout(OP_TIMEOUT, run)
-            .await
-            .map_err(|_| (BusError::TimedOut(started.elapsed()), true))
-            .and_then(|r| r);
+        let r = self.with_timeout(OP_TIMEOUT, op).await;
         match r {
             Ok(v) => {
                 self.mark_up();
@@ -242,5 +274,31 @@ impl Redis {
                 Err(e)
             }
         }
+    }
+
+    /// Runs `op` on the shared connection within `timeout`. `Err((error, slow))`: slow = the answer
+    /// came too late (not a refusal or a broken connection).
+    async fn with_timeout<T, F>(&self, timeout: Duration, op: F) -> Result<T, (BusError, bool)>
+    where
+        F: for<'c> FnOnce(
+            &'c mut MultiplexedConnection,
+        ) -> futures_util::future::BoxFuture<'c, redis::RedisResult<T>>,
+    {
+        let started = Instant::now();
+        let run = async {
+            let (generation, mut conn) = self.shared().await.map_err(|e| (e, false))?;
+            match op(&mut conn).await {
+                Ok(v) => Ok(v),
+                Err(e) => {
+                    self.discard(generation, &e).await;
+                    let slow = e.is_timeout();
+                    Err((BusError::from(e), slow))
+                }
+            }
+        };
+        tokio::time::timeout(timeout, run)
+            .await
+            .map_err(|_| (BusError::TimedOut(started.elapsed()), true))
+            .and_then(|r| r)
     }
 }

@@ -45,11 +45,10 @@ pub async fn enforce(
         } else {
             vec![(format!("ip-other:{ip}"), limits.other_per_ip_per_minute)]
         };
-        for (key, limit) in checks {
-            if limit == 0 {
-                continue;
-            }
-            let d = state.limiter.hit(key, limit, MINUTE).await;
+        // One attempt against all the request's windows at once (one Redis round trip).
+        let checks: Vec<(String, u64)> = checks.into_iter().filter(|(_, l)| *l > 0).collect();
+        if !checks.is_empty() {
+            let d = state.limiter.hit_all(checks, MINUTE).await;
             if !d.allowed {
                 crate::metrics::record_rate_limited("http");
                 // A response, not an Err: the error-pages middleware outside must see it to

@@ -26,8 +26,19 @@ pub struct Decision {
 }
 
 pub trait RateLimiter: Send + Sync {
+    /// Counts one attempt against every `(key, limit)` per sliding `window`, all or none: admitted
+    /// only when every window admits it, and a refused attempt is counted in none (so a client refused
+    /// by one window does not use up the others). `remaining` is the smallest left; `retry_after_secs`
+    /// the longest wait among the refusing windows. One round trip on Redis.
+    fn hit_all(
+        &self,
+        windows: Vec<(String, u64)>,
+        window: Duration,
+    ) -> LocalBoxFuture<'static, Decision>;
     /// Counts one attempt for `key` against `limit` per sliding `window`; a refused attempt is not counted.
-    fn hit(&self, key: String, limit: u64, window: Duration) -> LocalBoxFuture<'static, Decision>;
+    fn hit(&self, key: String, limit: u64, window: Duration) -> LocalBoxFuture<'static, Decision> {
+        self.hit_all(vec![(key, limit)], window)
+    }
     /// How many attempts `key` has made in the window (for "remaining quota" displays).
     fn used(&self, key: String, window: Duration) -> LocalBoxFuture<'static, u64>;
 }

@@ -47,6 +47,31 @@ async fn the_window_slides() {
 }
 
 #[actix_web::test]
+async fn several_windows_in_one_attempt_count_in_all_or_none() {
+    let p = prefix();
+    let (a, b) = (
+        RedisLimiter::new(shared(), &p),
+        RedisLimiter::new(shared(), &p),
+    );
+    let both = || vec![("ip".to_string(), 5), ("endpoint".to_string(), 2)];
+    let d = a.hit_all(both(), HOUR).await;
+    assert_eq!(
+        (d.allowed, d.remaining),
+        (true, 1),
+        "the tighter window's count"
+    );
+    assert!(b.hit_all(both(), HOUR).await.allowed, "shared across nodes");
+    let d = a.hit_all(both(), HOUR).await;
+    assert!(!d.allowed, "the endpoint window is full");
+    assert!(d.retry_after_secs > 3500 && d.retry_after_secs <= 3600);
+    // The refused attempt used nothing of the IP's window: 2 used of 5.
+    assert_eq!(b.used("ip".into(), HOUR).await, 2);
+    assert_eq!(b.used("endpoint".into(), HOUR).await, 2);
+    let d = b.hit("ip".into(), 5, HOUR).await;
+    assert_eq!((d.allowed, d.remaining), (true, 2));
+}
+
+#[actix_web::test]
 async fn the_limiter_falls_back_to_local_limits_when_redis_is_unreachable() {
     let redis = Redis::connect_lazy("redis://127.0.0.1:1").unwrap();
     let l = RedisLimiter::new(redis.clone(), "x:");
@@ -81,11 +106,11 @@ fn inbox() -> (Inbox, impl Fn(ProgressMessage) + 'static) {
 async fn wait_for_subscribers(redis: &Redis, channel: &str, n: i64) {
     let start = Instant::now();
     loop {
-        let mut c = redis.pool.get().await.expect("redis connection");
+        let mut c = redis.connection().await.expect("redis connection");
         let (_, count): (String, i64) = redis::cmd("PUBSUB")
             .arg("NUMSUB")
             .arg(channel)
-            .query_async(&mut *c)
+            .query_async(&mut c)
             .await
             .expect("PUBSUB NUMSUB");
         if count >= n {

@@ -37,11 +37,11 @@ async fn a_three_second_redis_pause_loses_no_progress_message_between_nodes() {
     // Wait for the subscription.
     let start = Instant::now();
     loop {
-        let mut c = writer.pool.get().await.expect("conn");
+        let mut c = writer.connection().await.expect("conn");
         let (_, n): (String, i64) = redis::cmd("PUBSUB")
             .arg("NUMSUB")
             .arg(channel)
-            .query_async(&mut *c)
+            .query_async(&mut c)
             .await
             .expect("numsub");
         if n >= 1 {
