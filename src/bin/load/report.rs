@@ -103,9 +103,12 @@ impl Report {
         );
         let _ = writeln!(
             s,
-            "| chunks checked against the stream / word mismatches | {} / {} |",
-            d.chunks_checked, d.chunk_word_mismatches
+            "| chunks checked against the stream / word mismatches (words streamed / committed in them) | {} / {} ({} / {}) |",
+            d.chunks_checked, d.chunk_word_mismatches, d.mismatch_words_streamed, d.mismatch_words_committed
         );
+        if let Some(e) = &d.mismatch_example {
+            let _ = writeln!(s, "| first word mismatch | {} |", e.replace('|', "\\|"));
+        }
         for (k, v) in &w.disconnect_reasons {
             let _ = writeln!(s, "| close / failure reason: {k} | {v} |");
         }
@@ -309,13 +312,30 @@ impl Report {
             b.books > 0 && b.completed == b.books && self.approvals.refused == 0,
         ));
         let d = &w.defects;
-        let lost = b.chunks_lost
-            + b.chunks_duplicated
-            + d.event_gaps
-            + d.delta_gaps
-            + d.chunk_word_mismatches
-            + b.word_mismatches;
-        c.push((format!("0 chunks lost or duplicated (lost {}, duplicated {}, stream gaps {}, word mismatches {})", b.chunks_lost, b.chunks_duplicated, d.event_gaps + d.delta_gaps, d.chunk_word_mismatches + b.word_mismatches), lost == 0));
+        let lost = b.chunks_lost + b.chunks_duplicated + d.event_gaps + d.delta_gaps;
+        c.push((
+            format!(
+                "0 chunks lost or duplicated (lost {}, duplicated {}, stream gaps {})",
+                b.chunks_lost,
+                b.chunks_duplicated,
+                d.event_gaps + d.delta_gaps
+            ),
+            lost == 0,
+        ));
+        c.push((
+            format!(
+                "streamed words = committed words in every chunk ({} of {} chunks differ)",
+                d.chunk_word_mismatches, d.chunks_checked
+            ),
+            d.chunk_word_mismatches == 0,
+        ));
+        c.push((
+            format!(
+                "chapters' words add up to the book's words ({} books differ)",
+                b.word_mismatches
+            ),
+            b.word_mismatches == 0,
+        ));
         for n in &self.nodes {
             c.push((
                 format!(

@@ -13,6 +13,12 @@ pub struct Defects {
     pub delta_repeats: u64,
     pub chunks_checked: u64,
     pub chunk_word_mismatches: u64,
+    /// Over the mismatched chunks: the words streamed and the words committed, so the report shows
+    /// which side is longer and by how much.
+    pub mismatch_words_streamed: u64,
+    pub mismatch_words_committed: u64,
+    /// The first mismatch seen, for a reader to follow up.
+    pub mismatch_example: Option<String>,
 }
 
 impl Defects {
@@ -23,6 +29,11 @@ impl Defects {
         self.delta_repeats += o.delta_repeats;
         self.chunks_checked += o.chunks_checked;
         self.chunk_word_mismatches += o.chunk_word_mismatches;
+        self.mismatch_words_streamed += o.mismatch_words_streamed;
+        self.mismatch_words_committed += o.mismatch_words_committed;
+        if self.mismatch_example.is_none() {
+            self.mismatch_example.clone_from(&o.mismatch_example);
+        }
     }
 }
 
@@ -66,8 +77,22 @@ impl Stream {
                 if s.is_some() && s == self.chunk {
                     let want = int(data, "words").unwrap_or(-1);
                     d.chunks_checked += 1;
-                    if self.text.split_whitespace().count() as i64 != want {
+                    let streamed = self.text.split_whitespace().count() as i64;
+                    if streamed != want {
                         d.chunk_word_mismatches += 1;
+                        d.mismatch_words_streamed += streamed as u64;
+                        d.mismatch_words_committed += want.max(0) as u64;
+                        if d.mismatch_example.is_none() {
+                            let tail: String = {
+                                let t: Vec<char> = self.text.chars().collect();
+                                t[t.len().saturating_sub(80)..].iter().collect()
+                            };
+                            d.mismatch_example = Some(format!(
+                                "chunk {}: streamed {streamed} words ({} chars, ending {tail:?}), committed {want}",
+                                s.unwrap_or(-1),
+                                self.chars
+                            ));
+                        }
                     }
                     self.reset(None);
                 }
