@@ -87,6 +87,35 @@ pub fn extension_request(
     req
 }
 
+/// Where an extension's text meets the text so far: a space goes between them when neither side
+/// has one, decided at the extension's first piece (when it is streamed, not after).
+struct Join {
+    needs_space: bool,
+    decided: bool,
+    /// A space was sent before the extension's first piece.
+    spaced: bool,
+}
+
+impl Join {
+    fn new(text: &str) -> Join {
+        Join {
+            needs_space: !text.is_empty() && !text.ends_with(char::is_whitespace),
+            decided: false,
+            spaced: false,
+        }
+    }
+
+    /// The separator to stream before `piece`, once, at the first non-empty piece.
+    fn before(&mut self, piece: &str) -> Option<&'static str> {
+        if self.decided || piece.is_empty() {
+            return None;
+        }
+        self.decided = true;
+        self.spaced = self.needs_space && !piece.starts_with(char::is_whitespace);
+        self.spaced.then_some(" ")
+    }
+}
+
 impl BookCtx {
     /// Brings a finished chunk's `text` within [SHORT, LONG] of `budget` words (see the module doc).
     /// Extension calls are accounted and their text is forwarded through `on_text` as it streams.
@@ -107,7 +136,19 @@ impl BookCtx {
             let req = extension_request(request, &text, budget);
             self.ensure_budget(&req)?;
             let mut calls = Vec::new();
-            let result = call_with_retry(&deps, &req, &mut *self, &mut *on_text, &mut calls).await;
+            // The adapter may have trimmed the prefill's trailing space: the words are joined on a
+            // word boundary, and the live stream gets that space before the extension's first
+            // piece, so what watchers saw is the text that is saved.
+            let mut join = Join::new(&text);
+            let result = {
+                let mut on_more = |t: &str| {
+                    if let Some(space) = join.before(t) {
+                        on_text(space);
+                    }
+                    on_text(t);
+                };
+                call_with_retry(&deps, &req, &mut *self, &mut on_more, &mut calls).await
+            };
             self.account(&calls);
             let more = match result {
                 Ok(c) => c.text,
@@ -124,10 +165,8 @@ impl BookCtx {
             if word_count(&more) == 0 {
                 break;
             }
-            // The adapter may have trimmed the prefill's trailing space: join on a word boundary.
-            if !text.ends_with(char::is_whitespace) && !more.starts_with(char::is_whitespace) {
+            if join.spaced {
                 text.push(' ');
-                on_text(" ");
             }
             text.push_str(&more);
         }
@@ -160,6 +199,21 @@ mod tests {
             cut_at_sentence("Dr.Who 3.5 is. Next", 4),
             Some("Dr.Who 3.5 is.")
         );
+    }
+
+    #[test]
+    fn an_extension_is_joined_by_one_space_sent_before_its_first_piece() {
+        let mut j = Join::new("He ran.");
+        assert_eq!(j.before(""), None, "an empty piece decides nothing");
+        assert_eq!(j.before("Then"), Some(" "));
+        assert_eq!(j.before(" more"), None, "once");
+        assert!(j.spaced);
+        let mut j = Join::new("He ran.");
+        assert_eq!(j.before(" Then"), None);
+        assert!(!j.spaced);
+        let mut j = Join::new("He ran. ");
+        assert_eq!(j.before("Then"), None);
+        assert!(!j.spaced);
     }
 
     #[test]

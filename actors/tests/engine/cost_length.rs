@@ -61,6 +61,7 @@ async fn short_chunks_are_extended_and_long_ones_cut_at_a_sentence() {
         vec![Step::Text(words(50, "a")), Step::Text(words(40, "b"))],
     );
     h.llm.script(2, vec![Step::Text(words(160, "c"))]);
+    let watched = collect(&h.engine.broadcaster, Topic::Book("b1".into())).await;
     h.start("b1", None).await;
     let done = h.outcome(Duration::from_secs(10)).await;
     assert_eq!(done.outcome, BookOutcome::Completed);
@@ -71,6 +72,19 @@ async fn short_chunks_are_extended_and_long_ones_cut_at_a_sentence() {
         first.starts_with("a0 ") && first.contains("a49. b0 b1"),
         "{first}"
     );
+    // Watchers saw the saved text: the space joining the extension came before it, not after
+    // ("a49.b0 … b39 " once streamed, a word short).
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let streamed: String = messages(&watched)
+        .iter()
+        .filter_map(|m| match m {
+            ProgressMessage::Delta {
+                chunk_seq: 1, text, ..
+            } => Some(text.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(&streamed, first);
     let extension = h.llm.chunk_requests(1);
     assert_eq!(extension.len(), 2, "one extension reached 85 %");
     let ask = &extension[1].1;
