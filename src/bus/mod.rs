@@ -1,4 +1,4 @@
-//! Cross-node plumbing over Redis: the connection pool and its health, progress fan-out between nodes
+//! Cross-node plumbing over Redis: the shared connection and its health, progress fan-out between nodes
 //! (sink + relay) and online users. Without `REDIS_URL` the node runs self-contained on the in-memory
 //! implementations behind the same traits.
 

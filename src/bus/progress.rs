@@ -1,6 +1,6 @@
 //! Progress across nodes. [`RedisProgressSink`] is the engine's `ProgressSink`: the broadcaster hands it
 //! every locally-originated message, which is published on one Redis channel tagged with this node's
-//! id. [`start_relay`] subscribes on a dedicated pub/sub connection (the pool's connections cannot
+//! id. [`start_relay`] subscribes on a dedicated pub/sub connection (the shared connection cannot
 //! SUBSCRIBE) and hands other nodes' messages to a callback — in the app,
 //! `move |m| broadcaster.do_send(Relay(m))` — ignoring this node's own. Both reconnect with backoff.
 //!

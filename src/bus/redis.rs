@@ -7,7 +7,7 @@
 //! back to local-only behaviour, `/health/ready` says "degraded", and all recover when it returns.
 //! While Redis is known to be down, callers skip it (no 1 s connection timeout on every request);
 //! the monitor keeps probing and flips the state back. A refused connection marks it down at once; a
-//! slow answer (an operation or a pool wait past its timeout) does so only after [`SLOW_DOWN_AFTER`] in a
+//! slow answer (an operation past its timeout) does so only after [`SLOW_DOWN_AFTER`] in a
 //! row: one slow moment must not send the whole node local-only.
 
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
@@ -245,7 +245,7 @@ impl Redis {
         }
     }
 
-    /// Runs `op` on a pooled connection with a timeout, recording health; `Err` means "use the local
+    /// Runs `op` on the shared connection with a timeout, recording health; `Err` means "use the local
     /// fallback". Skips Redis at once while it is known to be down.
     pub async fn with_conn<T, F>(&self, what: &str, op: F) -> Result<T, BusError>
     where
