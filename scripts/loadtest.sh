@@ -158,6 +158,21 @@ if [ "${PERF:-0}" = 1 ] && command -v perf >/dev/null; then
   PIDS+=($!)
 fi
 
+# The whole machine's CPU over the hold, by process name (the nodes, PostgreSQL's backends, Redis, the
+# fake provider, the load program, the kernel's threads): where the 2 cores went.
+(
+  sleep "$((RAMP_UP + 5))"
+  ps -eo pid=,comm=,cputimes= >"$WORK/cpu-start.txt"
+  sleep "$((DURATION - 10))"
+  ps -eo pid=,comm=,cputimes= >"$WORK/cpu-end.txt"
+  awk -v secs="$((DURATION - 10))" '
+    NR == FNR { start[$1] = $3; next }
+    { used[$2] += $3 - ($1 in start ? start[$1] : 0) }
+    END { for (c in used) if (used[c] > 0) printf "%-24s %6.2f cores\n", c, used[c] / secs }
+  ' "$WORK/cpu-start.txt" "$WORK/cpu-end.txt" | sort -k2 -rn >"$OUT/cpu-by-process.txt"
+) &
+PIDS+=($!)
+
 if [ -n "${REDIS_SLEEP_AT:-}" ] && [ -n "$REDIS_URL" ]; then
   (
     sleep "$REDIS_SLEEP_AT"
