@@ -5,25 +5,34 @@
 //! `move |m| broadcaster.do_send(Relay(m))` — ignoring this node's own. Both reconnect with backoff.
 //!
 //! Publishing never drops what it holds because Redis was slow: a batch that failed is kept and sent
-//! again with backoff (0.1 s doubling to 2 s) while new messages queue behind it, up to [`QUEUE`]; only
-//! past that bound is a burst dropped. A retried batch may arrive twice: events are deduplicated by seq
-//! and deltas by offset, at the broadcaster and in the sessions. What is lost anyway (the bound, a
-//! pub/sub reconnect) is repaired downstream: a session refills missing events from the database and asks
-//! for a snapshot when a delta does not fit.
+//! again with backoff (0.1 s doubling to 2 s) while new messages queue behind it, in order. The queue
+//! is bounded for text: past [`QUEUE`] messages a new text delta (or snapshot) is dropped, never a
+//! durable event (those are few: a handful per chunk; they are bounded apart, at [`EVENT_QUEUE`]).
+//! Drops are counted (`buko_progress_publish_dropped_total`). A retried batch may arrive twice: events
+//! are deduplicated by seq and deltas by offset, at the broadcaster and in the sessions. What is lost
+//! anyway (dropped text, a pub/sub reconnect) is repaired downstream: a session refills missing events
+//! from the database and asks for a snapshot when a delta does not fit.
 
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use buko_actors::progress::ProgressMessage;
 use buko_actors::ProgressSink;
 use futures_util::{FutureExt, StreamExt};
 use serde::{Deserialize, Serialize};
-use tokio::sync::mpsc;
+use tokio::sync::Notify;
 
 use super::redis::{BusError, Redis};
 
 pub const CHANNEL: &str = "buko:progress";
-/// Messages waiting to be published; past this a burst is dropped rather than grow memory.
+/// Messages waiting to be published; past this a new text delta is dropped rather than grow memory.
 const QUEUE: usize = 10_000;
+/// Durable events waiting to be published; only past this (a Redis outage of many minutes) is one
+/// dropped (the other nodes' sessions still refill it from the database).
+const EVENT_QUEUE: usize = 100_000;
+/// Messages sent in one pipelined round trip.
+const BATCH: usize = 256;
 
 #[derive(Serialize, Deserialize)]
 struct Envelope<N, M> {
@@ -31,33 +40,93 @@ struct Envelope<N, M> {
     message: M,
 }
 
+/// The publisher's queue: one order for every message, with the text bounded apart from the events.
+#[derive(Default)]
+struct Queue {
+    items: Mutex<Pending>,
+    ready: Notify,
+}
+
+#[derive(Default)]
+struct Pending {
+    messages: VecDeque<String>,
+    /// Durable events among `messages`.
+    events: usize,
+    /// Whether each of `messages` is an event (same order).
+    is_event: VecDeque<bool>,
+}
+
+impl Queue {
+    /// Queues `json`; false when it was dropped (the queue is full for its kind).
+    fn push(&self, json: String, event: bool) -> bool {
+        let mut p = self.items.lock().unwrap_or_else(|e| e.into_inner());
+        let full = if event {
+            p.events >= EVENT_QUEUE
+        } else {
+            p.messages.len() - p.events >= QUEUE
+        };
+        if full {
+            return false;
+        }
+        p.messages.push_back(json);
+        p.is_event.push_back(event);
+        p.events += usize::from(event);
+        drop(p);
+        self.ready.notify_one();
+        true
+    }
+
+    /// Up to [`BATCH`] messages, oldest first; waits while there are none.
+    async fn take(&self) -> Vec<String> {
+        loop {
+            {
+                let mut p = self.items.lock().unwrap_or_else(|e| e.into_inner());
+                let n = p.messages.len().min(BATCH);
+                if n > 0 {
+                    let events = p.is_event.drain(..n).filter(|e| *e).count();
+                    p.events -= events;
+                    return p.messages.drain(..n).collect();
+                }
+            }
+            self.ready.notified().await;
+        }
+    }
+}
+
 pub struct RedisProgressSink {
     node_id: String,
-    tx: mpsc::Sender<String>,
+    queue: Arc<Queue>,
 }
 
 impl RedisProgressSink {
     /// Starts the publishing task on the current arbiter (call inside the actix system).
     pub fn start(redis: Redis, node_id: &str, channel: &str) -> RedisProgressSink {
-        let (tx, rx) = mpsc::channel(QUEUE);
-        actix_web::rt::spawn(publish_loop(redis, channel.to_string(), rx));
+        let queue = Arc::new(Queue::default());
+        actix_web::rt::spawn(publish_loop(redis, channel.to_string(), queue.clone()));
         RedisProgressSink {
             node_id: node_id.to_string(),
-            tx,
+            queue,
         }
     }
 }
 
 impl ProgressSink for RedisProgressSink {
     fn publish(&self, message: &ProgressMessage) {
+        let event = !matches!(
+            message,
+            ProgressMessage::Delta { .. } | ProgressMessage::Snapshot { .. }
+        );
         let envelope = Envelope {
             node: self.node_id.as_str(),
             message,
         };
         match serde_json::to_string(&envelope) {
             Ok(json) => {
-                if self.tx.try_send(json).is_err() {
-                    log::debug!(target: "buko::redis", "progress publish queue full; message dropped");
+                if !self.queue.push(json, event) {
+                    let kind = if event { "event" } else { "text" };
+                    metrics::counter!("buko_progress_publish_dropped_total", "kind" => kind)
+                        .increment(1);
+                    log::debug!(target: "buko::redis", "progress publish queue full; {kind} dropped");
                 }
             }
             Err(e) => log::error!(target: "buko::redis", "cannot encode a progress message: {e}"),
@@ -67,15 +136,9 @@ impl ProgressSink for RedisProgressSink {
 
 /// Publishes what the sink queued, pipelining whatever has accumulated into one round trip; a failed
 /// batch is retried (in order, before anything newer) until Redis takes it.
-async fn publish_loop(redis: Redis, channel: String, mut rx: mpsc::Receiver<String>) {
-    while let Some(first) = rx.recv().await {
-        let mut batch = vec![first];
-        while batch.len() < 256 {
-            match rx.try_recv() {
-                Ok(m) => batch.push(m),
-                Err(_) => break,
-            }
-        }
+async fn publish_loop(redis: Redis, channel: String, queue: Arc<Queue>) {
+    loop {
+        let batch = queue.take().await;
         let mut backoff = Duration::from_millis(100);
         loop {
             let (ch, msgs) = (channel.clone(), batch.clone());
@@ -162,4 +225,31 @@ async fn subscribe(redis: &Redis, channel: &str) -> Result<redis::aio::PubSub, B
         .map_err(|_| BusError::TimedOut(super::redis::OP_TIMEOUT))??;
     log::info!(target: "buko::redis", channel = channel; "progress relay subscribed");
     Ok(pubsub)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[actix_web::test]
+    async fn a_full_queue_drops_text_never_events_and_keeps_the_order() {
+        let q = Queue::default();
+        for i in 0..QUEUE {
+            assert!(q.push(format!("d{i}"), false));
+        }
+        assert!(!q.push("late text".into(), false), "text past the bound");
+        assert!(q.push("e1".into(), true), "an event still goes in");
+        let first = q.take().await;
+        assert_eq!(first.len(), BATCH);
+        assert_eq!(first[0], "d0");
+        assert!(q.push("d-after".into(), false), "room again for text");
+        let mut rest = Vec::new();
+        while rest.len() < QUEUE - BATCH + 2 {
+            rest.extend(q.take().await);
+        }
+        assert_eq!(rest[QUEUE - BATCH - 1], format!("d{}", QUEUE - 1));
+        assert_eq!(rest[QUEUE - BATCH], "e1");
+        assert_eq!(rest[QUEUE - BATCH + 1], "d-after");
+        assert_eq!(q.items.lock().unwrap().events, 0);
+    }
 }

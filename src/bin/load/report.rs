@@ -103,8 +103,8 @@ impl Report {
         );
         let _ = writeln!(
             s,
-            "| chunks checked against the stream / word mismatches (words streamed / committed in them) | {} / {} ({} / {}) |",
-            d.chunks_checked, d.chunk_word_mismatches, d.mismatch_words_streamed, d.mismatch_words_committed
+            "| chunks checked against the stream / word mismatches, of them short (words streamed / committed in them) | {} / {}, {} short ({} / {}) |",
+            d.chunks_checked, d.chunk_word_mismatches, d.chunk_streams_short, d.mismatch_words_streamed, d.mismatch_words_committed
         );
         if let Some(e) = &d.mismatch_example {
             let _ = writeln!(s, "| first word mismatch | {} |", e.replace('|', "\\|"));
@@ -324,8 +324,8 @@ impl Report {
         ));
         c.push((
             format!(
-                "streamed words = committed words in every chunk ({} of {} chunks differ)",
-                d.chunk_word_mismatches, d.chunks_checked
+                "streamed words = committed words in every chunk ({} of {} chunks differ, {} of them short)",
+                d.chunk_word_mismatches, d.chunks_checked, d.chunk_streams_short
             ),
             d.chunk_word_mismatches == 0,
         ));

@@ -13,6 +13,9 @@ pub struct Defects {
     pub delta_repeats: u64,
     pub chunks_checked: u64,
     pub chunk_word_mismatches: u64,
+    /// Of those, the chunks whose stream had fewer words than were saved (its `chunk_completed` came
+    /// before the last of its text reached this watcher: the page fills the rest from the database).
+    pub chunk_streams_short: u64,
     /// Over the mismatched chunks: the words streamed and the words committed, so the report shows
     /// which side is longer and by how much.
     pub mismatch_words_streamed: u64,
@@ -29,6 +32,7 @@ impl Defects {
         self.delta_repeats += o.delta_repeats;
         self.chunks_checked += o.chunks_checked;
         self.chunk_word_mismatches += o.chunk_word_mismatches;
+        self.chunk_streams_short += o.chunk_streams_short;
         self.mismatch_words_streamed += o.mismatch_words_streamed;
         self.mismatch_words_committed += o.mismatch_words_committed;
         if self.mismatch_example.is_none() {
@@ -80,6 +84,7 @@ impl Stream {
                     let streamed = self.text.split_whitespace().count() as i64;
                     if streamed != want {
                         d.chunk_word_mismatches += 1;
+                        d.chunk_streams_short += u64::from(streamed < want);
                         d.mismatch_words_streamed += streamed as u64;
                         d.mismatch_words_committed += want.max(0) as u64;
                         if d.mismatch_example.is_none() {
