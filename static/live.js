@@ -31,6 +31,11 @@
   var autoScrolling = false;
 
   function setText(id, v) { var el = document.getElementById(id); if (el) { el.textContent = v; } }
+  // A count with the page language's thousands separator (12,345 / 12.345), as the server writes it.
+  function fmtInt(n) {
+    var sep = document.documentElement.lang === "es" ? "." : ",";
+    return String(Math.max(0, Math.floor(n))).replace(/\B(?=(\d{3})+(?!\d))/g, sep);
+  }
 
   // A known status reason in the page's language (data-l-<reason> on the element), else as sent.
   function setReason(reason) {
@@ -57,6 +62,9 @@
     if (controls) { controls.hidden = done; }
     var downloads = document.getElementById("live-downloads");
     if (downloads) { downloads.hidden = !done; }
+    // A finished or cancelled book spends nothing more: its cost limit is no longer offered.
+    var budget = document.getElementById("budget-form");
+    if (budget) { budget.hidden = done || status === "cancelled"; }
     if (done) {
       setText("live-eta", "—");
       document.querySelectorAll("#live-chapters li").forEach(function (li) { chapterState(li.dataset.index, "done"); });
@@ -285,7 +293,7 @@
       if (parseInt(seq, 10) > lastChunkSeq && !c.committed) { streaming += countWords(c.raw); }
     });
     var words = committedWords + streaming;
-    setText("live-words", words);
+    setText("live-words", fmtInt(words));
     setText("live-chunks-done", chunksDone);
     setText("live-chunks-total", chunksTotal);
     var pct = 0;
@@ -313,7 +321,7 @@
           committedWords = p.words;
           chunksDone = p.chunks_done;
           chunksTotal = p.chunks_total;
-          setText("live-tokens", p.input_tokens + p.output_tokens);
+          setText("live-tokens", fmtInt(p.input_tokens + p.output_tokens));
           setText("live-cost", Number(p.cost_usd).toFixed(4));
           setStatus(p.status);
           setReason(p.status_reason);

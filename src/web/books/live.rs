@@ -43,6 +43,24 @@ impl LivePage {
     fn paragraphs(&self, text: &str) -> Vec<Vec<super::Piece>> {
         super::prose(text, &[])
     }
+    /// The book's words with the language's thousands separator (as the page's script shows them).
+    fn words(&self) -> String {
+        crate::web::say::number(self.page.t, u64::try_from(self.book.words).unwrap_or(0))
+    }
+    fn tokens(&self) -> String {
+        let n = self
+            .book
+            .input_tokens
+            .saturating_add(self.book.output_tokens);
+        crate::web::say::number(self.page.t, u64::try_from(n).unwrap_or(0))
+    }
+    /// The cost limit is offered while the book can still spend (not once completed or cancelled).
+    fn budget_editable(&self) -> bool {
+        !matches!(
+            self.book.status(),
+            BookStatus::Completed | BookStatus::Cancelled
+        )
+    }
     fn can_pause(&self) -> bool {
         matches!(
             self.book.status(),

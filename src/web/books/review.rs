@@ -34,9 +34,11 @@ struct ReviewPage {
     book: Book,
     arch: Option<Architecture>,
     error: Option<String>,
-    est_tokens: u64,
-    est_input: u64,
-    est_pages: u32,
+    /// The estimate's figures, with the language's thousands separator.
+    est_words: String,
+    est_tokens: String,
+    est_input: String,
+    est_pages: String,
     est_cost: String,
     architectures_left: u64,
     books_left: u64,
@@ -92,15 +94,21 @@ async fn render(
     let approve_blocked = books
         .wait_secs
         .map(|secs| say::with_wait(page.t, "limits.no_books", secs));
+    let t = page.t;
+    let est_words = say::number(t, arch.as_ref().map_or(0, |a| a.total_target_words()));
     let tpl = ReviewPage {
         approve_blocked,
         page,
         book,
         arch,
         error,
-        est_tokens: estimate.output_tokens,
-        est_input: estimate.input_tokens + estimate.cache_write_tokens + estimate.cache_read_tokens,
-        est_pages: estimate.pages,
+        est_words,
+        est_tokens: say::number(t, estimate.output_tokens),
+        est_input: say::number(
+            t,
+            estimate.input_tokens + estimate.cache_write_tokens + estimate.cache_read_tokens,
+        ),
+        est_pages: say::number(t, u64::from(estimate.pages)),
         est_cost: format!("{:.2}", estimate.usd),
         architectures_left: state.books.quota_left(user, Quota::Architecture).await?,
         books_left: books.left,
