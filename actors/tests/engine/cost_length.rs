@@ -75,16 +75,7 @@ async fn short_chunks_are_extended_and_long_ones_cut_at_a_sentence() {
     // Watchers saw the saved text: the space joining the extension came before it, not after
     // ("a49.b0 … b39 " once streamed, a word short).
     tokio::time::sleep(Duration::from_millis(50)).await;
-    let streamed: String = messages(&watched)
-        .iter()
-        .filter_map(|m| match m {
-            ProgressMessage::Delta {
-                chunk_seq: 1, text, ..
-            } => Some(text.as_str()),
-            _ => None,
-        })
-        .collect();
-    assert_eq!(&streamed, first);
+    assert_eq!(&streamed(&messages(&watched), 1), first);
     let extension = h.llm.chunk_requests(1);
     assert_eq!(extension.len(), 2, "one extension reached 85 %");
     let ask = &extension[1].1;

@@ -191,6 +191,18 @@ pub fn messages(got: &Arc<Mutex<Vec<Deliver>>>) -> Vec<ProgressMessage> {
         .collect()
 }
 
+/// The text streamed for chunk `seq`, deltas in the order received.
+pub fn streamed(msgs: &[ProgressMessage], seq: i64) -> String {
+    msgs.iter()
+        .filter_map(|m| match m {
+            ProgressMessage::Delta {
+                chunk_seq, text, ..
+            } if *chunk_seq == seq => Some(text.as_str()),
+            _ => None,
+        })
+        .collect()
+}
+
 pub fn event_kinds(events: &[BookEvent]) -> Vec<String> {
     events.iter().map(|e| e.kind.clone()).collect()
 }

@@ -95,16 +95,7 @@ async fn six_chapter_book_completes_in_order_exactly_once() {
         })
         .collect();
     assert_eq!(seqs, book.events.iter().map(|e| e.seq).collect::<Vec<_>>());
-    let streamed: String = msgs
-        .iter()
-        .filter_map(|m| match m {
-            ProgressMessage::Delta {
-                chunk_seq: 3, text, ..
-            } => Some(text.as_str()),
-            _ => None,
-        })
-        .collect();
-    assert_eq!(streamed, book.chunks[&3].1);
+    assert_eq!(streamed(&msgs, 3), book.chunks[&3].1);
     assert_eq!(
         messages(&owner).len(),
         book.events.len(),
