@@ -49,11 +49,10 @@ struct Queue {
 
 #[derive(Default)]
 struct Pending {
-    messages: VecDeque<String>,
-    /// Durable events among `messages`.
+    /// Each message with whether it is a durable event.
+    messages: VecDeque<(String, bool)>,
+    /// Durable events among `messages` (kept, not counted on every push).
     events: usize,
-    /// Whether each of `messages` is an event (same order).
-    is_event: VecDeque<bool>,
 }
 
 impl Queue {
@@ -68,8 +67,7 @@ impl Queue {
         if full {
             return false;
         }
-        p.messages.push_back(json);
-        p.is_event.push_back(event);
+        p.messages.push_back((json, event));
         p.events += usize::from(event);
         drop(p);
         self.ready.notify_one();
@@ -83,9 +81,9 @@ impl Queue {
                 let mut p = self.items.lock().unwrap_or_else(|e| e.into_inner());
                 let n = p.messages.len().min(BATCH);
                 if n > 0 {
-                    let events = p.is_event.drain(..n).filter(|e| *e).count();
-                    p.events -= events;
-                    return p.messages.drain(..n).collect();
+                    let batch: Vec<(String, bool)> = p.messages.drain(..n).collect();
+                    p.events -= batch.iter().filter(|(_, event)| *event).count();
+                    return batch.into_iter().map(|(json, _)| json).collect();
                 }
             }
             self.ready.notified().await;
