@@ -12,7 +12,9 @@ pub mod scratch;
 pub mod types;
 
 use std::path::Path;
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use diesel::connection::SimpleConnection;
 use diesel::{Connection, PgConnection, SqliteConnection};
@@ -119,6 +121,8 @@ pub struct ConnectionManager {
     /// PostgreSQL through a transaction pooler (PgBouncer): no named prepared statements, since the
     /// next transaction may run on a server connection that never saw them.
     pooled: bool,
+    /// Checkouts of a connection given back less than this long ago skip the `SELECT 1`.
+    check_if_idle: Duration,
 }
 
 impl ConnectionManager {
@@ -132,6 +136,7 @@ impl ConnectionManager {
             url,
             backend,
             pooled: false,
+            check_if_idle: CHECK_IF_IDLE,
         }
     }
 
@@ -142,14 +147,87 @@ impl ConnectionManager {
             ..Self::new(url)
         }
     }
+
+    /// The same manager checking every connection idle for longer than `idle` (zero: every checkout).
+    pub fn check_if_idle(self, idle: Duration) -> Self {
+        ConnectionManager {
+            check_if_idle: idle,
+            ..self
+        }
+    }
+}
+
+/// A connection used within this long before its checkout is handed out without a round trip: it was
+/// just working, and a connection that dies in between is caught by [`Pooled::lost`] on its first
+/// failed statement. Longer idle ones are checked with `SELECT 1` (a PostgreSQL restart, a server-side
+/// idle timeout). Before this, every checkout sent a `SELECT 1`: 38 % of all statements under load
+/// (docs/PERFORMANCE.md, "pg_stat_statements").
+pub const CHECK_IF_IDLE: Duration = Duration::from_secs(2);
+
+/// A pooled connection and what the pool knows about it: when it was last given back, and whether a
+/// statement on it failed because the connection itself is gone. Dereferences to [`DbConn`], so code
+/// holding a pooled connection uses it as one.
+pub struct Pooled {
+    conn: DbConn,
+    returned: Option<Instant>,
+    lost: Arc<AtomicBool>,
+}
+
+impl Pooled {
+    /// Whether a statement on this connection failed because the connection is closed or unreachable
+    /// (the pool then drops it instead of handing it out again).
+    pub fn lost(&self) -> bool {
+        self.lost.load(Ordering::Relaxed)
+    }
+}
+
+impl std::ops::Deref for Pooled {
+    type Target = DbConn;
+    fn deref(&self) -> &DbConn {
+        &self.conn
+    }
+}
+
+impl std::ops::DerefMut for Pooled {
+    fn deref_mut(&mut self) -> &mut DbConn {
+        &mut self.conn
+    }
+}
+
+/// A statement error that says the connection itself is gone (not the statement's fault).
+fn connection_gone(e: &diesel::result::Error) -> bool {
+    use diesel::result::{DatabaseErrorKind, Error};
+    matches!(
+        e,
+        Error::DatabaseError(
+            DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+            _
+        )
+    )
+}
+
+/// Watches every statement on a connection and raises `lost` when one fails because the connection
+/// is gone — whichever code path ran it.
+fn watch_for_loss(lost: Arc<AtomicBool>) -> impl diesel::connection::Instrumentation {
+    move |event: diesel::connection::InstrumentationEvent<'_>| {
+        if let diesel::connection::InstrumentationEvent::FinishQuery {
+            error: Some(e), ..
+        } = event
+        {
+            if connection_gone(e) {
+                lost.store(true, Ordering::Relaxed);
+            }
+        }
+    }
 }
 
 impl r2d2::ManageConnection for ConnectionManager {
-    type Connection = DbConn;
+    type Connection = Pooled;
     type Error = diesel::r2d2::Error;
 
-    fn connect(&self) -> Result<DbConn, Self::Error> {
-        match self.backend {
+    fn connect(&self) -> Result<Pooled, Self::Error> {
+        let lost = Arc::new(AtomicBool::new(false));
+        let conn = match self.backend {
             Backend::Postgres => {
                 let mut conn = PgConnection::establish(&self.url)
                     .map_err(diesel::r2d2::Error::ConnectionError)?;
@@ -158,7 +236,8 @@ impl r2d2::ManageConnection for ConnectionManager {
                     // (PQsendQueryParams), which a transaction pooler handles.
                     conn.set_prepared_statement_cache_size(diesel::connection::CacheSize::Disabled);
                 }
-                Ok(DbConn::Pg(conn))
+                conn.set_instrumentation(watch_for_loss(lost.clone()));
+                DbConn::Pg(conn)
             }
             Backend::Sqlite => {
                 let mut conn = SqliteConnection::establish(&self.url)
@@ -169,18 +248,33 @@ impl r2d2::ManageConnection for ConnectionManager {
                      PRAGMA busy_timeout = 10000;",
                 )
                 .map_err(diesel::r2d2::Error::QueryError)?;
-                Ok(DbConn::Sqlite(conn))
+                DbConn::Sqlite(conn)
             }
-        }
+        };
+        Ok(Pooled {
+            conn,
+            returned: None,
+            lost,
+        })
     }
 
-    fn is_valid(&self, conn: &mut DbConn) -> Result<(), Self::Error> {
+    /// Asked at checkout: a connection given back within [`CHECK_IF_IDLE`] is taken as working.
+    fn is_valid(&self, conn: &mut Pooled) -> Result<(), Self::Error> {
+        if conn
+            .returned
+            .is_some_and(|t| t.elapsed() < self.check_if_idle)
+        {
+            return Ok(());
+        }
         conn.batch_execute("SELECT 1")
             .map_err(diesel::r2d2::Error::QueryError)
     }
 
-    fn has_broken(&self, _conn: &mut DbConn) -> bool {
-        false
+    /// Asked when a connection is given back: one whose connection is gone, or that was left inside a
+    /// transaction or with a broken transaction state, is dropped (the pool makes a new one).
+    fn has_broken(&self, conn: &mut Pooled) -> bool {
+        conn.returned = Some(Instant::now());
+        conn.lost() || diesel::r2d2::R2D2Connection::is_broken(&mut conn.conn)
     }
 }
 
@@ -360,7 +454,7 @@ mod tests {
 
     use super::*;
 
-    fn sqlite() -> (tempfile::TempDir, DbConn) {
+    fn sqlite() -> (tempfile::TempDir, Pooled) {
         let dir = tempfile::tempdir().expect("tmp");
         let mgr = ConnectionManager::new(&dir.path().join("t.db").to_string_lossy());
         let mut conn = r2d2::ManageConnection::connect(&mgr).expect("connect");

@@ -327,6 +327,13 @@ diesel::joinable!(books -> users (user_id));
 diesel::joinable!(covers -> books (book_id));
 diesel::joinable!(cover_art -> books (book_id));
 diesel::joinable!(sessions -> users (user_id));
+diesel::table! {
+    credential_epoch (id) {
+        id -> Integer,
+        epoch -> BigInt,
+    }
+}
+
 diesel::joinable!(chapters -> books (book_id));
 diesel::joinable!(chunks -> books (book_id));
 diesel::joinable!(events -> books (book_id));
@@ -356,4 +363,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     covers,
     cover_art,
     continuity_findings,
+    credential_epoch,
 );

@@ -88,17 +88,18 @@ fn next_month_start(now: NaiveDateTime) -> NaiveDateTime {
 pub fn usage_of(conn: &mut DbConn, user_id: &str) -> Result<Usage, DbError> {
     let plan = crate::billing::plan::effective_plan(conn, user_id)?;
     let now = db::now();
-    let q = repo::quota::used_since;
+    let hour = hour_ago(now);
+    // `>` in the query: one microsecond before midnight keeps a use at exactly 00:00 in.
+    let month = month_start(now) - chrono::Duration::microseconds(1);
+    let uses = repo::quota::counted_uses(conn, user_id, month, hour)?;
+    let count = |kind: &str, since: NaiveDateTime| {
+        let n = uses.iter().filter(|(k, at)| k == kind && *at > since).count();
+        i64::try_from(n).unwrap_or(i64::MAX)
+    };
     Ok(Usage {
-        architectures_used_hour: q(conn, user_id, "architecture", hour_ago(now))?,
-        books_used_hour: q(conn, user_id, "book", hour_ago(now))?,
-        // `>` in the query: one microsecond before midnight keeps a use at exactly 00:00 in.
-        books_used_month: q(
-            conn,
-            user_id,
-            "book",
-            month_start(now) - chrono::Duration::microseconds(1),
-        )?,
+        architectures_used_hour: count("architecture", hour),
+        books_used_hour: count("book", hour),
+        books_used_month: count("book", month),
         plan,
     })
 }

@@ -7,6 +7,7 @@ mod nginx;
 mod node;
 mod ops;
 mod pgbouncer;
+mod pool;
 mod shutdown;
 
 use std::collections::BTreeSet;

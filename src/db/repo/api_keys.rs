@@ -89,14 +89,20 @@ pub fn list_for_user(conn: &mut DbConn, user_id: &str) -> Result<Vec<ApiKey>, Db
 
 /// Revokes the user's key with this prefix; false when there is none (or it is someone else's).
 pub fn revoke(conn: &mut DbConn, user_id: &str, prefix: &str) -> Result<bool, DbError> {
-    let n = diesel::update(
-        api_keys::table
-            .filter(api_keys::user_id.eq(user_id))
-            .filter(api_keys::prefix.eq(prefix))
-            .filter(api_keys::revoked_at.is_null()),
-    )
-    .set(api_keys::revoked_at.eq(Some(now())))
-    .execute(conn)?;
+    let n = super::credential_epoch::ending(
+        conn,
+        |c| {
+            Ok(diesel::update(
+                api_keys::table
+                    .filter(api_keys::user_id.eq(user_id))
+                    .filter(api_keys::prefix.eq(prefix))
+                    .filter(api_keys::revoked_at.is_null()),
+            )
+            .set(api_keys::revoked_at.eq(Some(now())))
+            .execute(c)?)
+        },
+        |n| *n > 0,
+    )?;
     Ok(n > 0)
 }
 

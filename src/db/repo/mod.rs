@@ -8,6 +8,7 @@ pub mod billing;
 pub mod books;
 pub mod chapters;
 pub mod covers;
+pub mod credential_epoch;
 pub mod engine;
 pub mod events;
 pub mod exports;

@@ -80,12 +80,14 @@ pub fn by_provider_plan_id(
 
 /// The user's current plan (the free plan when the user's plan row is missing).
 pub fn of_user(conn: &mut DbConn, user_id: &str) -> Result<Plan, DbError> {
-    let id: Option<String> = users::table
-        .find(user_id)
-        .select(users::plan)
+    // One statement for the user's plan row (read for every quota figure).
+    let found = plans::table
+        .inner_join(users::table.on(users::plan.eq(plans::id)))
+        .filter(users::id.eq(user_id))
+        .select(Plan::as_select())
         .first(conn)
         .optional()?;
-    if let Some(p) = get(conn, id.as_deref().unwrap_or(FREE))? {
+    if let Some(p) = found {
         return Ok(p);
     }
     get(conn, FREE)?.ok_or(DbError::Query(diesel::result::Error::NotFound))

@@ -4,7 +4,7 @@
 //! requests on any number of nodes never over-admit.
 
 use chrono::NaiveDateTime;
-use diesel::dsl::{count_star, min};
+use diesel::dsl::min;
 use diesel::prelude::*;
 
 use crate::db::schema::{quota_uses, users};
@@ -19,20 +19,26 @@ pub fn lock_user(conn: &mut DbConn, user_id: &str) -> Result<bool, DbError> {
     Ok(n > 0)
 }
 
-/// Uses of `kind` since `since` that were not given back.
-pub fn used_since(
+/// The user's uses not given back that any quota figure counts: books since `books_since` and
+/// everything since `all_since`, as (kind, used at). One statement for all of a user's figures; at
+/// most a plan's monthly books plus an hour's uses.
+pub fn counted_uses(
     conn: &mut DbConn,
     user_id: &str,
-    kind: &str,
-    since: NaiveDateTime,
-) -> Result<i64, DbError> {
+    books_since: NaiveDateTime,
+    all_since: NaiveDateTime,
+) -> Result<Vec<(String, NaiveDateTime)>, DbError> {
     Ok(quota_uses::table
         .filter(quota_uses::user_id.eq(user_id))
-        .filter(quota_uses::kind.eq(kind))
-        .filter(quota_uses::used_at.gt(since))
         .filter(quota_uses::released_at.is_null())
-        .select(count_star())
-        .first(conn)?)
+        .filter(
+            quota_uses::kind
+                .eq("book")
+                .and(quota_uses::used_at.gt(books_since))
+                .or(quota_uses::used_at.gt(all_since)),
+        )
+        .select((quota_uses::kind, quota_uses::used_at))
+        .load(conn)?)
 }
 
 /// The oldest counted use since `since` (when the window frees a slot).

@@ -5,6 +5,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use super::credential_epoch;
 use crate::db::models::{SessionRow, User};
 use crate::db::schema::{sessions, users};
 use crate::db::{new_id, now, DbConn, DbError};
@@ -65,28 +66,44 @@ pub fn list_for_user(conn: &mut DbConn, user_id: &str) -> Result<Vec<SessionRow>
 
 /// Deletes one session; with `user_id`, only if it belongs to that user. Returns whether it existed.
 pub fn delete(conn: &mut DbConn, id: &str, user_id: Option<&str>) -> Result<bool, DbError> {
-    let n = match user_id {
-        Some(uid) => diesel::delete(
-            sessions::table
-                .filter(sessions::id.eq(id))
-                .filter(sessions::user_id.eq(uid)),
-        )
-        .execute(conn)?,
-        None => diesel::delete(sessions::table.find(id)).execute(conn)?,
-    };
+    let n = credential_epoch::ending(
+        conn,
+        |c| {
+            Ok(match user_id {
+                Some(uid) => diesel::delete(
+                    sessions::table
+                        .filter(sessions::id.eq(id))
+                        .filter(sessions::user_id.eq(uid)),
+                )
+                .execute(c)?,
+                None => diesel::delete(sessions::table.find(id)).execute(c)?,
+            })
+        },
+        |n| *n > 0,
+    )?;
     Ok(n > 0)
 }
 
 /// Deletes every session of the user; returns how many.
 pub fn delete_all_for_user(conn: &mut DbConn, user_id: &str) -> Result<usize, DbError> {
-    Ok(diesel::delete(sessions::table.filter(sessions::user_id.eq(user_id))).execute(conn)?)
+    credential_epoch::ending(
+        conn,
+        |c| Ok(diesel::delete(sessions::table.filter(sessions::user_id.eq(user_id))).execute(c)?),
+        |n| *n > 0,
+    )
 }
 
 /// Deletes sessions idle since before `idle_since` (housekeeping at sign-in).
 pub fn delete_idle(conn: &mut DbConn, idle_since: NaiveDateTime) -> Result<usize, DbError> {
-    Ok(
-        diesel::delete(sessions::table.filter(sessions::last_seen_at.le(idle_since)))
-            .execute(conn)?,
+    credential_epoch::ending(
+        conn,
+        |c| {
+            Ok(
+                diesel::delete(sessions::table.filter(sessions::last_seen_at.le(idle_since)))
+                    .execute(c)?,
+            )
+        },
+        |n| *n > 0,
     )
 }
 

@@ -102,14 +102,21 @@ pub fn set_locale(conn: &mut DbConn, id: &str, locale: &str) -> Result<(), DbErr
 }
 
 pub fn set_disabled(conn: &mut DbConn, id: &str, disabled: bool) -> Result<(), DbError> {
-    diesel::update(users::table.find(id))
-        .set((
-            users::disabled.eq(disabled),
-            users::session_version.eq(users::session_version + 1),
-            users::updated_at.eq(now()),
-        ))
-        .execute(conn)?;
-    Ok(())
+    // Disabling ends the user's sessions and keys: the credential watch must look again.
+    super::credential_epoch::ending(
+        conn,
+        |c| {
+            diesel::update(users::table.find(id))
+                .set((
+                    users::disabled.eq(disabled),
+                    users::session_version.eq(users::session_version + 1),
+                    users::updated_at.eq(now()),
+                ))
+                .execute(c)?;
+            Ok(())
+        },
+        |_| disabled,
+    )
 }
 
 /// Invalidates every session of the user (cookies carry the version they were issued under).
