@@ -17,9 +17,9 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use actix::{Arbiter, ArbiterHandle};
 use buko_actors::progress::ProgressMessage;
 use buko_actors::ProgressSink;
-use actix::{Arbiter, ArbiterHandle};
 use futures_util::future::AbortHandle;
 use futures_util::{FutureExt, StreamExt};
 use serde::{Deserialize, Serialize};

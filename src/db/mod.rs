@@ -179,6 +179,11 @@ impl Pooled {
     pub fn lost(&self) -> bool {
         self.lost.load(Ordering::Relaxed)
     }
+
+    /// The connection itself, outside any pool.
+    pub fn into_inner(self) -> DbConn {
+        self.conn
+    }
 }
 
 impl std::ops::Deref for Pooled {
@@ -210,9 +215,7 @@ fn connection_gone(e: &diesel::result::Error) -> bool {
 /// is gone — whichever code path ran it.
 fn watch_for_loss(lost: Arc<AtomicBool>) -> impl diesel::connection::Instrumentation {
     move |event: diesel::connection::InstrumentationEvent<'_>| {
-        if let diesel::connection::InstrumentationEvent::FinishQuery {
-            error: Some(e), ..
-        } = event
+        if let diesel::connection::InstrumentationEvent::FinishQuery { error: Some(e), .. } = event
         {
             if connection_gone(e) {
                 lost.store(true, Ordering::Relaxed);

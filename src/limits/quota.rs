@@ -93,7 +93,10 @@ pub fn usage_of(conn: &mut DbConn, user_id: &str) -> Result<Usage, DbError> {
     let month = month_start(now) - chrono::Duration::microseconds(1);
     let uses = repo::quota::counted_uses(conn, user_id, month, hour)?;
     let count = |kind: &str, since: NaiveDateTime| {
-        let n = uses.iter().filter(|(k, at)| k == kind && *at > since).count();
+        let n = uses
+            .iter()
+            .filter(|(k, at)| k == kind && *at > since)
+            .count();
         i64::try_from(n).unwrap_or(i64::MAX)
     };
     Ok(Usage {

@@ -51,7 +51,9 @@ impl TestApp {
     /// A direct connection to the app's database, for assertions on what was stored.
     pub fn db(&self) -> buko::db::DbConn {
         let mgr = buko::db::ConnectionManager::new(&self.database_url);
-        r2d2::ManageConnection::connect(&mgr).expect("connect to the test database")
+        r2d2::ManageConnection::connect(&mgr)
+            .expect("connect to the test database")
+            .into_inner()
     }
 }
 

@@ -92,11 +92,12 @@ async fn approved_book(s: &crate::runner::Setup, conn: &mut DbConn) -> (String, 
 #[actix_web::test]
 async fn a_crash_at_a_chunks_event_leaves_no_chunk_without_its_chunk_completed() {
     let s = setup().await;
-    let mut conn = s.pool.get().expect("conn");
-    let (book_id, _) = approved_book(&s, &mut conn).await;
+    let mut pooled = s.pool.get().expect("conn");
+    let conn: &mut buko::db::DbConn = &mut pooled;
+    let (book_id, _) = approved_book(&s, conn).await;
     // Dies where chunk 2's `chunk_completed` is written.
     crash_when(
-        &mut conn,
+        conn,
         "crash_at_chunk_event",
         "INSERT",
         "events",
@@ -107,8 +108,8 @@ async fn a_crash_at_a_chunks_event_leaves_no_chunk_without_its_chunk_completed()
         matches!(first, RunOutcome::Failed(_)),
         "the run stopped at the crash: {first:?}"
     );
-    let before = event_counts(&mut conn, &book_id, "chunk_completed", "seq");
-    for seq in chunk_seqs(&mut conn, &book_id) {
+    let before = event_counts(conn, &book_id, "chunk_completed", "seq");
+    for seq in chunk_seqs(conn, &book_id) {
         assert_eq!(
             before.get(&seq),
             Some(&1),
@@ -116,29 +117,30 @@ async fn a_crash_at_a_chunks_event_leaves_no_chunk_without_its_chunk_completed()
         );
     }
 
-    recover(&mut conn, "crash_at_chunk_event", "events");
+    recover(conn, "crash_at_chunk_event", "events");
     assert_eq!(
         s.runner.book(&book_id, Fence(2), None).await,
         RunOutcome::Done("completed".into())
     );
-    let seqs = chunk_seqs(&mut conn, &book_id);
-    let counts = event_counts(&mut conn, &book_id, "chunk_completed", "seq");
+    let seqs = chunk_seqs(conn, &book_id);
+    let counts = event_counts(conn, &book_id, "chunk_completed", "seq");
     assert_eq!(
         counts,
         seqs.iter().map(|s| (*s, 1)).collect::<BTreeMap<_, _>>(),
         "every committed chunk has exactly one chunk_completed"
     );
-    event_seqs_have_no_gap(&mut conn, &book_id);
+    event_seqs_have_no_gap(conn, &book_id);
 }
 
 #[actix_web::test]
 async fn a_crash_before_completion_does_not_write_the_last_chapter_completed_twice() {
     let s = setup().await;
-    let mut conn = s.pool.get().expect("conn");
-    let (book_id, chapters) = approved_book(&s, &mut conn).await;
+    let mut pooled = s.pool.get().expect("conn");
+    let conn: &mut buko::db::DbConn = &mut pooled;
+    let (book_id, chapters) = approved_book(&s, conn).await;
     // Dies where the book is marked completed (after every chapter was written).
     crash_when(
-        &mut conn,
+        conn,
         "crash_at_completion",
         "UPDATE",
         "books",
@@ -149,12 +151,12 @@ async fn a_crash_before_completion_does_not_write_the_last_chapter_completed_twi
         matches!(first, RunOutcome::Failed(_)),
         "the run stopped at the crash: {first:?}"
     );
-    recover(&mut conn, "crash_at_completion", "books");
+    recover(conn, "crash_at_completion", "books");
     assert_eq!(
         s.runner.book(&book_id, Fence(2), None).await,
         RunOutcome::Done("completed".into())
     );
-    let counts = event_counts(&mut conn, &book_id, "chapter_completed", "chapter_index");
+    let counts = event_counts(conn, &book_id, "chapter_completed", "chapter_index");
     assert_eq!(
         counts,
         (0..chapters as i64)
@@ -166,14 +168,14 @@ async fn a_crash_before_completion_does_not_write_the_last_chapter_completed_twi
         .filter(events::book_id.eq(&book_id))
         .filter(events::kind.eq("book_completed"))
         .count()
-        .get_result(&mut conn)
+        .get_result(conn)
         .expect("count");
     assert_eq!(completed, 1);
     let status: String = books::table
         .find(&book_id)
         .select(books::status)
-        .first(&mut conn)
+        .first(conn)
         .expect("book");
     assert_eq!(status, "completed");
-    event_seqs_have_no_gap(&mut conn, &book_id);
+    event_seqs_have_no_gap(conn, &book_id);
 }

@@ -46,7 +46,7 @@ impl QueueDb {
     }
 
     pub fn is_pg(&self) -> bool {
-        matches!(*self.conn(), DbConn::Pg(_))
+        matches!(**self.conn(), DbConn::Pg(_))
     }
 
     pub fn add(&self, payload: JobPayload) -> String {
@@ -67,7 +67,7 @@ impl QueueDb {
         jobs::table
             .find(id)
             .select((jobs::status, jobs::attempts, jobs::last_error))
-            .first(&mut *self.conn())
+            .first(&mut **self.conn())
             .expect("job row")
     }
 
@@ -77,7 +77,7 @@ impl QueueDb {
         use diesel::prelude::*;
         diesel::update(jobs::table.find(id))
             .set(jobs::run_at.eq(db::now()))
-            .execute(&mut *self.conn())
+            .execute(&mut **self.conn())
             .expect("update run_at");
     }
 }

@@ -127,7 +127,7 @@ async fn a_handler_learns_it_lost_its_lease_and_its_outcome_is_not_recorded() {
     for _ in 0..50 {
         diesel::update(jobs::table.find(&id))
             .set(jobs::lease_until.eq(buko::db::now() - chrono::TimeDelta::seconds(1)))
-            .execute(&mut *c)
+            .execute(&mut **c)
             .unwrap();
         buko::queue::sweep(&mut c).unwrap();
         other = claim(
@@ -314,7 +314,7 @@ async fn many_slots_run_every_job_exactly_once() {
     let done: i64 = jobs::table
         .filter(jobs::status.eq("completed"))
         .count()
-        .get_result(&mut *q.conn())
+        .get_result(&mut **q.conn())
         .unwrap();
     assert_eq!(done, n as i64);
 }

@@ -105,8 +105,9 @@ pub fn approve(conn: &mut db::DbConn, book_id: &str) -> Architecture {
 #[actix_web::test]
 async fn architecture_then_book_are_written_into_the_database_exactly_once() {
     let s = setup().await;
-    let mut conn = s.pool.get().expect("conn");
-    let book_id = insert_book(&mut conn, "es");
+    let mut pooled = s.pool.get().expect("conn");
+    let conn: &mut buko::db::DbConn = &mut pooled;
+    let book_id = insert_book(conn, "es");
 
     assert_eq!(
         s.runner.architecture(&book_id).await,
@@ -115,12 +116,12 @@ async fn architecture_then_book_are_written_into_the_database_exactly_once() {
     let (status, title, demo): (String, String, bool) = books::table
         .find(&book_id)
         .select((books::status, books::title, books::is_demo))
-        .first(&mut conn)
+        .first(conn)
         .expect("book");
     assert_eq!(status, "architecture_ready");
     assert!(!title.is_empty());
     assert!(demo, "the offline writer's books are labelled as demo text");
-    let arch = approve(&mut conn, &book_id);
+    let arch = approve(conn, &book_id);
     assert!(!arch.chapters.is_empty());
 
     assert_eq!(
@@ -136,7 +137,7 @@ async fn architecture_then_book_are_written_into_the_database_exactly_once() {
             books::words,
             books::input_tokens,
         ))
-        .first(&mut conn)
+        .first(conn)
         .expect("book");
     assert_eq!(status, "completed");
     assert!(
@@ -148,7 +149,7 @@ async fn architecture_then_book_are_written_into_the_database_exactly_once() {
         .filter(chunks::book_id.eq(&book_id))
         .order(chunks::seq)
         .select(chunks::seq)
-        .load(&mut conn)
+        .load(conn)
         .expect("seqs");
     assert_eq!(
         seqs,
@@ -159,7 +160,7 @@ async fn architecture_then_book_are_written_into_the_database_exactly_once() {
     let stored_words: Option<i64> = chunks::table
         .filter(chunks::book_id.eq(&book_id))
         .select(diesel::dsl::sum(chunks::words))
-        .first(&mut conn)
+        .first(conn)
         .expect("sum");
     assert_eq!(Some(words), stored_words);
     assert!(input_tokens > 0, "usage is accounted on the book");
@@ -168,7 +169,7 @@ async fn architecture_then_book_are_written_into_the_database_exactly_once() {
         .filter(events::book_id.eq(&book_id))
         .order(events::seq)
         .select(events::seq)
-        .load(&mut conn)
+        .load(conn)
         .expect("events");
     assert_eq!(
         events,
@@ -178,19 +179,19 @@ async fn architecture_then_book_are_written_into_the_database_exactly_once() {
     let kinds: Vec<String> = events::table
         .filter(events::book_id.eq(&book_id))
         .select(events::kind)
-        .load(&mut conn)
+        .load(conn)
         .expect("kinds");
     assert!(kinds.iter().any(|k| k == "book_completed"));
     let emails: i64 = jobs::table
         .filter(jobs::kind.eq("book_completed_email"))
         .count()
-        .get_result(&mut conn)
+        .get_result(conn)
         .expect("jobs");
     assert_eq!(emails, 1, "completion enqueues the author's notification");
     let calls: i64 = llm_calls::table
         .filter(llm_calls::book_id.eq(&book_id))
         .count()
-        .get_result(&mut conn)
+        .get_result(conn)
         .expect("calls");
     assert!(calls >= i64::from(total), "every LLM call is recorded");
 
@@ -202,7 +203,7 @@ async fn architecture_then_book_are_written_into_the_database_exactly_once() {
     let again: i64 = chunks::table
         .filter(chunks::book_id.eq(&book_id))
         .count()
-        .get_result(&mut conn)
+        .get_result(conn)
         .expect("count");
     assert_eq!(again, i64::from(total));
 }
@@ -210,16 +211,17 @@ async fn architecture_then_book_are_written_into_the_database_exactly_once() {
 #[actix_web::test]
 async fn a_stale_owner_cannot_commit_after_its_book_was_taken_over() {
     let s = setup().await;
-    let mut conn = s.pool.get().expect("conn");
-    let book_id = insert_book(&mut conn, "en");
+    let mut pooled = s.pool.get().expect("conn");
+    let conn: &mut buko::db::DbConn = &mut pooled;
+    let book_id = insert_book(conn, "en");
     assert_eq!(
         s.runner.architecture(&book_id).await,
         RunOutcome::Done("architecture ready".into())
     );
-    approve(&mut conn, &book_id);
+    approve(conn, &book_id);
 
-    queries::take_ownership(&mut conn, &book_id, Fence(1)).expect("first owner");
-    queries::take_ownership(&mut conn, &book_id, Fence(2)).expect("a newer owner takes over");
+    queries::take_ownership(conn, &book_id, Fence(1)).expect("first owner");
+    queries::take_ownership(conn, &book_id, Fence(2)).expect("a newer owner takes over");
     let stale = ChunkCommit {
         book_id: book_id.clone(),
         seq: 1,
@@ -231,17 +233,17 @@ async fn a_stale_owner_cannot_commit_after_its_book_was_taken_over() {
         fence: Fence(1),
     };
     assert!(matches!(
-        queries::commit_chunk(&mut conn, &stale, &[]),
+        queries::commit_chunk(conn, &stale, &[]),
         Err(queries::QueryError::Fenced(_))
     ));
     assert!(matches!(
-        queries::take_ownership(&mut conn, &book_id, Fence(1)),
+        queries::take_ownership(conn, &book_id, Fence(1)),
         Err(queries::QueryError::Fenced(_))
     ));
     let n: i64 = chunks::table
         .filter(chunks::book_id.eq(&book_id))
         .count()
-        .get_result(&mut conn)
+        .get_result(conn)
         .expect("count");
     assert_eq!(n, 0, "nothing of the stale owner was written");
 
@@ -256,15 +258,13 @@ async fn a_stale_owner_cannot_commit_after_its_book_was_taken_over() {
         ..stale
     };
     assert_eq!(
-        queries::commit_chunk(&mut conn, &current, &[])
+        queries::commit_chunk(conn, &current, &[])
             .expect("commit")
             .0,
         buko_actors::CommitOutcome::Inserted
     );
     assert_eq!(
-        queries::commit_chunk(&mut conn, &current, &[])
-            .expect("again")
-            .0,
+        queries::commit_chunk(conn, &current, &[]).expect("again").0,
         buko_actors::CommitOutcome::AlreadyPresent
     );
 }

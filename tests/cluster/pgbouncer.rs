@@ -19,7 +19,11 @@ fn pooled_url(cluster: &Cluster, port: u16) -> String {
 /// connection. Diesel's query builder caches it as a named prepared statement per client.
 fn two_clients(manager: impl Fn() -> buko::db::ConnectionManager) -> Result<(), String> {
     use diesel::sql_types::Integer;
-    let connect = || r2d2::ManageConnection::connect(&manager()).map_err(|e| e.to_string());
+    let connect = || {
+        r2d2::ManageConnection::connect(&manager())
+            .map(buko::db::Pooled::into_inner)
+            .map_err(|e| e.to_string())
+    };
     let (mut first, mut second) = (connect()?, connect()?);
     for c in [&mut first, &mut second] {
         for v in [1, 2] {

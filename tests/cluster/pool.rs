@@ -53,7 +53,10 @@ fn a_fresh_connection_skips_the_check_and_a_dead_one_is_found_and_dropped() {
     let manager = ConnectionManager::new(&cluster.database_url);
     let mut conn = manager.connect().expect("connect");
     let pid = backend_pid(&mut conn);
-    assert!(!manager.has_broken(&mut conn), "a working connection goes back");
+    assert!(
+        !manager.has_broken(&mut conn),
+        "a working connection goes back"
+    );
     terminate(pid);
     // Given back a moment ago: handed out without a round trip (a SELECT 1 would fail now).
     manager
@@ -62,7 +65,10 @@ fn a_fresh_connection_skips_the_check_and_a_dead_one_is_found_and_dropped() {
     // Its first statement fails on the closed connection, and the pool drops it on return.
     assert!(conn.batch_execute("SELECT 1").is_err());
     assert!(conn.lost());
-    assert!(manager.has_broken(&mut conn), "a lost connection is dropped");
+    assert!(
+        manager.has_broken(&mut conn),
+        "a lost connection is dropped"
+    );
 
     // Idle for longer than the window: checked, and the dead one refused at checkout.
     let strict = ConnectionManager::new(&cluster.database_url).check_if_idle(Duration::ZERO);
@@ -70,7 +76,10 @@ fn a_fresh_connection_skips_the_check_and_a_dead_one_is_found_and_dropped() {
     let pid = backend_pid(&mut idle);
     assert!(!strict.has_broken(&mut idle));
     terminate(pid);
-    assert!(strict.is_valid(&mut idle).is_err(), "an idle dead connection is refused");
+    assert!(
+        strict.is_valid(&mut idle).is_err(),
+        "an idle dead connection is refused"
+    );
 
     // A statement error that is the statement's fault does not drop the connection.
     let mut fine = manager.connect().expect("connect");
@@ -90,7 +99,10 @@ async fn the_pool_replaces_a_connection_whose_server_process_died() {
     let err = db::run(&pool, |c| Ok(c.batch_execute("SELECT 1")?))
         .await
         .expect_err("the dead connection fails once");
-    assert!(matches!(err, DbError::Query(_)) && err.is_transient(), "{err}");
+    assert!(
+        matches!(err, DbError::Query(_)) && err.is_transient(),
+        "{err}"
+    );
     // …and is dropped on return: the next request gets a new server process.
     let next = db::run(&pool, |c| Ok(backend_pid(c))).await.expect("pid");
     assert_ne!(next, pid);

@@ -106,12 +106,13 @@ async fn ten_minute_outage_ends_with_every_book_completed_and_no_request_storm()
         started.elapsed() >= outage - Duration::from_secs(1),
         "the books cannot have finished during the outage"
     );
-    let mut conn = pool.get().expect("conn");
+    let mut pooled = pool.get().expect("conn");
+    let conn: &mut buko::db::DbConn = &mut pooled;
     for id in &ids {
         let status: String = books::table
             .find(id)
             .select(books::status)
-            .first(&mut conn)
+            .first(conn)
             .expect("book");
         assert_eq!(status, "completed", "{id}");
     }
