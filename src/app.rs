@@ -82,12 +82,8 @@ impl Application {
         )?;
         migrate_settings(&settings).await?;
         crate::billing::start(&pool, &settings).await?;
-        // The cross-node bus (the Redis connection's reader, publishing this node's progress,
-        // relaying the others') runs on a thread of its own, not on the main arbiter with the
-        // engine's books (docs/PERFORMANCE.md, "The bus thread").
-        let bus_thread = actix::Arbiter::new().handle();
         let redis = match &settings.redis_url {
-            Some(url) => Some(Redis::connect_lazy(url.expose())?.driven_on(bus_thread.clone())),
+            Some(url) => Some(Redis::connect_lazy(url.expose())?),
             None => None,
         };
         let key = session_key(&settings)?;
@@ -100,7 +96,7 @@ impl Application {
             Arc<dyn ProgressSink>,
         ) = match &redis {
             Some(r) => {
-                bus_thread.spawn(r.clone().monitor(std::time::Duration::from_secs(2)));
+                actix_web::rt::spawn(r.clone().monitor(std::time::Duration::from_secs(2)));
                 (
                     Arc::new(RedisLimiter::new(r.clone(), &format!("{REDIS_PREFIX}rl:"))),
                     Arc::new(RedisPresence::new(
@@ -108,8 +104,7 @@ impl Application {
                         REDIS_PREFIX,
                         crate::bus::presence::ONLINE_WINDOW,
                     )),
-                    Arc::new(RedisProgressSink::start_on(
-                        &bus_thread,
+                    Arc::new(RedisProgressSink::start(
                         r.clone(),
                         &settings.node_id,
                         crate::bus::progress::CHANNEL,
@@ -138,8 +133,7 @@ impl Application {
         if let Some(r) = &redis {
             // Other nodes' progress reaches this node's sessions (never echoed back out).
             let broadcaster = engine.broadcaster.clone();
-            crate::bus::start_relay_on(
-                &bus_thread,
+            crate::bus::start_relay(
                 r.clone(),
                 &settings.node_id,
                 crate::bus::progress::CHANNEL,

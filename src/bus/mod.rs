@@ -7,5 +7,5 @@ pub mod progress;
 pub mod redis;
 
 pub use presence::{MemoryPresence, Presence, RedisPresence};
-pub use progress::{start_relay, start_relay_on, RedisProgressSink, RelayHandle};
+pub use progress::{start_relay, RedisProgressSink, RelayHandle};
 pub use redis::BusError;

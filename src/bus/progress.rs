@@ -17,10 +17,8 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use actix::{Arbiter, ArbiterHandle};
 use buko_actors::progress::ProgressMessage;
 use buko_actors::ProgressSink;
-use futures_util::future::AbortHandle;
 use futures_util::{FutureExt, StreamExt};
 use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
@@ -101,19 +99,8 @@ pub struct RedisProgressSink {
 impl RedisProgressSink {
     /// Starts the publishing task on the current arbiter (call inside the actix system).
     pub fn start(redis: Redis, node_id: &str, channel: &str) -> RedisProgressSink {
-        Self::start_on(&Arbiter::current(), redis, node_id, channel)
-    }
-
-    /// Starts the publishing task on `arbiter` (the node's bus thread: publishing then never waits
-    /// behind the engine's work on the main arbiter).
-    pub fn start_on(
-        arbiter: &ArbiterHandle,
-        redis: Redis,
-        node_id: &str,
-        channel: &str,
-    ) -> RedisProgressSink {
         let queue = Arc::new(Queue::default());
-        arbiter.spawn(publish_loop(redis, channel.to_string(), queue.clone()));
+        actix_web::rt::spawn(publish_loop(redis, channel.to_string(), queue.clone()));
         RedisProgressSink {
             node_id: node_id.to_string(),
             queue,
@@ -177,7 +164,7 @@ async fn publish_loop(redis: Redis, channel: String, queue: Arc<Queue>) {
 
 /// The relay's handle; dropping it does not stop the relay, [`RelayHandle::stop`] does.
 pub struct RelayHandle {
-    task: AbortHandle,
+    task: actix_web::rt::task::JoinHandle<()>,
 }
 
 impl RelayHandle {
@@ -190,26 +177,10 @@ impl RelayHandle {
 /// current arbiter until stopped; reconnects with backoff (0.2 s doubling to 5 s) when Redis goes away.
 pub fn start_relay<F>(redis: Redis, node_id: &str, channel: &str, deliver: F) -> RelayHandle
 where
-    F: Fn(ProgressMessage) + Send + 'static,
-{
-    start_relay_on(&Arbiter::current(), redis, node_id, channel, deliver)
-}
-
-/// [`start_relay`] on `arbiter` (the node's bus thread). On the main arbiter, shared with the engine,
-/// other nodes' messages waited behind this node's own books: at full size the cross-node event p99
-/// was 8.2 s against 0.37 s on the writing node (docs/PERFORMANCE.md).
-pub fn start_relay_on<F>(
-    arbiter: &ArbiterHandle,
-    redis: Redis,
-    node_id: &str,
-    channel: &str,
-    deliver: F,
-) -> RelayHandle
-where
-    F: Fn(ProgressMessage) + Send + 'static,
+    F: Fn(ProgressMessage) + 'static,
 {
     let (node_id, channel) = (node_id.to_string(), channel.to_string());
-    let (relay, task) = futures_util::future::abortable(async move {
+    let task = actix_web::rt::spawn(async move {
         let mut backoff = Duration::from_millis(200);
         loop {
             match subscribe(&redis, &channel).await {
@@ -238,7 +209,6 @@ where
             }
         }
     });
-    arbiter.spawn(relay.map(|_| ()));
     RelayHandle { task }
 }
 

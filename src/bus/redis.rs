@@ -14,7 +14,6 @@ use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use actix::ArbiterHandle;
 use bb8::ManageConnection;
 use bb8_redis::RedisConnectionManager;
 use futures_util::FutureExt;
@@ -55,9 +54,6 @@ pub struct Redis {
     manager: Arc<RedisConnectionManager>,
     shared: Arc<tokio::sync::Mutex<Option<Shared>>>,
     health: Arc<Health>,
-    /// The thread the shared connection's driver runs on (see [`Redis::driven_on`]); `None`: the
-    /// thread of the first caller.
-    home: Option<ArbiterHandle>,
 }
 
 /// The shared connection and its generation, so a caller that saw it break discards that one and
@@ -114,20 +110,7 @@ impl Redis {
             manager: Arc::new(manager),
             shared: Arc::default(),
             health: Arc::default(),
-            home: None,
         })
-    }
-
-    /// Makes the shared connection on `arbiter`'s thread, so the task that reads its answers runs
-    /// there. Made lazily by whichever caller came first, it ran on the main arbiter with the engine,
-    /// and every Redis answer of the node (limiter, presence, publishing) waited for the engine's
-    /// thread: at full size 11,505 text messages were dropped by a publisher that could not keep up and
-    /// the cross-node event p99 was 21.8 s (docs/PERFORMANCE.md, "The bus thread").
-    pub fn driven_on(self, arbiter: ArbiterHandle) -> Redis {
-        Redis {
-            home: Some(arbiter),
-            ..self
-        }
     }
 
     /// The node's shared connection (a handle onto one socket; cheap to clone), made on first use and
@@ -137,20 +120,8 @@ impl Redis {
         if let Some(s) = slot.as_ref() {
             return Ok((s.generation, s.conn.clone()));
         }
-        let manager = self.manager.clone();
-        let connect = async move { tokio::time::timeout(CONNECT_TIMEOUT, manager.connect()).await };
-        let made = match &self.home {
-            Some(home) => {
-                let (tx, rx) = tokio::sync::oneshot::channel();
-                home.spawn(async move {
-                    let _ = tx.send(connect.await);
-                });
-                rx.await
-                    .map_err(|_| BusError::Connect("the bus thread has stopped".into()))?
-            }
-            None => connect.await,
-        };
-        let mut conn = made
+        let mut conn = tokio::time::timeout(CONNECT_TIMEOUT, self.manager.connect())
+            .await
             .map_err(|_| BusError::Connect(format!("no connection within {CONNECT_TIMEOUT:?}")))?
             .map_err(|e| BusError::Connect(e.to_string()))?;
         // Answers that never come leave the connection's queue after this (the whole call has its
