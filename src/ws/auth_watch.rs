@@ -41,6 +41,15 @@ pub struct Watch {
 }
 
 impl Watch {
+    /// Every credential must be asked about: the epoch moved, nothing was asked yet, or a full check
+    /// is due.
+    fn full_check_due(&self, epoch: i64, now: Instant) -> bool {
+        self.epoch != Some(epoch)
+            || self
+                .last_full
+                .is_none_or(|t| now.duration_since(t) >= FULL_EVERY)
+    }
+
     /// Which of `current` must be asked about, given the epoch just read: all of them when the epoch
     /// moved (or on the first poll, or when a full check is due), else only those not known to hold.
     pub fn to_check(
@@ -49,11 +58,7 @@ impl Watch {
         current: &HashSet<Credential>,
         now: Instant,
     ) -> HashSet<Credential> {
-        let full = self.epoch != Some(epoch)
-            || self
-                .last_full
-                .is_none_or(|t| now.duration_since(t) >= FULL_EVERY);
-        if full {
+        if self.full_check_due(epoch, now) {
             current.clone()
         } else {
             current.difference(&self.held).cloned().collect()
@@ -69,11 +74,7 @@ impl Watch {
         current: &HashSet<Credential>,
         now: Instant,
     ) {
-        if self.epoch != Some(epoch)
-            || self
-                .last_full
-                .is_none_or(|t| now.duration_since(t) >= FULL_EVERY)
-        {
+        if self.full_check_due(epoch, now) {
             self.held.clear();
             self.last_full = Some(now);
         }
