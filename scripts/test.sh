@@ -22,6 +22,8 @@ export TEST_REDIS_URL="${TEST_REDIS_URL:-redis://127.0.0.1:6379}"
 export PGSSLMODE="${PGSSLMODE:-disable}"
 
 step() { echo; echo "== $*"; }
+# Free space first: a full disk fails tests far from its cause (SQLite writes, export caches).
+df -h "$CARGO_TARGET_DIR" "${TMPDIR:-/tmp}" 2>/dev/null || true
 step "cargo fmt --check"
 cargo fmt --all -- --check
 step "cargo clippy -D warnings"

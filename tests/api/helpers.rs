@@ -111,6 +111,37 @@ pub fn test_settings(data_dir: &std::path::Path) -> (Settings, Option<(String, S
     (settings, pg)
 }
 
+/// Errors the servers of this test binary logged (the causes behind 500s, which their bodies do not
+/// tell), so a test that got one can say why: `server_errors()` in its assertion message.
+struct ErrorLog;
+
+static SERVER_ERRORS: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+impl log::Log for ErrorLog {
+    fn enabled(&self, metadata: &log::Metadata) -> bool {
+        metadata.level() <= log::Level::Error
+    }
+
+    fn log(&self, record: &log::Record) {
+        if self.enabled(record.metadata()) {
+            let mut errors = SERVER_ERRORS.lock().unwrap_or_else(|e| e.into_inner());
+            if errors.len() < 1_000 {
+                errors.push(format!("{}: {}", record.target(), record.args()));
+            }
+        }
+    }
+
+    fn flush(&self) {}
+}
+
+/// The errors logged so far by every server of this test binary (other tests' included), one a line.
+pub fn server_errors() -> String {
+    SERVER_ERRORS
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .join("\n")
+}
+
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
 }
@@ -128,6 +159,9 @@ pub async fn spawn_app_as(
     role: buko::app::NodeRole,
     customize: impl FnOnce(&mut Settings),
 ) -> TestApp {
+    if log::set_logger(&ErrorLog).is_ok() {
+        log::set_max_level(log::LevelFilter::Error);
+    }
     let data_dir = tempfile::tempdir().expect("temp dir");
     let (mut settings, pg_database) = test_settings(data_dir.path());
     customize(&mut settings);

@@ -97,7 +97,15 @@ async fn a_300_page_book_exports_as_about_300_pdf_pages() {
         .send()
         .await
         .expect("export");
-    assert_eq!(res.status().as_u16(), 200);
+    let status = res.status().as_u16();
+    if status != 200 {
+        let body = res.body().await.unwrap_or_default();
+        panic!(
+            "export answered {status}: {}\nserver errors:\n{}",
+            String::from_utf8_lossy(&body),
+            crate::helpers::server_errors()
+        );
+    }
     let pdf = res.body().limit(64 << 20).await.expect("pdf bytes");
     let path = app.data_dir.path().join("book.pdf");
     std::fs::write(&path, &pdf).expect("write pdf");
