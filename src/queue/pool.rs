@@ -5,7 +5,14 @@
 //!
 //! Slots are local tasks on the arbiter that starts the pool (handlers' futures are `!Send`: they talk
 //! to actors and awc).
+//!
+//! The idle slots of a group take turns: one of them at a time asks the database for work (at each
+//! poll tick and each wake-up) while the others wait for the turn, and a slot that gets a job hands
+//! the turn on at once, so a burst of jobs is claimed back to back. A NOTIFY or a poll tick thus costs
+//! one claim per group, not one per idle slot (50 idle architecture slots on each of two nodes made
+//! every enqueue 100 claims, and the polls a steady 100 a second).
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -34,9 +41,12 @@ pub struct WorkerPool {
     /// Set on shutdown: running jobs are released to the queue instead of abandoned to their leases.
     release: watch::Sender<bool>,
     slots: std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>,
+    shared: Arc<Shared>,
 }
 
 struct Shared {
+    /// Claims asked of the database (found a job or not), for tests and tuning.
+    claims: AtomicU64,
     db: DbPool,
     settings: QueueSettings,
     handlers: JobHandlers,
@@ -79,6 +89,7 @@ impl WorkerPool {
         let wakeup = Wakeup::new();
         wakeup.listen(database_url);
         let shared = Arc::new(Shared {
+            claims: AtomicU64::new(0),
             db,
             settings,
             handlers,
@@ -97,15 +108,18 @@ impl WorkerPool {
                 continue;
             }
             let tag: Vec<&str> = queues.iter().map(|q| q.as_str()).collect();
+            let turn = Arc::new(tokio::sync::Mutex::new(()));
             for i in 0..g.concurrency {
                 let worker_id = format!("{node_id}/{}-{i}", tag.join("+"));
                 slots.push(actix_web::rt::spawn(slot(
                     shared.clone(),
                     queues.clone(),
                     worker_id,
+                    turn.clone(),
                 )));
             }
         }
+        let shared_for_pool = shared.clone();
         actix_web::rt::spawn(sweeper(shared));
         log::info!(target: "buko::queue", node = node_id; "workers started");
         WorkerPool {
@@ -114,7 +128,13 @@ impl WorkerPool {
             node_id: node_id.to_string(),
             release,
             slots: std::sync::Mutex::new(slots),
+            shared: shared_for_pool,
         }
+    }
+
+    /// How many claims the slots have asked of the database so far (whether they found a job or not).
+    pub fn claims(&self) -> u64 {
+        self.shared.claims.load(Ordering::Relaxed)
     }
 
     /// Wakes idle slots now (after a local enqueue, where no NOTIFY exists).
@@ -157,16 +177,43 @@ fn stopped(s: &Shared) -> bool {
     *s.stop.borrow()
 }
 
-async fn slot(s: Arc<Shared>, queues: Vec<QueueName>, worker_id: String) {
+async fn slot(
+    s: Arc<Shared>,
+    queues: Vec<QueueName>,
+    worker_id: String,
+    turn: Arc<tokio::sync::Mutex<()>>,
+) {
     let mut stop = s.stop.clone();
     while !stopped(&s) {
+        let job = {
+            // Wait for this group's turn to ask for work (see the module's comment). On stop, the
+            // holder returns and each waiting slot in turn finds the pool stopped.
+            let _turn = turn.lock().await;
+            next_job(&s, &queues, &worker_id, &mut stop).await
+        };
+        if let Some(job) = job {
+            run_job(&s, job).await;
+        }
+    }
+}
+
+/// Claims until a job is found (waiting for a wake-up or the poll between tries); `None` once the pool
+/// stops.
+async fn next_job(
+    s: &Shared,
+    queues: &[QueueName],
+    worker_id: &str,
+    stop: &mut watch::Receiver<bool>,
+) -> Option<ClaimedJob> {
+    while !stopped(s) {
         let notified = s.wakeup.notified();
         tokio::pin!(notified);
         // Registered before claiming, so a NOTIFY that lands during the claim is not missed.
         notified.as_mut().enable();
-        let (q, w, lease) = (queues.clone(), worker_id.clone(), s.settings.lease);
+        let (q, w, lease) = (queues.to_vec(), worker_id.to_string(), s.settings.lease);
+        s.claims.fetch_add(1, Ordering::Relaxed);
         match db::run(&s.db, move |c| claim::claim(c, &q, &w, lease)).await {
-            Ok(Some(job)) => run_job(&s, job).await,
+            Ok(Some(job)) => return Some(job),
             Ok(None) => {
                 tokio::select! {
                     _ = &mut notified => {}
@@ -175,11 +222,12 @@ async fn slot(s: Arc<Shared>, queues: Vec<QueueName>, worker_id: String) {
                 }
             }
             Err(e) => {
-                log::warn!(target: "buko::queue", worker = worker_id.as_str(); "claim failed: {e}");
+                log::warn!(target: "buko::queue", worker = worker_id; "claim failed: {e}");
                 tokio::time::sleep(s.settings.poll * 2).await;
             }
         }
     }
+    None
 }
 
 /// Why the pool stopped waiting for a handler.

@@ -353,3 +353,60 @@ async fn idle_workers_wake_on_enqueue_without_waiting_for_the_poll() {
     .await;
     pool.stop();
 }
+
+/// Before: every idle slot polled on its own, so 20 idle slots asked the database 20 times per poll
+/// period and every wake-up woke all 20. Now a group's idle slots take turns: one claim per tick.
+#[actix_web::test]
+async fn idle_slots_take_turns_asking_for_work_and_a_burst_still_runs_at_once() {
+    let q = QueueDb::new();
+    let running = Arc::new(Mutex::new(0u32));
+    let most = Arc::new(Mutex::new(0u32));
+    let gate = Arc::new(tokio::sync::Notify::new());
+    let (r, m, g) = (running.clone(), most.clone(), gate.clone());
+    let handler = handler_fn(move |_, _| {
+        let (r, m, g) = (r.clone(), m.clone(), g.clone());
+        async move {
+            let now = {
+                let mut n = r.lock().unwrap();
+                *n += 1;
+                *n
+            };
+            {
+                let mut most = m.lock().unwrap();
+                *most = (*most).max(now);
+            }
+            g.notified().await;
+            JobOutcome::Done
+        }
+        .boxed_local()
+    });
+    let pool = WorkerPool::start_groups(
+        q.pool.clone(),
+        &q.url,
+        fast_settings(),
+        JobHandlers::new().with(QueueName::Book, handler),
+        "node",
+        vec![SlotGroup {
+            queues: vec![QueueName::Book],
+            concurrency: 20,
+        }],
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let before = pool.claims();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let idle = pool.claims() - before;
+    // One slot at 100 ms: about 10 (a listener reconnect or a tick at the edges adds a few);
+    // every slot on its own would be about 200.
+    assert!(idle <= 20, "{idle} claims in 1 s by 20 idle slots");
+    // A burst: every job starts without waiting for a poll, each slot taking one.
+    for i in 0..10 {
+        q.add(book(&format!("b{i}")));
+    }
+    pool.wake();
+    wait_until("ten jobs running at once", Duration::from_secs(3), || {
+        *most.lock().unwrap() == 10
+    })
+    .await;
+    pool.stop();
+    gate.notify_waiters();
+}
