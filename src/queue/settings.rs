@@ -25,8 +25,8 @@ pub struct QueueSettings {
     pub heartbeat: Duration,
     /// `BUKO_JOB_SWEEP_SECS` (default 5): how often each node returns expired leases to the queue.
     pub sweep_every: Duration,
-    /// `BUKO_JOB_POLL_MS` (default 1000): idle slots re-check the queue this often (PostgreSQL also wakes
-    /// them at once by NOTIFY; SQLite relies on the poll and on local enqueues).
+    /// `BUKO_JOB_POLL_MS` (default 1000): the idle slot whose turn it is re-checks its queue this often
+    /// (PostgreSQL also wakes it at once by NOTIFY; SQLite relies on the poll and on local enqueues).
     pub poll: Duration,
     pub queues: HashMap<QueueName, QueueLimits>,
 }
