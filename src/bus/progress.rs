@@ -138,18 +138,7 @@ impl ProgressSink for RedisProgressSink {
 
 /// One PUBLISH's payload: the sending node, a newline, the messages as a JSON array.
 fn payload(node_id: &str, messages: &[String]) -> String {
-    let len = messages.iter().map(|m| m.len() + 1).sum::<usize>();
-    let mut out = String::with_capacity(node_id.len() + len + 2);
-    out.push_str(node_id);
-    out.push_str("\n[");
-    for (i, m) in messages.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        out.push_str(m);
-    }
-    out.push(']');
-    out
+    format!("{node_id}\n[{}]", messages.join(","))
 }
 
 /// The messages of a payload another node published; `None` for this node's own (not parsed).
@@ -165,7 +154,8 @@ fn read_payload(
 /// failed batch is retried (in order, before anything newer) until Redis takes it.
 async fn publish_loop(redis: Redis, channel: String, node_id: String, queue: Arc<Queue>) {
     loop {
-        let batch = payload(&node_id, &queue.take().await);
+        // Shared by the attempts: a retry does not copy the batch again.
+        let batch: Arc<str> = payload(&node_id, &queue.take().await).into();
         let mut backoff = Duration::from_millis(100);
         loop {
             let (ch, body) = (channel.clone(), batch.clone());
@@ -174,7 +164,7 @@ async fn publish_loop(redis: Redis, channel: String, node_id: String, queue: Arc
                     async move {
                         redis::cmd("PUBLISH")
                             .arg(&ch)
-                            .arg(body)
+                            .arg(&*body)
                             .query_async::<()>(c)
                             .await
                     }
@@ -315,16 +305,20 @@ mod tests {
         ];
         let json: Vec<String> = messages
             .iter()
-            .map(|m| serde_json::to_string(m).unwrap())
+            .map(|m| serde_json::to_string(m).expect("a message encodes"))
             .collect();
         let body = payload("node-a", &json);
         assert!(read_payload(&body, "node-a").is_none(), "own batch skipped");
-        let got = read_payload(&body, "node-b").unwrap().unwrap();
+        let got = read_payload(&body, "node-b")
+            .expect("another node's batch is read")
+            .expect("it parses");
         let again: Vec<String> = got
             .iter()
-            .map(|m| serde_json::to_string(m).unwrap())
+            .map(|m| serde_json::to_string(m).expect("a message encodes"))
             .collect();
         assert_eq!(again, json);
-        assert!(read_payload("node-a\n[{", "node-b").unwrap().is_err());
+        assert!(read_payload("node-a\n[{", "node-b")
+            .expect("another node's batch is read")
+            .is_err());
     }
 }

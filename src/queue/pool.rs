@@ -119,8 +119,7 @@ impl WorkerPool {
                 )));
             }
         }
-        let shared_for_pool = shared.clone();
-        actix_web::rt::spawn(sweeper(shared));
+        actix_web::rt::spawn(sweeper(shared.clone()));
         log::info!(target: "buko::queue", node = node_id; "workers started");
         WorkerPool {
             stop,
@@ -128,7 +127,7 @@ impl WorkerPool {
             node_id: node_id.to_string(),
             release,
             slots: std::sync::Mutex::new(slots),
-            shared: shared_for_pool,
+            shared,
         }
     }
 
