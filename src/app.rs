@@ -202,7 +202,11 @@ impl Application {
         let trusted = web::Data::new(settings.ops.trusted_proxies.clone());
         let ops_server = crate::ops::listener::start_ops_listener(&settings, &state, &trusted)?;
         let grace = settings.ops.shutdown_grace.as_secs();
+        let worker_no = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let server = HttpServer::new(move || {
+            // The factory runs once on each worker's thread: name it for profiles and `top -H`.
+            let n = worker_no.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            buko_actors::name_this_thread(&format!("http-{n}"));
             let session = SessionMiddleware::builder(CookieSessionStore::default(), key.clone())
                 .cookie_name("buko_session".into())
                 .cookie_secure(secure)

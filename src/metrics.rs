@@ -117,3 +117,13 @@ pub fn record_store_phase(op: &'static str, phase: &'static str, seconds: f64) {
     metrics::histogram!("buko_store_duration_seconds", "op" => op, "phase" => phase)
         .record(seconds);
 }
+
+/// How long after its commit (`at`) a durable event reached a stage of its way out: handed to the
+/// cross-node publisher by the broadcaster (`stage="published"`), received from another node
+/// (`"relayed"`), written to a WebSocket by a session (`"session"`). Only events: text deltas carry no
+/// time. Clocks of different nodes differ by their skew (one machine in the load test: none).
+pub fn record_event_lag(stage: &'static str, at: chrono::DateTime<chrono::Utc>) {
+    let lag = (chrono::Utc::now() - at).to_std().unwrap_or_default();
+    metrics::histogram!("buko_event_lag_duration_seconds", "stage" => stage)
+        .record(lag.as_secs_f64());
+}

@@ -108,6 +108,7 @@ impl Engine {
         let coalesce = config.coalesce;
         let broadcaster =
             ProgressBroadcaster::start_in_arbiter(&Arbiter::new().handle(), move |_| {
+                name_this_thread("broadcaster");
                 ProgressBroadcaster::new(sink, coalesce)
             });
         let deps = EngineDeps::new(llm, store, broadcaster.clone(), clock, config);
@@ -118,4 +119,13 @@ impl Engine {
             deps,
         }
     }
+}
+
+/// Names the calling thread (as `top`, `perf` and `/proc/PID/task/*/comm` show it; Linux keeps 15
+/// bytes). actix names every arbiter `actix-rt|system:N|arbiter:M`, which those tools cut to the same
+/// `actix-rt|system`, so the HTTP workers, the broadcaster and the engine could not be told apart in a
+/// profile. Best effort: elsewhere than Linux, or when `/proc` is not mounted, nothing happens.
+pub fn name_this_thread(name: &str) {
+    let name: String = name.chars().take(15).collect();
+    let _ = std::fs::write("/proc/thread-self/comm", name);
 }

@@ -122,6 +122,9 @@ impl ProgressSink for RedisProgressSink {
             message,
             ProgressMessage::Delta { .. } | ProgressMessage::Snapshot { .. }
         );
+        if let ProgressMessage::Event { at, .. } = message {
+            crate::metrics::record_event_lag("published", *at);
+        }
         match serde_json::to_string(message) {
             Ok(json) => {
                 if !self.queue.push(json, event) {
@@ -211,7 +214,14 @@ where
                             continue;
                         };
                         match read_payload(&payload, &node_id) {
-                            Some(Ok(messages)) => messages.into_iter().for_each(&deliver),
+                            Some(Ok(messages)) => {
+                                for m in messages {
+                                    if let ProgressMessage::Event { at, .. } = &m {
+                                        crate::metrics::record_event_lag("relayed", *at);
+                                    }
+                                    deliver(m);
+                                }
+                            }
                             None => {}
                             Some(Err(e)) => {
                                 log::warn!(target: "buko::redis", "unreadable progress batch: {e}")

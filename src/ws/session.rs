@@ -237,7 +237,7 @@ impl WsSession {
                 seq,
                 kind,
                 data,
-                ..
+                at,
             } => {
                 let Some(cursor) = self.books.get_mut(book_id) else {
                     return;
@@ -247,6 +247,7 @@ impl WsSession {
                     EventStep::Send => {
                         cursor.sent_event(*seq, kind, data);
                         ctx.text(json.to_string());
+                        crate::metrics::record_event_lag("session", *at);
                     }
                     EventStep::Refill { after } => {
                         self.refill(book_id.clone(), after, msg.clone(), json.to_string(), ctx)
