@@ -63,9 +63,10 @@ pub async fn http_metrics(
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let started = Instant::now();
     let method = method_label(req.method()).to_string();
-    let route = req
-        .match_pattern()
-        .unwrap_or_else(|| "unmatched".to_string());
+    let route = crate::web::route::pattern(&req)
+        .as_deref()
+        .unwrap_or("unmatched")
+        .to_string();
     let res = next.call(req).await?;
     let status = res.status().as_u16().to_string();
     let labels = [("method", method), ("route", route), ("status", status)];

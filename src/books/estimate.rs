@@ -9,6 +9,10 @@
 //! and the step's model; the printed length comes from the PDF calibration (`buko_actors::layout`).
 //! Measured against the actual cost of books in `docs/PERFORMANCE.md`.
 
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+use std::sync::Mutex;
+
 use buko_actors::audit::audit_request;
 use buko_actors::ledger::ledger_request;
 use buko_actors::memory::{chapter_parts, note_request};
@@ -16,9 +20,8 @@ use buko_actors::plan::plan_chunks;
 use buko_actors::prompt::chunk_request;
 use buko_actors::{layout, Architecture, CompletionRequest, EngineConfig, Usage};
 
-use super::{BookError, BookService, CostModel};
+use super::{BookService, CostModel};
 use crate::db::repo::books::Book;
-use crate::db::{self, repo};
 use crate::llm::pricing::{min_cacheable_tokens, price_for};
 
 /// What writing an architecture's words should cost.
@@ -179,24 +182,60 @@ pub fn estimate(
     }
 }
 
+/// Estimates already made, by what they depend on (the architecture and the audit setting; the
+/// cost model is the service's own). An estimate builds every chunk's prompt as the engine would,
+/// and `GET /api/v1/books/{id}` shows one on every read: a client polling a writing book asked for the
+/// same one again and again (the profile of the load test found the prompt builders on the HTTP
+/// workers). Bounded: emptied when full.
+#[derive(Default)]
+pub struct EstimateCache {
+    entries: Mutex<HashMap<u64, CostEstimate>>,
+}
+
+/// Estimates kept at most.
+const CACHED_ESTIMATES: usize = 4_096;
+
+impl EstimateCache {
+    fn get_or_make(&self, key: u64, make: impl FnOnce() -> CostEstimate) -> CostEstimate {
+        if let Some(e) = self.lock().get(&key) {
+            return *e;
+        }
+        let e = make();
+        let mut entries = self.lock();
+        if entries.len() >= CACHED_ESTIMATES {
+            entries.clear();
+        }
+        entries.insert(key, e);
+        e
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u64, CostEstimate>> {
+        self.entries.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
 impl BookService {
-    /// The estimate shown with a book's architecture (zero without one), with its audit setting.
-    pub async fn estimate_cost(
-        &self,
-        book: &Book,
-        arch: Option<&Architecture>,
-    ) -> Result<CostEstimate, BookError> {
+    /// The estimate shown with a book's architecture (zero without one), with the book's audit
+    /// setting; made once per architecture and setting (see [`EstimateCache`]).
+    pub fn estimate_cost(&self, book: &Book, arch: Option<&Architecture>) -> CostEstimate {
         let Some(arch) = arch else {
-            return Ok(CostEstimate::default());
+            return CostEstimate::default();
         };
-        let id = book.id.clone();
-        let audit = db::run(&self.db, move |c| repo::memory::audit_enabled(c, &id)).await?;
-        Ok(estimate(
-            arch,
-            &self.cost_model,
-            &EngineConfig::default(),
-            audit,
-        ))
+        let audit = book.continuity_audit;
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        serde_json::to_string(arch).unwrap_or_default().hash(&mut h);
+        audit.hash(&mut h);
+        self.estimates.get_or_make(h.finish(), || {
+            estimate(arch, &self.cost_model, &EngineConfig::default(), audit)
+        })
     }
 }
 
@@ -204,6 +243,31 @@ impl BookService {
 mod tests {
     use super::*;
     use buko_actors::model::ChapterPlan;
+
+    #[test]
+    fn an_estimate_is_made_once_per_key_and_the_cache_stays_bounded() {
+        let cache = EstimateCache::default();
+        let made = std::cell::Cell::new(0);
+        let make = |usd: f64| {
+            made.set(made.get() + 1);
+            CostEstimate {
+                usd,
+                ..CostEstimate::default()
+            }
+        };
+        assert_eq!(cache.get_or_make(1, || make(1.0)).usd, 1.0);
+        assert_eq!(cache.get_or_make(1, || make(9.0)).usd, 1.0);
+        assert_eq!(made.get(), 1);
+        for k in 2..=CACHED_ESTIMATES as u64 + 1 {
+            cache.get_or_make(k, || make(0.0));
+        }
+        assert!(cache.len() <= CACHED_ESTIMATES);
+        assert_eq!(
+            cache.get_or_make(1, || make(2.0)).usd,
+            2.0,
+            "emptied when full"
+        );
+    }
 
     fn arch(chapters: usize, words: u32) -> Architecture {
         Architecture {

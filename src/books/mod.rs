@@ -39,7 +39,7 @@ pub use create::{
 };
 pub use credits::{validate_credits, validate_display_name};
 pub use error::{BookError, Problem};
-pub use estimate::{estimate, CostEstimate};
+pub use estimate::{estimate, CostEstimate, EstimateCache};
 pub use export::Export;
 pub use library::{Download, MAX_QUERY_CHARS};
 pub use lifecycle::{validate_regenerate, Control, RegenerateRequest, MAX_INSTRUCTION_CHARS};
@@ -94,6 +94,8 @@ pub struct BookService {
     /// Makes a pause or cancel act at once on the node writing the book (none in tools without an
     /// engine: the flag in the database still stops the run).
     pub signal: Option<Arc<dyn EngineSignal>>,
+    /// Cost estimates already made (pure and costly: see [`estimate::EstimateCache`]).
+    pub estimates: Arc<estimate::EstimateCache>,
 }
 
 impl BookService {
@@ -109,6 +111,7 @@ impl BookService {
             data_dir,
             cost_model,
             signal: None,
+            estimates: Arc::default(),
         }
     }
 

@@ -33,7 +33,9 @@ pub async fn enforce(
             let endpoint = format!(
                 "{} {}",
                 crate::metrics::method_label(req.method()),
-                req.match_pattern().unwrap_or_else(|| "other".into())
+                crate::web::route::pattern(&req)
+                    .as_deref()
+                    .unwrap_or("other")
             );
             vec![
                 (format!("ip:{ip}"), limits.per_ip_per_minute),

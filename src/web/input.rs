@@ -111,7 +111,7 @@ fn check_path(req: &ServiceRequest) -> Result<(), AppError> {
     {
         return Err(AppError::NotFound);
     }
-    let Some(pattern) = req.match_pattern() else {
+    let Some(pattern) = crate::web::route::pattern(req) else {
         return Ok(());
     };
     let segments: Vec<&str> = raw.split('/').collect();

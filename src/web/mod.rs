@@ -13,6 +13,7 @@ pub mod home;
 pub mod input;
 pub mod metrics;
 pub mod render;
+pub mod route;
 pub mod safe_next;
 pub mod say;
 pub mod session;

@@ -216,9 +216,13 @@ impl Client {
 
     /// A client for any base URL (e.g. a node started as a child process).
     pub fn for_base(base: &str) -> Client {
+        // A pooled connection is dropped after 2 s idle, well before the server's 5 s
+        // keep-alive closes it: a test that pauses (a converter run, a wait) never sends
+        // on a socket the server is closing at that moment.
         let http = awc::Client::builder()
             .disable_redirects()
             .timeout(Duration::from_secs(60))
+            .connector(awc::Connector::new().conn_keep_alive(Duration::from_secs(2)))
             .finish();
         Client {
             base: base.to_string(),

@@ -162,18 +162,39 @@ async fn progress_published_on_one_node_is_relayed_to_the_other_and_not_back() {
 #[actix_web::test]
 async fn presence_is_shared_between_nodes_with_a_peak() {
     let p = prefix();
-    let a = RedisPresence::new(shared(), &p, Duration::from_millis(500));
-    let b = RedisPresence::new(shared(), &p, Duration::from_millis(500));
+    let window = Duration::from_millis(1200);
+    let flush = Duration::from_millis(50);
+    let a = RedisPresence::new(shared(), &p, window).flushing_every(flush);
+    let b = RedisPresence::new(shared(), &p, window).flushing_every(flush);
     a.touch("u1".into()).await;
     b.touch("u2".into()).await;
     b.touch("u1".into()).await;
+    // b's touches reach Redis with its next write; a's own go with its read.
+    tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(a.online().await, (2, 2));
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    tokio::time::sleep(Duration::from_millis(600)).await;
     a.touch("u3".into()).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(b.online().await, (3, 3));
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    // u1 and u2 were last seen 600 ms ago: gone; the peak stays.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    // u1 and u2 were last seen ≈ 1.6 s ago: gone; u3 ≈ 0.8 s ago; the peak stays.
     assert_eq!(b.online().await, (1, 3));
+}
+
+#[actix_web::test]
+async fn many_touches_are_one_write_and_a_read_sends_what_was_collected() {
+    let p = prefix();
+    let a = RedisPresence::new(shared(), &p, Duration::from_secs(60))
+        .flushing_every(Duration::from_secs(30));
+    for i in 0..1200 {
+        a.touch(format!("u{}", i % 1100)).await;
+    }
+    // Nothing written yet (the write waits 30 s), so another node sees nobody...
+    let b = RedisPresence::new(shared(), &p, Duration::from_secs(60));
+    assert_eq!(b.online().await, (0, 0));
+    // ...until this node reads: its 1,100 distinct users go first, in batches.
+    assert_eq!(a.online().await, (1100, 1100));
+    assert_eq!(b.online().await, (1100, 1100));
 }
 
 #[actix_web::test]

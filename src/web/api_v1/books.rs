@@ -127,7 +127,7 @@ async fn get(
     let book = state.books.get(&user, &id).await?;
     let mut v = detail(&book);
     if let Some(arch) = book.architecture() {
-        let e = state.books.estimate_cost(&book, Some(&arch)).await?;
+        let e = state.books.estimate_cost(&book, Some(&arch));
         v["estimate"] = json!({"usd": e.usd, "pages": e.pages, "input_tokens": e.input_tokens,
             "cache_write_tokens": e.cache_write_tokens, "cache_read_tokens": e.cache_read_tokens,
             "output_tokens": e.output_tokens});

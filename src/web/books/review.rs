@@ -83,7 +83,7 @@ async fn render(
     arch: Option<Architecture>,
     error: Option<String>,
 ) -> Result<HttpResponse, AppError> {
-    let estimate = state.books.estimate_cost(&book, arch.as_ref()).await?;
+    let estimate = state.books.estimate_cost(&book, arch.as_ref());
     let status = if error.is_some() {
         StatusCode::UNPROCESSABLE_ENTITY
     } else {

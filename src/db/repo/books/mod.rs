@@ -65,6 +65,8 @@ pub struct Book {
     /// Input written to / read from the provider's prompt cache (apart from `input_tokens`).
     pub cache_creation_tokens: i64,
     pub cache_read_tokens: i64,
+    /// Whether each chapter is checked against the book's facts after it is written.
+    pub continuity_audit: bool,
 }
 
 impl Book {
