@@ -237,8 +237,8 @@ mod tests {
         std::thread::sleep(Duration::from_millis(20));
         m.seen("b".into());
         // "a" expired, but the last trim was under TRIM_EVERY ago: the touch left it.
-        assert_eq!(m.seen.lock().unwrap().last.len(), 2);
+        assert_eq!(m.seen.lock().expect("not poisoned").last.len(), 2);
         assert_eq!(m.count(), (1, 1));
-        assert_eq!(m.seen.lock().unwrap().last.len(), 1);
+        assert_eq!(m.seen.lock().expect("not poisoned").last.len(), 1);
     }
 }
