@@ -13,7 +13,10 @@
 use std::collections::BTreeMap;
 
 use super::hist::Histogram;
-use super::ws::{DeltaObs, EventObs};
+use super::ws::{DeltaObs, EventKind, EventObs};
+
+/// Local events slower than this are broken down by kind and by the second they arrived in.
+pub const SLOW_US: u64 = 50_000;
 
 #[derive(Debug, Default)]
 pub struct Delivery {
@@ -23,6 +26,24 @@ pub struct Delivery {
     pub delta_spread_remote: Histogram,
     /// Event observations with a negative latency (clock read before the stamp; should not happen).
     pub negative: u64,
+    /// Writing-node events by kind: all of them, and those over [`SLOW_US`].
+    pub local_by_kind: BTreeMap<EventKind, (Histogram, u64)>,
+    /// Writing-node events over [`SLOW_US`] by the second they arrived in (seconds since the start).
+    pub slow_local_by_second: BTreeMap<u32, u64>,
+}
+
+impl Delivery {
+    /// The `n` seconds with the most slow writing-node events, most first.
+    pub fn worst_seconds(&self, n: usize) -> Vec<(u32, u64)> {
+        let mut v: Vec<(u32, u64)> = self
+            .slow_local_by_second
+            .iter()
+            .map(|(s, c)| (*s, *c))
+            .collect();
+        v.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        v.truncate(n);
+        v
+    }
 }
 
 fn median(v: &mut [i64]) -> i64 {
@@ -52,6 +73,12 @@ pub fn compute(events: &[EventObs], deltas: &mut [DeltaObs]) -> Delivery {
         let v = e.latency_us.max(0) as u64;
         if local_node(e.slot) == Some(e.node) {
             d.event_local.record(v);
+            let k = d.local_by_kind.entry(e.kind).or_default();
+            k.0.record(v);
+            if v > SLOW_US {
+                k.1 += 1;
+                *d.slow_local_by_second.entry(e.at_s).or_default() += 1;
+            }
         } else {
             d.event_remote.record(v);
         }
@@ -88,8 +115,17 @@ mod tests {
             slot: 0,
             node,
             latency_us,
+            at_s: 7,
+            kind: EventKind::ChunkCompleted,
         };
-        let events = [ev(0, 2_000), ev(0, 3_000), ev(1, 9_000), ev(1, 8_000)];
+        let events = [
+            ev(0, 2_000),
+            ev(0, 3_000),
+            ev(1, 9_000),
+            ev(1, 8_000),
+            ev(0, 2_500),
+            ev(0, 60_000),
+        ];
         let mut deltas = [
             DeltaObs {
                 slot: 0,
@@ -107,7 +143,9 @@ mod tests {
             },
         ];
         let d = compute(&events, &mut deltas);
-        assert_eq!((d.event_local.count(), d.event_remote.count()), (2, 2));
+        assert_eq!((d.event_local.count(), d.event_remote.count()), (4, 2));
+        assert_eq!(d.worst_seconds(3), vec![(7, 1)]);
+        assert_eq!(d.local_by_kind[&EventKind::ChunkCompleted].1, 1);
         assert!(d.event_remote.quantile(0.5) >= 7_900);
         assert_eq!(d.delta_spread_remote.quantile(1.0), 500);
         assert_eq!(d.delta_spread_local.quantile(1.0), 0);

@@ -130,6 +130,28 @@ impl Report {
             "| event, other node (arrival − `at`) | {} |",
             row(&dl.event_remote)
         );
+        for (kind, (h, slow)) in &dl.local_by_kind {
+            let _ = writeln!(
+                s,
+                "| event `{}`, writing node ({slow} over {} ms) | {} |",
+                kind.name(),
+                super::delivery::SLOW_US / 1000,
+                row(h)
+            );
+        }
+        let worst: Vec<String> = dl
+            .worst_seconds(8)
+            .iter()
+            .map(|(sec, n)| format!("{sec} s: {n}"))
+            .collect();
+        if !worst.is_empty() {
+            let _ = writeln!(
+                s,
+                "| seconds with the most writing-node events over {} ms (since the start) | {} |",
+                super::delivery::SLOW_US / 1000,
+                worst.join(", ")
+            );
+        }
         let _ = writeln!(
             s,
             "| delta spread, writing node | {} |",

@@ -38,6 +38,44 @@ pub struct EventObs {
     pub slot: u32,
     pub node: u8,
     pub latency_us: i64,
+    /// Arrival, whole seconds since the load started (to see whether slow events come together).
+    pub at_s: u32,
+    pub kind: EventKind,
+}
+
+/// The event's `kind`, interned (the report breaks slow events down by it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum EventKind {
+    Status,
+    ChunkStarted,
+    ChunkCompleted,
+    ChapterCompleted,
+    BookCompleted,
+    Other,
+}
+
+impl EventKind {
+    pub fn of(kind: &str) -> Self {
+        match kind {
+            "status" => EventKind::Status,
+            "chunk_started" => EventKind::ChunkStarted,
+            "chunk_completed" => EventKind::ChunkCompleted,
+            "chapter_completed" => EventKind::ChapterCompleted,
+            "book_completed" => EventKind::BookCompleted,
+            _ => EventKind::Other,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            EventKind::Status => "status",
+            EventKind::ChunkStarted => "chunk_started",
+            EventKind::ChunkCompleted => "chunk_completed",
+            EventKind::ChapterCompleted => "chapter_completed",
+            EventKind::BookCompleted => "book_completed",
+            EventKind::Other => "other",
+        }
+    }
 }
 
 /// A delta's arrival at one watcher, to compare arrivals of the same delta across watchers.
@@ -228,10 +266,13 @@ fn on_text(
     match ty {
         "event" => {
             if let Some(latency_us) = latency_us(&msg, since) {
+                let kind = msg.get("kind").and_then(Value::as_str).unwrap_or("");
                 s.events.push(EventObs {
                     slot,
                     node,
                     latency_us,
+                    at_s: (now_us(ctx.t0) / 1_000_000) as u32,
+                    kind: EventKind::of(kind),
                 });
             }
             stream.on_event(&msg, &mut s.defects);
