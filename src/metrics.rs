@@ -123,8 +123,16 @@ pub fn record_store_phase(op: &'static str, phase: &'static str, seconds: f64) {
 /// cross-node publisher by the broadcaster (`stage="published"`), received from another node
 /// (`"relayed"`), written to a WebSocket by a session (`"session"`). Only events: text deltas carry no
 /// time. Clocks of different nodes differ by their skew (one machine in the load test: none).
-pub fn record_event_lag(stage: &'static str, at: chrono::DateTime<chrono::Utc>) {
+/// An event later than [`SLOW_EVENT`] at a stage is also logged (target `buko::lag`, debug level), so
+/// one slow event can be followed through its stages.
+pub fn record_event_lag(
+    stage: &'static str,
+    at: chrono::DateTime<chrono::Utc>,
+    book_id: &str,
+    seq: i64,
+) {
     let lag = (chrono::Utc::now() - at).to_std().unwrap_or_default();
     metrics::histogram!("buko_event_lag_duration_seconds", "stage" => stage)
         .record(lag.as_secs_f64());
+    buko_actors::log_slow_event(stage, lag, book_id, seq);
 }

@@ -19,6 +19,9 @@ pub struct EngineDeps {
     pub config: Arc<EngineConfig>,
     /// One breaker per provider for the whole node.
     pub breakers: Breakers,
+    /// The store publishes the events it commits ([`BookStore::publish_commits_to`]); the engine
+    /// does not publish them again.
+    pub store_publishes: bool,
 }
 
 impl EngineDeps {
@@ -37,6 +40,7 @@ impl EngineDeps {
             clock,
             config: Arc::new(config),
             breakers,
+            store_publishes: false,
         }
     }
 }

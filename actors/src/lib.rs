@@ -78,6 +78,7 @@ pub use model::{
 };
 pub use outcome::{BookFinished, BookOutcome};
 pub use ports::*;
+pub use progress::{log_if_slow, log_slow_event};
 pub use progress::{ProgressMessage, Topic};
 pub use sink::{NoRemote, ProgressSink};
 pub use supervisor::{
@@ -111,7 +112,9 @@ impl Engine {
                 name_this_thread("broadcaster");
                 ProgressBroadcaster::new(sink, coalesce)
             });
-        let deps = EngineDeps::new(llm, store, broadcaster.clone(), clock, config);
+        let store_publishes = store.publish_commits_to(broadcaster.clone().recipient());
+        let mut deps = EngineDeps::new(llm, store, broadcaster.clone(), clock, config);
+        deps.store_publishes = store_publishes;
         let supervisor = GenerationSupervisor::new(deps.clone()).start();
         Engine {
             supervisor,

@@ -65,3 +65,22 @@ impl ProgressMessage {
         }
     }
 }
+
+/// Events later than this after their commit at a stage of their way out are logged.
+pub const SLOW_EVENT: std::time::Duration = std::time::Duration::from_millis(25);
+
+/// Logs (target `buko::lag`, debug) an event that reached `stage` more than [`SLOW_EVENT`] after its
+/// commit: with the book and seq, the lines of one event's stages can be put side by side.
+pub fn log_slow_event(stage: &str, lag: std::time::Duration, book_id: &str, seq: i64) {
+    if lag > SLOW_EVENT {
+        log::debug!(target: "buko::lag", stage = stage, book_id = book_id, seq = seq, lag_ms = lag.as_millis() as u64; "slow event");
+    }
+}
+
+/// [`log_slow_event`] for an event stamped at `at`.
+pub fn log_if_slow(stage: &str, at: chrono::DateTime<chrono::Utc>, book_id: &str, seq: i64) {
+    if log::log_enabled!(target: "buko::lag", log::Level::Debug) {
+        let lag = (chrono::Utc::now() - at).to_std().unwrap_or_default();
+        log_slow_event(stage, lag, book_id, seq);
+    }
+}

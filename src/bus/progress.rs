@@ -122,8 +122,11 @@ impl ProgressSink for RedisProgressSink {
             message,
             ProgressMessage::Delta { .. } | ProgressMessage::Snapshot { .. }
         );
-        if let ProgressMessage::Event { at, .. } = message {
-            crate::metrics::record_event_lag("published", *at);
+        if let ProgressMessage::Event {
+            at, book_id, seq, ..
+        } = message
+        {
+            crate::metrics::record_event_lag("published", *at, book_id, *seq);
         }
         match serde_json::to_string(message) {
             Ok(json) => {
@@ -216,8 +219,13 @@ where
                         match read_payload(&payload, &node_id) {
                             Some(Ok(messages)) => {
                                 for m in messages {
-                                    if let ProgressMessage::Event { at, .. } = &m {
-                                        crate::metrics::record_event_lag("relayed", *at);
+                                    if let ProgressMessage::Event {
+                                        at, book_id, seq, ..
+                                    } = &m
+                                    {
+                                        crate::metrics::record_event_lag(
+                                            "relayed", *at, book_id, *seq,
+                                        );
                                     }
                                     deliver(m);
                                 }

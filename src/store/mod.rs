@@ -8,18 +8,32 @@ use buko_actors::{
 use futures_util::future::LocalBoxFuture;
 
 use crate::db::repo::engine::{self as queries, QueryError};
+use crate::db::repo::events::EventRow;
 use crate::db::{self, DbError, DbPool};
 use crate::metrics;
+use actix::Recipient;
+use buko_actors::{ProgressMessage, Publish};
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 #[derive(Clone)]
 pub struct DbBookStore {
     pool: DbPool,
+    /// The broadcaster, once the engine gave it: events are handed to it right after their commit.
+    publisher: Arc<OnceLock<Recipient<Publish>>>,
 }
 
 impl DbBookStore {
     pub fn new(pool: DbPool) -> Self {
-        DbBookStore { pool }
+        DbBookStore {
+            pool,
+            publisher: Arc::default(),
+        }
+    }
+
+    /// What turns committed rows into the engine's events, publishing them (on the committing thread).
+    fn committed(&self) -> Committed {
+        Committed(self.publisher.clone())
     }
 
     /// Runs `f` on the blocking pool, recording where the time goes (see `metrics::record_store_phase`).
@@ -55,8 +69,21 @@ impl DbBookStore {
     }
 }
 
-fn stored(rows: Vec<crate::db::repo::events::EventRow>) -> Vec<BookEvent> {
-    rows.iter().map(|r| r.to_book_event()).collect()
+/// Called on the blocking thread right after a transaction committed: its events as the engine sees
+/// them, handed to the broadcaster at once when the engine gave one.
+struct Committed(Arc<OnceLock<Recipient<Publish>>>);
+
+impl Committed {
+    fn events(&self, rows: Vec<EventRow>) -> Vec<BookEvent> {
+        let events: Vec<BookEvent> = rows.iter().map(EventRow::to_book_event).collect();
+        for e in &events {
+            buko_actors::log_if_slow("committed", e.at, &e.book_id, e.seq);
+            if let Some(publisher) = self.0.get() {
+                publisher.do_send(Publish(ProgressMessage::from_event(e.clone())));
+            }
+        }
+        events
+    }
 }
 
 /// Busy, locked or unreachable databases are temporary (the engine retries); the rest is not.
@@ -69,6 +96,11 @@ fn store_error(e: DbError) -> StoreError {
 }
 
 impl BookStore for DbBookStore {
+    fn publish_commits_to(&self, broadcaster: Recipient<Publish>) -> bool {
+        // Once per store: a second engine over the same store keeps publishing the events it gets.
+        self.publisher.set(broadcaster).is_ok()
+    }
+
     fn load_book(
         &self,
         book_id: &str,
@@ -91,8 +123,9 @@ impl BookStore for DbBookStore {
         chunk: ChunkCommit,
         events: Vec<NewEvent>,
     ) -> LocalBoxFuture<'static, Result<(CommitOutcome, Vec<BookEvent>), StoreError>> {
+        let committed = self.committed();
         self.call("commit_chunk", move |c| {
-            queries::commit_chunk(c, &chunk, &events).map(|(o, rows)| (o, stored(rows)))
+            queries::commit_chunk(c, &chunk, &events).map(|(o, rows)| (o, committed.events(rows)))
         })
     }
 
@@ -117,9 +150,10 @@ impl BookStore for DbBookStore {
         fence: Fence,
     ) -> LocalBoxFuture<'static, Result<Vec<BookEvent>, StoreError>> {
         let id = book_id.to_string();
+        let committed = self.committed();
         self.call("save_chapter_summary", move |c| {
             queries::save_chapter_summary(c, &id, chapter_index, &summary, &events, fence)
-                .map(stored)
+                .map(|rows| committed.events(rows))
         })
     }
 
@@ -168,9 +202,10 @@ impl BookStore for DbBookStore {
         events: Vec<NewEvent>,
         fence: Fence,
     ) -> LocalBoxFuture<'static, Result<Vec<BookEvent>, StoreError>> {
-        let id = book_id.to_string();
+        let (id, committed) = (book_id.to_string(), self.committed());
         self.call("set_status", move |c| {
-            queries::set_status(c, &id, status, reason.as_deref(), &events, fence).map(stored)
+            queries::set_status(c, &id, status, reason.as_deref(), &events, fence)
+                .map(|rows| committed.events(rows))
         })
     }
 
@@ -181,9 +216,10 @@ impl BookStore for DbBookStore {
         data: serde_json::Value,
         fence: Fence,
     ) -> LocalBoxFuture<'static, Result<BookEvent, StoreError>> {
-        let (id, kind) = (book_id.to_string(), kind.to_string());
+        let (id, kind, committed) = (book_id.to_string(), kind.to_string(), self.committed());
         self.call("append_event", move |c| {
-            queries::append_event(c, &id, &kind, &data, fence).map(|row| row.to_book_event())
+            queries::append_event(c, &id, &kind, &data, fence)
+                .map(|row| committed.events(vec![row]).remove(0))
         })
     }
 

@@ -58,9 +58,14 @@ impl BookCtx {
         Ok(())
     }
 
-    /// Sends events as stored (after their transaction committed), in the store's order.
+    /// Sends events as stored (after their transaction committed), in the store's order — unless the
+    /// store already published them at their commit.
     pub fn publish(&self, events: Vec<BookEvent>) {
+        if self.deps.store_publishes {
+            return;
+        }
         for event in events {
+            crate::progress::log_if_slow("engine", event.at, &event.book_id, event.seq);
             self.deps
                 .broadcaster
                 .do_send(Publish(ProgressMessage::from_event(event)));

@@ -134,6 +134,18 @@ pub enum Control {
 }
 
 pub trait BookStore: Send + Sync {
+    /// Offers the store the node's broadcaster, to publish the events it commits itself, from the
+    /// thread that committed them, the moment their transaction commits (they then do not wait for
+    /// the engine's thread, busy with other books, to pick up the result). Returns whether it does;
+    /// when it does not (the default), the engine publishes the events each call returns. Either way
+    /// a book's events are published in the store's order: a book makes one store call at a time.
+    fn publish_commits_to(
+        &self,
+        _broadcaster: actix::Recipient<crate::broadcast::Publish>,
+    ) -> bool {
+        false
+    }
+
     fn load_book(&self, book_id: &str)
         -> LocalBoxFuture<'static, Result<BookSnapshot, StoreError>>;
     fn chunk_text(

@@ -33,7 +33,7 @@ impl WsSession {
                     EventStep::Send => {
                         cursor.sent_event(*seq, kind, data);
                         ctx.text(json.to_string());
-                        crate::metrics::record_event_lag("session", *at);
+                        crate::metrics::record_event_lag("session", *at, book_id, *seq);
                     }
                     EventStep::Refill { after } => {
                         self.refill(book_id.clone(), after, msg.clone(), json.to_string(), ctx)
