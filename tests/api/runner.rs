@@ -268,3 +268,105 @@ async fn a_stale_owner_cannot_commit_after_its_book_was_taken_over() {
         buko_actors::CommitOutcome::AlreadyPresent
     );
 }
+
+/// Keeps the durable events a subscriber is sent.
+struct EventRecorder(Arc<std::sync::Mutex<Vec<i64>>>);
+
+impl actix::Actor for EventRecorder {
+    type Context = actix::Context<Self>;
+}
+
+impl actix::Handler<buko_actors::Deliver> for EventRecorder {
+    type Result = ();
+    fn handle(&mut self, msg: buko_actors::Deliver, _: &mut Self::Context) {
+        if let buko_actors::Deliver::Message(m) = msg {
+            if let buko_actors::ProgressMessage::Event { seq, .. } = &m.message {
+                self.0.lock().expect("recorder").push(*seq);
+            }
+        }
+    }
+}
+
+/// Waits (up to 5 s) until `got` holds `n` seqs.
+async fn wait_for_seqs(got: &std::sync::Mutex<Vec<i64>>, n: usize) -> Vec<i64> {
+    for _ in 0..500 {
+        if got.lock().expect("recorder").len() >= n {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    got.lock().expect("recorder").clone()
+}
+
+/// The store publishes what it commits, from the committing thread, the moment the transaction
+/// commits, so an event does not wait for the engine's thread (busy with other books) to pick the
+/// result up; and the engine does not publish it a second time. Before, a store call published
+/// nothing by itself (the second half of this test failed: no event arrived).
+#[actix_web::test]
+async fn events_are_published_at_their_commit_once_and_in_order() {
+    use actix::Actor as _;
+    let s = setup().await;
+    let mut pooled = s.pool.get().expect("conn");
+    let conn: &mut buko::db::DbConn = &mut pooled;
+    let book_id = insert_book(conn, "en");
+    assert_eq!(
+        s.runner.architecture(&book_id).await,
+        RunOutcome::Done("architecture ready".into())
+    );
+    approve(conn, &book_id);
+    let engine = &s.runner.engine;
+    let got = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let recorder = EventRecorder(got.clone()).start();
+    let id = engine
+        .broadcaster
+        .send(buko_actors::Register {
+            recipient: recorder.recipient(),
+        })
+        .await
+        .expect("register");
+    let subscribed = engine
+        .broadcaster
+        .send(buko_actors::Subscribe {
+            id,
+            topic: buko_actors::Topic::Book(book_id.clone()),
+        })
+        .await
+        .expect("subscribe");
+    assert!(subscribed);
+    let before: Option<i64> = events::table
+        .filter(events::book_id.eq(&book_id))
+        .select(diesel::dsl::max(events::seq))
+        .first(conn)
+        .expect("last seq");
+    let before = before.unwrap_or(0);
+
+    assert_eq!(
+        s.runner.book(&book_id, Fence(1), None).await,
+        RunOutcome::Done("completed".into())
+    );
+    let stored: Vec<i64> = events::table
+        .filter(events::book_id.eq(&book_id))
+        .order(events::seq)
+        .select(events::seq)
+        .load(conn)
+        .expect("events");
+    // What the run wrote after the subscription: every event once, in the store's order.
+    let expected: Vec<i64> = stored.into_iter().filter(|s| *s > before).collect();
+    assert!(expected.len() > 3, "the run wrote its events: {expected:?}");
+    wait_for_seqs(&got, expected.len()).await;
+    // A late duplicate would come after the last one: give it the time to arrive.
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let sent = got.lock().expect("recorder").clone();
+    assert_eq!(sent, expected, "each event once, in order");
+
+    // A store call on its own, with no book run to pick its result up, publishes its event.
+    let event = engine
+        .deps
+        .store
+        .append_event(&book_id, "note", serde_json::json!({"n": 1}), Fence(1))
+        .await
+        .expect("append");
+    let sent = wait_for_seqs(&got, expected.len() + 1).await;
+    assert_eq!(sent.last(), Some(&event.seq), "published at its commit");
+    assert_eq!(sent.len(), expected.len() + 1);
+}
