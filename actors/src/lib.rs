@@ -112,7 +112,10 @@ impl Engine {
                 name_this_thread("broadcaster");
                 ProgressBroadcaster::new(sink, coalesce)
             });
-        let store_publishes = store.publish_commits_to(broadcaster.clone().recipient());
+        let to_broadcaster = broadcaster.clone();
+        let store_publishes = store.publish_commits_to(Arc::new(move |event| {
+            to_broadcaster.do_send(Publish(ProgressMessage::from_event(event)));
+        }));
         let mut deps = EngineDeps::new(llm, store, broadcaster.clone(), clock, config);
         deps.store_publishes = store_publishes;
         let supervisor = GenerationSupervisor::new(deps.clone()).start();

@@ -11,8 +11,7 @@ use crate::db::repo::engine::{self as queries, QueryError};
 use crate::db::repo::events::EventRow;
 use crate::db::{self, DbError, DbPool};
 use crate::metrics;
-use actix::Recipient;
-use buko_actors::{ProgressMessage, Publish};
+use buko_actors::CommittedEvents;
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
@@ -20,7 +19,7 @@ use std::time::Instant;
 pub struct DbBookStore {
     pool: DbPool,
     /// The broadcaster, once the engine gave it: events are handed to it right after their commit.
-    publisher: Arc<OnceLock<Recipient<Publish>>>,
+    publisher: Arc<OnceLock<CommittedEvents>>,
 }
 
 impl DbBookStore {
@@ -71,15 +70,15 @@ impl DbBookStore {
 
 /// Called on the blocking thread right after a transaction committed: its events as the engine sees
 /// them, handed to the broadcaster at once when the engine gave one.
-struct Committed(Arc<OnceLock<Recipient<Publish>>>);
+struct Committed(Arc<OnceLock<CommittedEvents>>);
 
 impl Committed {
     fn events(&self, rows: Vec<EventRow>) -> Vec<BookEvent> {
         let events: Vec<BookEvent> = rows.iter().map(EventRow::to_book_event).collect();
         for e in &events {
             buko_actors::log_if_slow("committed", e.at, &e.book_id, e.seq);
-            if let Some(publisher) = self.0.get() {
-                publisher.do_send(Publish(ProgressMessage::from_event(e.clone())));
+            if let Some(publish) = self.0.get() {
+                publish(e.clone());
             }
         }
         events
@@ -96,9 +95,9 @@ fn store_error(e: DbError) -> StoreError {
 }
 
 impl BookStore for DbBookStore {
-    fn publish_commits_to(&self, broadcaster: Recipient<Publish>) -> bool {
+    fn publish_commits_to(&self, publish: CommittedEvents) -> bool {
         // Once per store: a second engine over the same store keeps publishing the events it gets.
-        self.publisher.set(broadcaster).is_ok()
+        self.publisher.set(publish).is_ok()
     }
 
     fn load_book(

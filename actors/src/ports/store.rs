@@ -133,16 +133,17 @@ pub enum Control {
     Cancel,
 }
 
+/// Where a store hands the events it has just committed: the node's broadcaster, wrapped by
+/// `Engine::start` (see [`BookStore::publish_commits_to`]). Callable from any thread.
+pub type CommittedEvents = std::sync::Arc<dyn Fn(BookEvent) + Send + Sync>;
+
 pub trait BookStore: Send + Sync {
-    /// Offers the store the node's broadcaster, to publish the events it commits itself, from the
+    /// Offers the store the node's broadcaster (as a function of one event), to publish the events it commits itself, from the
     /// thread that committed them, the moment their transaction commits (they then do not wait for
     /// the engine's thread, busy with other books, to pick up the result). Returns whether it does;
     /// when it does not (the default), the engine publishes the events each call returns. Either way
     /// a book's events are published in the store's order: a book makes one store call at a time.
-    fn publish_commits_to(
-        &self,
-        _broadcaster: actix::Recipient<crate::broadcast::Publish>,
-    ) -> bool {
+    fn publish_commits_to(&self, _publish: CommittedEvents) -> bool {
         false
     }
 
