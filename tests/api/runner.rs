@@ -208,17 +208,23 @@ async fn architecture_then_book_are_written_into_the_database_exactly_once() {
     assert_eq!(again, i64::from(total));
 }
 
-#[actix_web::test]
-async fn a_stale_owner_cannot_commit_after_its_book_was_taken_over() {
-    let s = setup().await;
-    let mut pooled = s.pool.get().expect("conn");
-    let conn: &mut buko::db::DbConn = &mut pooled;
+/// A book whose architecture the runner wrote, approved (chapters in place, status queued).
+async fn architected_and_approved(s: &Setup, conn: &mut db::DbConn) -> String {
     let book_id = insert_book(conn, "en");
     assert_eq!(
         s.runner.architecture(&book_id).await,
         RunOutcome::Done("architecture ready".into())
     );
     approve(conn, &book_id);
+    book_id
+}
+
+#[actix_web::test]
+async fn a_stale_owner_cannot_commit_after_its_book_was_taken_over() {
+    let s = setup().await;
+    let mut pooled = s.pool.get().expect("conn");
+    let conn: &mut buko::db::DbConn = &mut pooled;
+    let book_id = architected_and_approved(&s, conn).await;
 
     queries::take_ownership(conn, &book_id, Fence(1)).expect("first owner");
     queries::take_ownership(conn, &book_id, Fence(2)).expect("a newer owner takes over");
@@ -308,12 +314,7 @@ async fn events_are_published_at_their_commit_once_and_in_order() {
     let s = setup().await;
     let mut pooled = s.pool.get().expect("conn");
     let conn: &mut buko::db::DbConn = &mut pooled;
-    let book_id = insert_book(conn, "en");
-    assert_eq!(
-        s.runner.architecture(&book_id).await,
-        RunOutcome::Done("architecture ready".into())
-    );
-    approve(conn, &book_id);
+    let book_id = architected_and_approved(&s, conn).await;
     let engine = &s.runner.engine;
     let got = Arc::new(std::sync::Mutex::new(Vec::new()));
     let recorder = EventRecorder(got.clone()).start();
