@@ -9,8 +9,8 @@ use futures_util::future::join_all;
 use serde_json::json;
 
 use crate::helpers::{
-    author, create_book_via_api, make_ready, spawn_app, spawn_app_with, unique_email, Client,
-    PASSWORD,
+    author, create_book_via_api, make_ready, spawn_app, spawn_app_with, spawn_web_app,
+    unique_email, Client, PASSWORD,
 };
 
 // Finding 2: an open redirect through `next` (a TAB or a newline let a browser leave the site).
@@ -107,7 +107,8 @@ async fn every_request_is_rate_limited_per_ip() {
 // Finding 4: NUL characters reached PostgreSQL (500) or were stored (SQLite).
 #[actix_web::test]
 async fn nul_and_control_characters_are_a_400_naming_the_field() {
-    let app = spawn_app().await;
+    // Web only: the test stores the architecture itself (a worker drafting it too raced with that).
+    let app = spawn_web_app().await;
     let a = author(&app).await;
     let res = a
         .api(
