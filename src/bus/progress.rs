@@ -285,7 +285,7 @@ mod tests {
         assert_eq!(rest[QUEUE - BATCH - 1], format!("d{}", QUEUE - 1));
         assert_eq!(rest[QUEUE - BATCH], "e1");
         assert_eq!(rest[QUEUE - BATCH + 1], "d-after");
-        assert_eq!(q.items.lock().unwrap().events, 0);
+        assert_eq!(q.items.lock().expect("queue lock").events, 0);
     }
 
     #[actix_web::test]

@@ -83,6 +83,11 @@ impl Committed {
         }
         events
     }
+
+    fn event(&self, row: EventRow) -> BookEvent {
+        let mut events = self.events(vec![row]);
+        events.pop().expect("one row, one event")
+    }
 }
 
 /// Busy, locked or unreachable databases are temporary (the engine retries); the rest is not.
@@ -217,8 +222,7 @@ impl BookStore for DbBookStore {
     ) -> LocalBoxFuture<'static, Result<BookEvent, StoreError>> {
         let (id, kind, committed) = (book_id.to_string(), kind.to_string(), self.committed());
         self.call("append_event", move |c| {
-            queries::append_event(c, &id, &kind, &data, fence)
-                .map(|row| committed.events(vec![row]).remove(0))
+            queries::append_event(c, &id, &kind, &data, fence).map(|row| committed.event(row))
         })
     }
 

@@ -133,8 +133,7 @@ impl Report {
         for (kind, (h, slow)) in &dl.local_by_kind {
             let _ = writeln!(
                 s,
-                "| event `{}`, writing node ({slow} over {} ms) | {} |",
-                kind.name(),
+                "| event `{kind}`, writing node ({slow} over {} ms) | {} |",
                 super::delivery::SLOW_US / 1000,
                 row(h)
             );

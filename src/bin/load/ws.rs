@@ -40,42 +40,21 @@ pub struct EventObs {
     pub latency_us: i64,
     /// Arrival, whole seconds since the load started (to see whether slow events come together).
     pub at_s: u32,
-    pub kind: EventKind,
+    pub kind: &'static str,
 }
 
-/// The event's `kind`, interned (the report breaks slow events down by it).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum EventKind {
-    Status,
-    ChunkStarted,
-    ChunkCompleted,
-    ChapterCompleted,
-    BookCompleted,
-    Other,
-}
+/// The event kinds the report breaks slow events down by; any other kind counts as "other".
+const KINDS: [&str; 5] = [
+    "status",
+    "chunk_started",
+    "chunk_completed",
+    "chapter_completed",
+    "book_completed",
+];
 
-impl EventKind {
-    pub fn of(kind: &str) -> Self {
-        match kind {
-            "status" => EventKind::Status,
-            "chunk_started" => EventKind::ChunkStarted,
-            "chunk_completed" => EventKind::ChunkCompleted,
-            "chapter_completed" => EventKind::ChapterCompleted,
-            "book_completed" => EventKind::BookCompleted,
-            _ => EventKind::Other,
-        }
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            EventKind::Status => "status",
-            EventKind::ChunkStarted => "chunk_started",
-            EventKind::ChunkCompleted => "chunk_completed",
-            EventKind::ChapterCompleted => "chapter_completed",
-            EventKind::BookCompleted => "book_completed",
-            EventKind::Other => "other",
-        }
-    }
+/// `kind` as one of [`KINDS`] (a `&'static str`, so an observation stays `Copy`), else "other".
+pub fn event_kind(kind: &str) -> &'static str {
+    KINDS.into_iter().find(|k| *k == kind).unwrap_or("other")
 }
 
 /// A delta's arrival at one watcher, to compare arrivals of the same delta across watchers.
@@ -272,7 +251,7 @@ fn on_text(
                     node,
                     latency_us,
                     at_s: (now_us(ctx.t0) / 1_000_000) as u32,
-                    kind: EventKind::of(kind),
+                    kind: event_kind(kind),
                 });
             }
             stream.on_event(&msg, &mut s.defects);
